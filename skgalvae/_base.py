@@ -1,0 +1,507 @@
+"""Machinery shared by every VAE estimator: intake, the net, inference, pickling.
+
+Concrete estimators (:class:`~skgalvae.VAETransformer` and those built on it)
+declare parameters and documentation; everything that touches data or torch
+happens here or in :mod:`skgalvae.nn`. There is one training loop, skorch's,
+driven by :class:`~skgalvae.nn.VAENet`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._set_output import _wrap_data_with_container
+from sklearn.utils.validation import _check_feature_names, check_is_fitted
+from tqdm.auto import tqdm
+
+from ._device import (
+    device_after_unpickling,
+    resolve_channels_last,
+    resolve_device,
+    resolve_precision,
+)
+from ._input import check_image_side, check_samples, scan_values
+from ._persistence import pack_module_state, unpack_module_state, warn_if_other_version
+from .metrics import ssim
+from .nn import ArrayDataset, EpochProgressBar, ReconstructionSSIM, VAEModule, VAENet
+from .nn.modules import conv_downsampling_factor
+
+
+@contextlib.contextmanager
+def seeded_torch(seed, device):
+    """Seed torch's global RNGs for the block, then restore their old states.
+
+    Weight initialisation, shuffling and the reparameterisation noise all draw
+    from these generators, so a fixed ``seed`` makes a CPU fit bit-identical
+    without leaving a trace on the caller's random state.
+    """
+    device = torch.device(device)
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+class BaseVAE(TransformerMixin, BaseEstimator):
+    """Base class of skgalvae's VAE estimators; not for direct use.
+
+    Subclasses define ``__init__`` (storing the parameters below) and
+    ``_parameter_constraints``. Parameters read here: ``n_latent``,
+    ``hidden_dims``, ``image_shape``, ``loss``, ``kl_weight``, ``lr``,
+    ``batch_size``, ``max_epochs``, ``pixel_scale``, ``output_activation``,
+    ``device``, ``precision``, ``channels_last``, ``stage_to_device``,
+    ``compile``, ``random_state``, ``verbose``, ``callbacks``.
+    """
+
+    #: Prefix of the output feature names: ``vae0, vae1, ...``.
+    _feature_prefix = "vae"
+
+    # ------------------------------------------------------------------ intake
+    def _check_hyperparameters(self):
+        dims = tuple(self.hidden_dims)
+        if not dims or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
+            for d in dims
+        ):
+            raise ValueError(
+                f"hidden_dims must be a non-empty sequence of positive ints; got "
+                f"{self.hidden_dims!r}."
+            )
+        if self.image_shape is not None and (
+            len(self.image_shape) != 3
+            or not all(
+                isinstance(s, (int, np.integer)) and s > 0 for s in self.image_shape
+            )
+        ):
+            raise ValueError(
+                f"image_shape must be (bands, height, width) with positive ints; got "
+                f"{self.image_shape!r}."
+            )
+
+    @property
+    def _side_multiple(self):
+        return conv_downsampling_factor(len(self.hidden_dims))
+
+    def _read_samples(self, X, *, reset, input_name="X", check_values=True):
+        """Validate ``X`` against the parameters (and the fit, unless ``reset``).
+
+        Returns the :class:`~skgalvae._input.Samples` and, when
+        ``check_values``, the ``(low, high)`` range of the values.
+        """
+        name = type(self).__name__
+        _check_feature_names(self, X, reset=reset)
+        image_shape = self.image_shape if reset else self.image_shape_
+        samples = check_samples(
+            X, image_shape=image_shape, input_name=input_name, estimator_name=name
+        )
+        if reset:
+            if samples.is_image:
+                check_image_side(
+                    samples.sample_shape, self._side_multiple, input_name, name
+                )
+        else:
+            self._check_like_fit(samples, input_name)
+        value_range = (
+            scan_values(samples.data, input_name, name) if check_values else None
+        )
+        return samples, value_range
+
+    def _check_like_fit(self, samples, input_name):
+        """Raise if ``samples`` differ in kind, bands or size from the fit data."""
+        name = type(self).__name__
+        fitted = self.sample_shape_
+        got = samples.sample_shape
+        if got == fitted:
+            return
+        if len(fitted) == 3 and len(got) == 3:
+            if got[0] != fitted[0]:
+                raise ValueError(
+                    f"{input_name} has {got[0]} band(s), but {name} was fitted on "
+                    f"{fitted[0]} band(s)."
+                )
+            raise ValueError(
+                f"{input_name} holds {got[1]}x{got[2]} images, but {name} was fitted "
+                f"on {fitted[1]}x{fitted[2]} images."
+            )
+        n_got = int(np.prod(got))
+        raise ValueError(
+            f"{input_name} has {n_got} features, but {name} is expecting "
+            f"{self.n_features_in_} features as input (fitted on samples of shape "
+            f"{fitted}, got {got})."
+        )
+
+    # --------------------------------------------------------------------- net
+    def _module_params(self):
+        return {
+            "module__sample_shape": self.sample_shape_,
+            "module__n_latent": self.n_latent,
+            "module__hidden_dims": tuple(self.hidden_dims),
+            "module__output_activation": self.output_activation_,
+        }
+
+    def _build_net(self, device, callbacks=()):
+        """Return an uninitialised :class:`~skgalvae.nn.VAENet` for this fit."""
+        return VAENet(
+            VAEModule,
+            **self._module_params(),
+            criterion__reconstruction=self.loss,
+            criterion__kl_weight=self.kl_weight,
+            optimizer=torch.optim.Adam,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            device=device,
+            precision=resolve_precision(self.precision, device),
+            channels_last=resolve_channels_last(
+                self.channels_last, device, len(self.sample_shape_) == 3
+            ),
+            iterator_train__shuffle=True,
+            iterator_train__stage=self.stage_to_device,
+            iterator_valid__stage=self.stage_to_device,
+            compile=self.compile,
+            callbacks=list(callbacks),
+            verbose=0,
+        )
+
+    def _dataset(self, samples):
+        return ArrayDataset(samples.data, scale=self.pixel_scale_)
+
+    def _fit_callbacks(self, data_range):
+        callbacks = []
+        if self._is_image:
+            callbacks.append(("train_ssim", ReconstructionSSIM(data_range)))
+        if self.verbose:
+            callbacks.append(("progress", EpochProgressBar(desc=type(self).__name__)))
+        # Deep copies: skorch initialises callbacks in place, and fit must not
+        # change the estimator's parameters.
+        return callbacks + copy.deepcopy(list(self.callbacks or []))
+
+    def _fit_samples(self, samples, value_range):
+        """Set the fitted attributes from ``samples`` and train the net."""
+        self._check_hyperparameters()
+        low, high = value_range
+        self.n_features_in_ = int(np.prod(samples.sample_shape))
+        self.sample_shape_ = samples.sample_shape
+        self.input_shape_ = samples.input_shape
+        self.image_shape_ = samples.sample_shape if samples.is_image else None
+        if self.pixel_scale == "auto":
+            self.pixel_scale_ = 255.0 if samples.data.dtype == np.uint8 else 1.0
+        else:
+            self.pixel_scale_ = float(self.pixel_scale)
+        if self.output_activation == "auto":
+            self.output_activation_ = "relu" if low >= 0 else "identity"
+        else:
+            self.output_activation_ = self.output_activation
+        if samples.data.dtype == np.uint8 and self.pixel_scale == "auto":
+            self.data_range_ = 255.0
+        else:
+            self.data_range_ = float(high - low) if high > low else 1.0
+        self.device_ = resolve_device(self.device)
+
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        net = self._build_net(
+            self.device_, self._fit_callbacks(self.data_range_ / self.pixel_scale_)
+        )
+        with seeded_torch(seed, self.device_):
+            net.fit(self._dataset(samples), None)
+        self.net_ = net
+        self.history_ = net.history
+        return self
+
+    @property
+    def _is_image(self):
+        return len(self.sample_shape_) == 3
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None):
+        """Fit the VAE on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, bands, h, w), (n_samples, h, w) or \
+(n_samples, n_features)
+            Training images (square, side a multiple of 64 with the default
+            ``hidden_dims``) or feature vectors. Any real numeric dtype; uint8
+            images are scaled by 1/255 on the device. Memmaps are read in
+            batches.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        samples, value_range = self._read_samples(X, reset=True)
+        return self._fit_samples(samples, value_range)
+
+    # ---------------------------------------------------------------- inference
+    def _batches(self, iterator, n_samples, desc):
+        """Wrap a batch iterator in a progress bar when ``verbose`` asks for it."""
+        n_batches = -(-n_samples // self.batch_size)
+        if self.verbose and n_batches > 1:
+            return tqdm(iterator, total=n_batches, desc=desc, unit="batch")
+        return iterator
+
+    def _encode(self, X, input_name="X"):
+        check_is_fitted(self)
+        samples, _ = self._read_samples(X, reset=False, input_name=input_name)
+        dataset = self._dataset(samples)
+        mus, logvars = [], []
+        batches = self.net_.encode_iter(dataset, batch_size=self.batch_size)
+        for mu, logvar in self._batches(batches, len(dataset), "encode"):
+            mus.append(mu.cpu())
+            logvars.append(logvar.cpu())
+        return torch.cat(mus).numpy(), torch.cat(logvars).numpy()
+
+    def transform(self, X):
+        """Encode ``X`` to the posterior means ``mu``.
+
+        Parameters
+        ----------
+        X : array-like of the fit's kind (images or features)
+            Samples to encode.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_latent), dtype float32
+            Latent means, the features used downstream.
+        """
+        return self._encode(X)[0]
+
+    def transform_std(self, X):
+        """Return the posterior standard deviations ``sigma`` of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of the fit's kind (images or features)
+            Samples to encode.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_latent), dtype float32
+            ``exp(logvar / 2)`` of the approximate posterior; follows
+            ``set_output`` like :meth:`transform`.
+        """
+        _, logvar = self._encode(X)
+        sigma = np.exp(0.5 * logvar, dtype=np.float32)
+        return _wrap_data_with_container("transform", sigma, X, self)
+
+    def _to_layout(self, x_hat, input_shape):
+        return x_hat.reshape((x_hat.shape[0], *input_shape))
+
+    def inverse_transform(self, X):
+        """Decode latent vectors to samples in the fit's input layout.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_latent)
+            Latent vectors, e.g. from :meth:`transform`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, *input_shape_), dtype float32
+            Decoded samples, in the units and layout of the training data.
+        """
+        check_is_fitted(self)
+        z = self._check_latents(X)
+        parts = [x.cpu() for x in self.net_.decode_iter(z, batch_size=self.batch_size)]
+        x_hat = torch.cat(parts).numpy() * np.float32(self.pixel_scale_)
+        return self._to_layout(x_hat, self.input_shape_)
+
+    def _check_latents(self, Z, input_name="X"):
+        name = type(self).__name__
+        samples = check_samples(Z, input_name=input_name, estimator_name=name)
+        if samples.data.ndim != 2 or samples.data.shape[1] != self.n_latent:
+            raise ValueError(
+                f"{input_name} must be latent vectors of shape (n_samples, "
+                f"{self.n_latent}) for {name} with n_latent={self.n_latent}; got "
+                f"shape {samples.data.shape}."
+            )
+        scan_values(samples.data, input_name, name)
+        return np.asarray(samples.data, dtype=np.float32)
+
+    def reconstruct(self, X):
+        """Encode ``X`` and decode its posterior means.
+
+        Parameters
+        ----------
+        X : array-like of the fit's kind (images or features)
+            Samples to reconstruct.
+
+        Returns
+        -------
+        ndarray, same shape as ``X``, dtype float32
+            Reconstructions in ``X``'s units and layout.
+        """
+        check_is_fitted(self)
+        samples, _ = self._read_samples(X, reset=False)
+        batches = self.net_.reconstruct_iter(self._dataset(samples), self.batch_size)
+        parts = [
+            x_hat.cpu()
+            for _, x_hat in self._batches(batches, len(samples.data), "reconstruct")
+        ]
+        x_hat = torch.cat(parts).numpy() * np.float32(self.pixel_scale_)
+        return self._to_layout(x_hat, samples.input_shape)
+
+    def sample(self, n_samples=1, random_state=None):
+        """Decode draws from the prior ``N(0, I)``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the latent draws.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, *input_shape_), dtype float32
+            Generated samples in the training data's units and layout.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
+        rng = check_random_state(random_state)
+        z = rng.standard_normal((n_samples, self.n_latent)).astype(np.float32)
+        return self.inverse_transform(z)
+
+    def score_samples_ssim(self, X):
+        """Return the SSIM between each image of ``X`` and its reconstruction.
+
+        Parameters
+        ----------
+        X : array-like of images
+            Images of the fit's shape.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), dtype float32
+            Per-image SSIM (Wang et al. 2004, Gaussian window, ``data_range_``).
+        """
+        check_is_fitted(self)
+        if not self._is_image:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on feature vectors, not images; "
+                f"SSIM needs images."
+            )
+        samples, _ = self._read_samples(X, reset=False)
+        data_range = self.data_range_ / self.pixel_scale_
+        batches = self.net_.reconstruct_iter(self._dataset(samples), self.batch_size)
+        scores = [
+            ssim(x, x_hat, data_range=data_range).cpu()
+            for x, x_hat in self._batches(batches, len(samples.data), "ssim")
+        ]
+        return torch.cat(scores).numpy()
+
+    def _reconstruction_r2(self, X):
+        samples, _ = self._read_samples(X, reset=False)
+        sse = total = total_sq = 0.0
+        count = 0
+        batches = self.net_.reconstruct_iter(self._dataset(samples), self.batch_size)
+        for x, x_hat in batches:
+            x = x.double()
+            sse += float((x - x_hat.double()).square().sum())
+            total = total + x.sum(dim=0)
+            total_sq = total_sq + x.square().sum(dim=0)
+            count += len(x)
+        sst = float((total_sq - total.square() / count).sum())
+        return 1.0 - sse / sst if sst > 0 else 0.0
+
+    def score(self, X, y=None):
+        """Return the mean reconstruction quality of ``X``; higher is better.
+
+        For images this is the mean SSIM between each image and its
+        reconstruction, which lets ``GridSearchCV`` tune ``n_latent`` without
+        labels. For feature vectors it is the coefficient of determination
+        ``R^2`` of the reconstruction (``1 - SSE / SST`` over all features).
+
+        Parameters
+        ----------
+        X : array-like of the fit's kind (images or features)
+            Samples to reconstruct.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        if self._is_image:
+            return float(np.mean(self.score_samples_ssim(X)))
+        return float(self._reconstruction_r2(X))
+
+    # --------------------------------------------------------------- sklearn API
+    @property
+    def _n_features_out(self):
+        return self.n_latent
+
+    def get_feature_names_out(self, input_features=None):
+        """Return the output feature names ``vae0 ... vae{n_latent-1}``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Ignored apart from a length check against ``n_features_in_``.
+
+        Returns
+        -------
+        ndarray of str objects
+        """
+        check_is_fitted(self, "n_features_in_")
+        if input_features is not None and len(input_features) != self.n_features_in_:
+            raise ValueError(
+                f"input_features has {len(input_features)} names, but "
+                f"{type(self).__name__} was fitted on {self.n_features_in_} features."
+            )
+        return np.asarray(
+            [f"{self._feature_prefix}{i}" for i in range(self.n_latent)], dtype=object
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        uses_cuda = self.device != "cpu" and torch.cuda.is_available()
+        tags.non_deterministic = uses_cuda
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.input_tags.three_d_array = True
+        return tags
+
+    # ----------------------------------------------------------------- pickling
+    def __getstate__(self):
+        from . import __version__
+
+        # A copy: on Python >= 3.11 the parent returns the live __dict__.
+        state = dict(super().__getstate__())
+        net = state.pop("net_", None)
+        if net is not None:
+            state["_net_state"] = pack_module_state(net.module_)
+        state["_skgalvae_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        from . import __version__
+
+        state = dict(state)
+        packed = state.pop("_net_state", None)
+        saved_version = state.pop("_skgalvae_version", "unknown (pre-0.1)")
+        warn_if_other_version(saved_version, __version__, type(self).__name__)
+        super().__setstate__(state)
+        if packed is not None:
+            self.device_ = device_after_unpickling(self.device, self.device_)
+            self.net_ = self._restore_net(packed)
+
+    def _restore_net(self, packed):
+        net = self._build_net(self.device_)
+        with seeded_torch(0, self.device_):  # weights are overwritten below
+            net.initialize()
+        module = getattr(net.module_, "_orig_mod", net.module_)
+        module.load_state_dict(unpack_module_state(packed, type(self).__name__))
+        net.history = self.history_
+        return net

@@ -1,0 +1,231 @@
+"""Input intake: validate what users pass and bring it to one canonical form.
+
+Every estimator method that takes samples goes through :func:`check_samples`.
+It returns a :class:`Samples` view of shape ``(n, *sample_shape)`` in the
+stored dtype, where ``sample_shape`` is ``(bands, side, side)`` for images or
+``(n_features,)`` for vectors, and remembers the per-sample layout the caller
+used so outputs can be given back in it. Nothing is cast, clipped or copied
+here; a memory-mapped array stays memory-mapped. New kinds of input (FITS file
+lists, stores) plug in as further branches of :func:`check_samples`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+_ACCEPTED_KINDS = "uif"  # unsigned and signed integers, floats
+_SCAN_CHUNK_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class Samples:
+    """Validated samples in canonical shape.
+
+    Attributes
+    ----------
+    data : ndarray of shape (n, *sample_shape)
+        The caller's data (a view where possible), in its stored dtype.
+    input_shape : tuple of int
+        Shape of one sample as the caller laid it out, e.g. ``(64, 64)`` for
+        single-band images given as ``(n, 64, 64)``.
+    """
+
+    data: np.ndarray
+    input_shape: tuple
+
+    @property
+    def sample_shape(self) -> tuple:
+        """Canonical shape of one sample."""
+        return tuple(self.data.shape[1:])
+
+    @property
+    def is_image(self) -> bool:
+        """Whether the samples are images ``(bands, side, side)``."""
+        return len(self.sample_shape) == 3
+
+
+def _as_array(X, input_name, estimator_name):
+    if isinstance(X, np.ndarray):  # includes np.memmap: keep it as is
+        return X
+    # Lists, DataFrames, sparse matrices...: scikit-learn's messages are right.
+    return check_array(
+        X,
+        accept_sparse=False,
+        dtype=None,
+        ensure_all_finite=False,
+        allow_nd=True,
+        ensure_2d=False,
+        ensure_min_samples=0,
+        ensure_min_features=0,
+        input_name=input_name,
+        estimator=estimator_name,
+    )
+
+
+def _check_dtype(array, input_name, estimator_name):
+    kind = array.dtype.kind
+    if kind == "c":
+        raise ValueError(
+            f"{input_name} has complex dtype {array.dtype}; {estimator_name} needs "
+            f"real pixel or feature values. Complex data not supported."
+        )
+    if kind not in _ACCEPTED_KINDS:
+        raise TypeError(
+            f"{input_name} has dtype {array.dtype}; {estimator_name} needs a real "
+            f"numeric array (float or integer, e.g. uint8 images), not object, "
+            f"string or boolean data."
+        )
+
+
+def _check_ndim(array, input_name, estimator_name):
+    if array.ndim in (2, 3, 4):
+        return
+    hint = (
+        " Reshape your data either using X.reshape(-1, 1) if it has a single "
+        "feature or X[None] if it is a single sample."
+        if array.ndim == 1
+        else ""
+    )
+    raise ValueError(
+        f"Expected 2D, 3D or 4D input: {input_name} must be (n_samples, n_features), "
+        f"(n_samples, h, w) single-band images or (n_samples, bands, h, w) images; "
+        f"got a {array.ndim}D array of shape {array.shape}.{hint}"
+    )
+
+
+def _check_not_empty(array, input_name, estimator_name):
+    if array.shape[0] == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={array.shape}) while a minimum of "
+            f"1 is required by {estimator_name}: {input_name} is empty."
+        )
+    if array.size == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={array.shape}) while a minimum "
+            f"of 1 is required by {estimator_name}: {input_name} has an empty axis."
+        )
+
+
+def check_image_side(sample_shape, side_multiple, input_name, estimator_name):
+    """Raise unless ``sample_shape = (bands, side, side)`` fits the encoder.
+
+    The side must be square, at least ``side_multiple`` and a multiple of it
+    (64 for the study's three-block encoder).
+    """
+    _, height, width = sample_shape
+    if height != width:
+        raise ValueError(
+            f"{input_name} holds {height}x{width} images; {estimator_name} needs "
+            f"square images. Crop or pad them to a square first."
+        )
+    if height < side_multiple or height % side_multiple:
+        raise ValueError(
+            f"{input_name} holds {height}x{width} images; {estimator_name} needs a "
+            f"side that is at least {side_multiple} and divisible by {side_multiple} "
+            f"(e.g. 64, 128, 256). Resize or crop the cutouts."
+        )
+
+
+def _canonical(array, image_shape, input_name, estimator_name):
+    """Return ``(canonical_view, input_shape)``."""
+    input_shape = tuple(array.shape[1:])
+    if array.ndim == 4:
+        return array, input_shape
+    if array.ndim == 3:
+        return array[:, None, :, :], input_shape
+    if image_shape is None:
+        return array, input_shape
+    n_pixels = int(np.prod(image_shape))
+    if array.shape[1] != n_pixels:
+        raise ValueError(
+            f"{input_name} has {array.shape[1]} features per row, but image_shape="
+            f"{tuple(image_shape)} needs {n_pixels} = "
+            f"{' x '.join(map(str, image_shape))}."
+        )
+    return array.reshape((array.shape[0], *image_shape)), input_shape
+
+
+def check_samples(X, *, image_shape=None, input_name="X", estimator_name="estimator"):
+    """Validate ``X`` and return it as :class:`Samples`.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, bands, h, w), (n, h, w) or (n, features)
+        Images or feature vectors. Any real numeric dtype; memmaps are kept.
+    image_shape : tuple of int or None, default=None
+        ``(bands, h, w)``: read 2-D rows as flattened images of this shape.
+    input_name : str, default="X"
+        Name of the argument, used in error messages.
+    estimator_name : str, default="estimator"
+        Name of the caller, used in error messages.
+
+    Returns
+    -------
+    Samples
+        The canonical view and the caller's per-sample shape.
+
+    Raises
+    ------
+    TypeError
+        For object, string or boolean data.
+    ValueError
+        For complex data, empty input, or a dimensionality other than 2, 3, 4.
+        Image sides are checked separately by :func:`check_image_side`; values by
+        :func:`scan_values`.
+    """
+    array = _as_array(X, input_name, estimator_name)
+    _check_dtype(array, input_name, estimator_name)
+    _check_ndim(array, input_name, estimator_name)
+    _check_not_empty(array, input_name, estimator_name)
+    data, input_shape = _canonical(array, image_shape, input_name, estimator_name)
+    return Samples(data=data, input_shape=input_shape)
+
+
+def scan_values(data, input_name="X", estimator_name="estimator"):
+    """Check that all values are finite and return their range.
+
+    The array is read in chunks of samples, so a memmap is never loaded whole.
+
+    Returns
+    -------
+    low, high : float
+        Smallest and largest value.
+
+    Raises
+    ------
+    ValueError
+        If any value is NaN or infinite; the message gives how many and the
+        first sample that holds one.
+    """
+    n = data.shape[0]
+    per_sample = max(1, data[0].nbytes)
+    step = max(1, _SCAN_CHUNK_BYTES // per_sample)
+    low, high = np.inf, -np.inf
+    n_nan = n_inf = 0
+    first_bad = None
+    for start in range(0, n, step):
+        chunk = np.asarray(data[start : start + step])
+        if chunk.dtype.kind == "f":
+            flat = chunk.reshape(len(chunk), -1)
+            nan, inf = np.isnan(flat), np.isinf(flat)
+            if nan.any() or inf.any():
+                n_nan += int(nan.sum())
+                n_inf += int(inf.sum())
+                if first_bad is None:
+                    first_bad = start + int(np.argmax((nan | inf).any(axis=1)))
+                continue
+        if first_bad is None:
+            low = min(low, float(chunk.min()))
+            high = max(high, float(chunk.max()))
+    if first_bad is not None:
+        counts = [f"{n_nan} NaN"] if n_nan else []
+        counts += [f"{n_inf} infinite (inf)"] if n_inf else []
+        raise ValueError(
+            f"{input_name} contains {' and '.join(counts)} value(s); the first is in "
+            f"sample {first_bad}. {estimator_name} needs finite input: mask, inpaint "
+            f"or drop those samples first."
+        )
+    return low, high

@@ -1,0 +1,67 @@
+"""Portable pickles: fitted torch state as numpy arrays plus config.
+
+A fitted estimator's skorch net is never pickled. Its module is stored as a
+dict of float32 numpy arrays (CPU, no CUDA tensors, no pickled torch classes),
+so loading needs no GPU and no ``torch.load`` (hence no ``weights_only``
+warnings), and the module is rebuilt from the estimator's own parameters.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+from .exceptions import InconsistentVersionWarning
+
+#: Version of the layout written by :func:`pack_module_state`. Bump it when the
+#: layout changes; readers refuse layouts newer than they know.
+STATE_FORMAT = 1
+
+
+def pack_module_state(module: torch.nn.Module) -> dict:
+    """Return ``module``'s state as portable numpy arrays."""
+    module = getattr(module, "_orig_mod", module)  # unwrap torch.compile
+    return {
+        "format": STATE_FORMAT,
+        "tensors": {
+            name: tensor.detach().to("cpu", torch.float32).numpy().copy()
+            if tensor.is_floating_point()
+            else tensor.detach().cpu().numpy().copy()
+            for name, tensor in module.state_dict().items()
+        },
+    }
+
+
+def unpack_module_state(packed: dict, estimator_name: str) -> dict:
+    """Return a torch state dict from :func:`pack_module_state`'s output.
+
+    Raises
+    ------
+    ValueError
+        If the pickle uses a state layout newer than this skgalvae knows.
+    """
+    fmt = packed.get("format")
+    if fmt is None or fmt > STATE_FORMAT:
+        raise ValueError(
+            f"This {estimator_name} pickle stores its network in state format "
+            f"{fmt}, but this skgalvae reads formats up to {STATE_FORMAT}. "
+            f"Load it with the skgalvae version that wrote it, or newer."
+        )
+    return {
+        name: torch.from_numpy(np.asarray(a)) for name, a in packed["tensors"].items()
+    }
+
+
+def warn_if_other_version(saved_version, current_version, estimator_name):
+    """Warn with :class:`InconsistentVersionWarning` when the versions differ."""
+    if saved_version != current_version:
+        warnings.warn(
+            InconsistentVersionWarning(
+                estimator_name=estimator_name,
+                current_version=current_version,
+                original_version=str(saved_version),
+            ),
+            stacklevel=3,
+        )

@@ -1,0 +1,38 @@
+"""Warnings and errors specific to skgalvae."""
+
+from sklearn.exceptions import InconsistentVersionWarning as _SklearnVersionWarning
+
+__all__ = ["InconsistentVersionWarning"]
+
+
+class InconsistentVersionWarning(_SklearnVersionWarning):
+    """An estimator is unpickled by a skgalvae version other than its writer's.
+
+    A subclass of scikit-learn's warning of the same name, so filters for that
+    one catch this one too.
+
+    Parameters
+    ----------
+    estimator_name : str
+        Estimator class name.
+    current_version : str
+        skgalvae version doing the loading.
+    original_version : str
+        skgalvae version that wrote the pickle.
+    """
+
+    def __init__(self, *, estimator_name, current_version, original_version):
+        super().__init__(
+            estimator_name=estimator_name,
+            current_sklearn_version=current_version,
+            original_sklearn_version=original_version,
+        )
+
+    def __str__(self):
+        return (
+            f"Trying to unpickle {self.estimator_name} written by skgalvae "
+            f"{self.original_sklearn_version} with skgalvae "
+            f"{self.current_sklearn_version}. The stored weights load, but the "
+            f"model code may differ: check transforms against the originals, or "
+            f"refit with this version."
+        )

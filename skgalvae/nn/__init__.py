@@ -1,0 +1,26 @@
+"""Torch layer of skgalvae: modules, losses, data loading and the skorch net.
+
+Nothing in here imports the estimator layer.
+"""
+
+from .callbacks import EpochProgressBar, ReconstructionSSIM
+from .data import ArrayDataset, DeviceBatchLoader
+from .losses import ELBOLoss, kl_divergence, reconstruction_error
+from .modules import ConvDecoder, ConvEncoder, DenseDecoder, DenseEncoder, VAEModule
+from .net import VAENet
+
+__all__ = [
+    "ArrayDataset",
+    "ConvDecoder",
+    "ConvEncoder",
+    "DenseDecoder",
+    "DenseEncoder",
+    "DeviceBatchLoader",
+    "ELBOLoss",
+    "EpochProgressBar",
+    "ReconstructionSSIM",
+    "VAEModule",
+    "VAENet",
+    "kl_divergence",
+    "reconstruction_error",
+]

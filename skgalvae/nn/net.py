@@ -1,0 +1,183 @@
+"""The skorch net that trains and runs a :class:`~skgalvae.nn.modules.VAEModule`.
+
+It changes skorch's ``NeuralNet`` through its hooks only:
+
+- ``infer`` runs the module under autocast (bf16 on CUDA by default) with
+  channels_last weights;
+- ``get_loss`` evaluates the criterion's named terms and keeps them, so the
+  history records reconstruction and KL separately;
+- ``run_single_epoch`` records per-batch losses with one device sync per epoch
+  instead of one ``.item()`` per batch, which otherwise stalls the GPU queue.
+
+Batches come from :class:`~skgalvae.nn.data.DeviceBatchLoader`, already on the
+device.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from skorch import NeuralNet
+from skorch.dataset import get_len
+
+from .data import ArrayDataset, DeviceBatchLoader
+from .losses import ELBOLoss
+
+_AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16}
+
+
+class VAENet(NeuralNet):
+    """skorch ``NeuralNet`` for VAEs, with a fast device path.
+
+    Parameters
+    ----------
+    module : type or nn.Module
+        Usually :class:`~skgalvae.nn.modules.VAEModule`; its forward returns
+        ``(x_hat, mu, logvar)``.
+    criterion : type, default=ELBOLoss
+        Returns a dict of named scalar terms with the total under ``"loss"``.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Autocast dtype of the forward pass; parameters stay float32.
+    channels_last : bool, default=False
+        Keep convolution weights in ``torch.channels_last`` format.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(
+        self,
+        module,
+        *args,
+        criterion=ELBOLoss,
+        precision="float32",
+        channels_last=False,
+        iterator_train=DeviceBatchLoader,
+        iterator_valid=DeviceBatchLoader,
+        train_split=None,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            *args,
+            criterion=criterion,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            train_split=train_split,
+            **kwargs,
+        )
+        self.precision = precision
+        self.channels_last = channels_last
+
+    # -- set-up ------------------------------------------------------------------
+    def initialize_module(self):
+        """Build the module, then move it to channels_last when asked."""
+        super().initialize_module()
+        if self.channels_last:
+            self.module_.to(memory_format=torch.channels_last)
+        return self
+
+    def get_iterator(self, dataset, training=False):
+        """Return a :class:`DeviceBatchLoader` delivering to this net's device."""
+        prefix = "iterator_train" if training else "iterator_valid"
+        params = self.get_params_for(prefix)
+        params.setdefault("batch_size", self.batch_size)
+        params.setdefault("device", self.device)
+        params.setdefault("channels_last", self.channels_last)
+        if params["batch_size"] == -1:
+            params["batch_size"] = len(dataset)
+        iterator = self.iterator_train if training else self.iterator_valid
+        return iterator(dataset, **params)
+
+    # -- forward and loss ----------------------------------------------------------
+    def autocast(self):
+        """Return the autocast context for the configured precision."""
+        dtype = _AUTOCAST_DTYPES.get(self.precision)
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=torch.device(self.device).type, dtype=dtype)
+
+    def infer(self, x, **fit_params):
+        """Run the module on a device-ready batch under autocast."""
+        with self.autocast():
+            return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Evaluate the criterion on ``(x_hat, mu, logvar)`` against ``X``."""
+        x_hat, mu, logvar = y_pred
+        terms = self.criterion_(x_hat, X, mu, logvar)
+        self._batch_terms.append(
+            {k: v.detach() for k, v in terms.items() if k != "loss"}
+        )
+        return terms["loss"]
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """Run one epoch; record per-batch losses with a single device sync."""
+        if iterator is None:
+            return
+        self._batch_terms = []
+        losses, sizes = [], []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            sizes.append(get_len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        names = list(self._batch_terms[0]) if self._batch_terms else []
+        if losses:
+            columns = [torch.stack(losses).float()] + [
+                torch.stack([terms[name] for terms in self._batch_terms]).float()
+                for name in names
+            ]
+            table = torch.stack(columns, dim=1).cpu().tolist()  # the one sync
+        else:
+            table = []
+        for row, size in zip(table, sizes, strict=True):
+            self.history.new_batch()
+            self.history.record_batch(prefix + "_loss", row[0])
+            self.history.record_batch(prefix + "_batch_size", size)
+            for name, value in zip(names, row[1:], strict=True):
+                self.history.record_batch(f"{prefix}_{name}", value)
+        self.history.record(prefix + "_batch_count", len(losses))
+        # Epoch means of the named terms; skorch's PassthroughScoring does the
+        # same for the total loss.
+        for column, name in enumerate(names, start=1):
+            weighted = zip(table, sizes, strict=True)
+            mean = sum(row[column] * size for row, size in weighted)
+            self.history.record(f"{prefix}_{name}", mean / sum(sizes))
+
+    def on_batch_begin(self, net, batch=None, training=False, **kwargs):
+        """Open no history row here: rows are written after the epoch."""
+
+    # -- inference -----------------------------------------------------------------
+    def _eval_batches(self, dataset, batch_size):
+        self.module_.eval()
+        loader = self.get_iterator(dataset, training=False)
+        if batch_size is not None:
+            loader.batch_size = int(batch_size)
+        return loader
+
+    @torch.inference_mode()
+    def encode_iter(self, dataset, batch_size=None):
+        """Yield ``(mu, logvar)`` float32 tensors on the device, batch by batch."""
+        for x, _ in self._eval_batches(dataset, batch_size):
+            with self.autocast():
+                mu, logvar = self.module_.encode(x)
+            yield mu.float(), logvar.float()
+
+    @torch.inference_mode()
+    def reconstruct_iter(self, dataset, batch_size=None):
+        """Yield ``(x, x_hat)`` float32 device tensors: inputs and decoded means."""
+        for x, _ in self._eval_batches(dataset, batch_size):
+            with self.autocast():
+                mu, _ = self.module_.encode(x)
+                x_hat = self.module_.decode(mu)
+            yield x, x_hat.float()
+
+    @torch.inference_mode()
+    def decode_iter(self, z, batch_size=None):
+        """Yield decoded float32 device tensors for latent rows ``z`` (ndarray)."""
+        for z_batch, _ in self._eval_batches(ArrayDataset(z), batch_size):
+            with self.autocast():
+                x_hat = self.module_.decode(z_batch)
+            yield x_hat.float()
