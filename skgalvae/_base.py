@@ -25,7 +25,7 @@ from ._device import (
     resolve_device,
     resolve_precision,
 )
-from ._input import check_image_side, check_samples, scan_values
+from ._input import check_image_side, check_samples, is_uint8, scan_values
 from ._persistence import pack_module_state, unpack_module_state, warn_if_other_version
 from .metrics import ssim
 from .nn import ArrayDataset, EpochProgressBar, ReconstructionSSIM, VAEModule, VAENet
@@ -87,11 +87,11 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     def _side_multiple(self):
         return conv_downsampling_factor(len(self.hidden_dims))
 
-    def _read_samples(self, X, *, reset, input_name="X", check_values=True):
+    def _read_samples(self, X, *, reset, input_name="X"):
         """Validate ``X`` against the parameters (and the fit, unless ``reset``).
 
-        Returns the :class:`~skgalvae._input.Samples` and, when
-        ``check_values``, the ``(low, high)`` range of the values.
+        Returns the :class:`~skgalvae._input.Samples` and the ``(low, high)``
+        range of the values (computed at fit, when ``reset``, only).
         """
         name = type(self).__name__
         _check_feature_names(self, X, reset=reset)
@@ -106,9 +106,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 )
         else:
             self._check_like_fit(samples, input_name)
-        value_range = (
-            scan_values(samples.data, input_name, name) if check_values else None
-        )
+        # The value range is needed at fit only; later calls just check finiteness.
+        value_range = scan_values(samples.data, input_name, name, need_range=reset)
         return samples, value_range
 
     def _check_like_fit(self, samples, input_name):
@@ -190,14 +189,14 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         self.input_shape_ = samples.input_shape
         self.image_shape_ = samples.sample_shape if samples.is_image else None
         if self.pixel_scale == "auto":
-            self.pixel_scale_ = 255.0 if samples.data.dtype == np.uint8 else 1.0
+            self.pixel_scale_ = 255.0 if is_uint8(samples.data) else 1.0
         else:
             self.pixel_scale_ = float(self.pixel_scale)
         if self.output_activation == "auto":
             self.output_activation_ = "relu" if low >= 0 else "identity"
         else:
             self.output_activation_ = self.output_activation
-        if samples.data.dtype == np.uint8 and self.pixel_scale == "auto":
+        if is_uint8(samples.data) and self.pixel_scale == "auto":
             self.data_range_ = 255.0
         else:
             self.data_range_ = float(high - low) if high > low else 1.0

@@ -1,7 +1,10 @@
 """Input intake: validate what users pass and bring it to one canonical form.
 
 Every estimator method that takes samples goes through :func:`check_samples`.
-It returns a :class:`Samples` view of shape ``(n, *sample_shape)`` in the
+It accepts numpy arrays (memmaps included), anything scikit-learn's
+``check_array`` accepts, and torch tensors on any device: a batch that already
+lives on the GPU is validated and encoded there, with no host round trip. It
+returns a :class:`Samples` view of shape ``(n, *sample_shape)`` in the
 stored dtype, where ``sample_shape`` is ``(bands, side, side)`` for images or
 ``(n_features,)`` for vectors, and remembers the per-sample layout the caller
 used so outputs can be given back in it. Nothing is cast, clipped or copied
@@ -14,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sklearn.utils.validation import check_array
 
 _ACCEPTED_KINDS = "uif"  # unsigned and signed integers, floats
@@ -26,14 +30,15 @@ class Samples:
 
     Attributes
     ----------
-    data : ndarray of shape (n, *sample_shape)
-        The caller's data (a view where possible), in its stored dtype.
+    data : ndarray or torch.Tensor of shape (n, *sample_shape)
+        The caller's data (a view where possible), in its stored dtype and, for
+        tensors, on its device.
     input_shape : tuple of int
         Shape of one sample as the caller laid it out, e.g. ``(64, 64)`` for
         single-band images given as ``(n, 64, 64)``.
     """
 
-    data: np.ndarray
+    data: np.ndarray | torch.Tensor
     input_shape: tuple
 
     @property
@@ -47,9 +52,33 @@ class Samples:
         return len(self.sample_shape) == 3
 
 
+def dtype_kind(array) -> str:
+    """Return the numpy dtype kind (``"f"``, ``"u"``, ``"i"``, ...) of an array.
+
+    Works for numpy arrays and torch tensors alike.
+    """
+    if not torch.is_tensor(array):
+        return array.dtype.kind
+    dtype = array.dtype
+    if dtype.is_complex:
+        return "c"
+    if dtype.is_floating_point:
+        return "f"
+    if dtype == torch.bool:
+        return "b"
+    return "u" if dtype == torch.uint8 or not dtype.is_signed else "i"
+
+
+def is_uint8(array) -> bool:
+    """Whether ``array`` (numpy or torch) holds 8-bit unsigned integers."""
+    return array.dtype in (np.uint8, torch.uint8)
+
+
 def _as_array(X, input_name, estimator_name):
     if isinstance(X, np.ndarray):  # includes np.memmap: keep it as is
         return X
+    if torch.is_tensor(X):  # keep it on its device
+        return X.detach()
     # Lists, DataFrames, sparse matrices...: scikit-learn's messages are right.
     return check_array(
         X,
@@ -66,7 +95,7 @@ def _as_array(X, input_name, estimator_name):
 
 
 def _check_dtype(array, input_name, estimator_name):
-    kind = array.dtype.kind
+    kind = dtype_kind(array)
     if kind == "c":
         raise ValueError(
             f"{input_name} has complex dtype {array.dtype}; {estimator_name} needs "
@@ -102,7 +131,7 @@ def _check_not_empty(array, input_name, estimator_name):
             f"Found array with 0 sample(s) (shape={array.shape}) while a minimum of "
             f"1 is required by {estimator_name}: {input_name} is empty."
         )
-    if array.size == 0:
+    if np.prod(array.shape) == 0:
         raise ValueError(
             f"Found array with 0 feature(s) (shape={array.shape}) while a minimum "
             f"of 1 is required by {estimator_name}: {input_name} has an empty axis."
@@ -184,15 +213,62 @@ def check_samples(X, *, image_shape=None, input_name="X", estimator_name="estima
     return Samples(data=data, input_shape=input_shape)
 
 
-def scan_values(data, input_name="X", estimator_name="estimator"):
+def _sample_nbytes(data):
+    if torch.is_tensor(data):
+        return data[0].numel() * data.element_size()
+    return data[0].nbytes
+
+
+def _rows(chunk):
+    """Return a ``(samples, values)`` view of a numpy (read now) or torch chunk."""
+    if torch.is_tensor(chunk):
+        return chunk.reshape(len(chunk), -1)
+    return np.asarray(chunk).reshape(len(chunk), -1)
+
+
+def _min_max(chunk):
+    if torch.is_tensor(chunk):
+        low, high = torch.stack([chunk.min(), chunk.max()]).tolist()  # one sync
+        return float(low), float(high)
+    return float(chunk.min()), float(chunk.max())
+
+
+def _non_finite(chunk):
+    """Return NaN count, inf count and the first row holding either."""
+    if torch.is_tensor(chunk):
+        nan, inf = torch.isnan(chunk), torch.isinf(chunk)
+        counts = torch.stack([nan.sum(), inf.sum()]).tolist()  # one sync
+        if not any(counts):
+            return 0, 0, None
+        first = int(torch.nonzero((nan | inf).any(dim=1))[0, 0])
+        return counts[0], counts[1], first
+    nan, inf = np.isnan(chunk), np.isinf(chunk)
+    n_nan, n_inf = int(nan.sum()), int(inf.sum())
+    if not (n_nan or n_inf):
+        return 0, 0, None
+    return n_nan, n_inf, int(np.argmax((nan | inf).any(axis=1)))
+
+
+def scan_values(data, input_name="X", estimator_name="estimator", need_range=True):
     """Check that all values are finite and return their range.
 
-    The array is read in chunks of samples, so a memmap is never loaded whole.
+    The data is read in chunks of samples, so a memmap is never loaded whole and
+    a GPU tensor is checked on the GPU without a large temporary. Integer data
+    cannot hold NaN, so without ``need_range`` it is not read at all.
+
+    Parameters
+    ----------
+    data : ndarray or torch.Tensor of shape (n, ...)
+        The values.
+    input_name, estimator_name : str
+        Used in the error message.
+    need_range : bool, default=True
+        Compute and return the value range.
 
     Returns
     -------
     low, high : float
-        Smallest and largest value.
+        Smallest and largest value (infinities when ``need_range`` is False).
 
     Raises
     ------
@@ -200,26 +276,27 @@ def scan_values(data, input_name="X", estimator_name="estimator"):
         If any value is NaN or infinite; the message gives how many and the
         first sample that holds one.
     """
+    if not need_range and dtype_kind(data) != "f":
+        return -np.inf, np.inf
     n = data.shape[0]
-    per_sample = max(1, data[0].nbytes)
-    step = max(1, _SCAN_CHUNK_BYTES // per_sample)
+    step = max(1, _SCAN_CHUNK_BYTES // max(1, _sample_nbytes(data)))
     low, high = np.inf, -np.inf
     n_nan = n_inf = 0
     first_bad = None
+    floating = dtype_kind(data) == "f"
     for start in range(0, n, step):
-        chunk = np.asarray(data[start : start + step])
-        if chunk.dtype.kind == "f":
-            flat = chunk.reshape(len(chunk), -1)
-            nan, inf = np.isnan(flat), np.isinf(flat)
-            if nan.any() or inf.any():
-                n_nan += int(nan.sum())
-                n_inf += int(inf.sum())
+        chunk = _rows(data[start : start + step])
+        if floating:
+            nan_count, inf_count, bad_row = _non_finite(chunk)
+            if nan_count or inf_count:
+                n_nan += nan_count
+                n_inf += inf_count
                 if first_bad is None:
-                    first_bad = start + int(np.argmax((nan | inf).any(axis=1)))
+                    first_bad = start + bad_row
                 continue
-        if first_bad is None:
-            low = min(low, float(chunk.min()))
-            high = max(high, float(chunk.max()))
+        if first_bad is None and need_range:
+            chunk_low, chunk_high = _min_max(chunk)
+            low, high = min(low, chunk_low), max(high, chunk_high)
     if first_bad is not None:
         counts = [f"{n_nan} NaN"] if n_nan else []
         counts += [f"{n_inf} infinite (inf)"] if n_inf else []

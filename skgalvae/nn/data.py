@@ -1,14 +1,15 @@
 """Getting arrays onto the compute device in batches, fast.
 
-:class:`ArrayDataset` wraps a numpy array (in memory or memory-mapped) of
-samples in their stored dtype. :class:`DeviceBatchLoader` is a drop-in for
-``torch.utils.data.DataLoader`` in a skorch net (``iterator_train`` /
-``iterator_valid``). It yields ``(x, None)`` batches that are already float32 on
-the device, scaled and in the requested memory format:
+:class:`ArrayDataset` wraps a numpy array (in memory or memory-mapped) or a
+torch tensor (on any device) of samples in their stored dtype.
+:class:`DeviceBatchLoader` is a drop-in for ``torch.utils.data.DataLoader`` in a
+skorch net (``iterator_train`` / ``iterator_valid``). It yields ``(x, None)``
+batches that are already float32 on the device, scaled and in the requested
+memory format:
 
 - *staged*: the whole array is copied to the device once, in its stored dtype
   (uint8 stays uint8, a quarter of float32), and batches are gathered on the
-  device with no host round trip;
+  device with no host round trip; a tensor already on the device is used as is;
 - *streamed*: batches are gathered on the host, pinned, and copied
   asynchronously, one batch ahead of the compute.
 """
@@ -31,7 +32,7 @@ class ArrayDataset(torch.utils.data.Dataset):
 
     Parameters
     ----------
-    array : ndarray of shape (n, ...)
+    array : ndarray or torch.Tensor of shape (n, ...)
         Samples; a ``np.memmap`` is never read as a whole unless staged.
     scale : float, default=1.0
         Batches are divided by this after conversion to float32.
@@ -45,8 +46,10 @@ class ArrayDataset(torch.utils.data.Dataset):
         return len(self.array)
 
     def __getitem__(self, index):
-        x = torch.as_tensor(np.asarray(self.array[index]), dtype=torch.float32)
-        return x / self.scale, None
+        item = self.array[index]
+        if not torch.is_tensor(item):
+            item = torch.as_tensor(np.asarray(item))
+        return item.to(torch.float32) / self.scale, None
 
 
 def _host_tensor(array):
@@ -58,25 +61,36 @@ def _host_tensor(array):
         return torch.from_numpy(array)
 
 
-def _storage_dtype(dtype):
+def _to_storage(tensor):
     # float64 is stored as float32 (the compute dtype), everything else as given.
-    return np.float32 if dtype == np.float64 else dtype
+    return tensor.to(torch.float32) if tensor.dtype == torch.float64 else tensor
+
+
+def _nbytes_stored(array):
+    itemsize = (
+        4
+        if array.dtype in (np.float64, torch.float64)
+        else (array.element_size() if torch.is_tensor(array) else array.itemsize)
+    )
+    return int(np.prod(array.shape)) * itemsize
 
 
 def should_stage(array, device) -> bool:
     """Decide whether ``array`` fits on ``device`` to be staged there whole.
 
-    On CPU an in-memory array is "staged" for free (no copy) and a memmap is
-    streamed so it is never read whole. On CUDA the array is staged when it
-    takes at most half of the free device memory.
+    A tensor already on ``device`` is always used in place. On CPU an in-memory
+    array is "staged" for free (no copy) and a memmap is streamed so it is
+    never read whole. On CUDA the array is staged when it takes at most half of
+    the free device memory.
     """
     device = torch.device(device)
+    if torch.is_tensor(array) and array.device.type == device.type:
+        return True
     if device.type == "cpu":
         return not isinstance(array, np.memmap)
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
-        nbytes = array.size * np.dtype(_storage_dtype(array.dtype)).itemsize
-        return nbytes <= _STAGE_MEMORY_FRACTION * free
+        return _nbytes_stored(array) <= _STAGE_MEMORY_FRACTION * free
     return False
 
 
@@ -140,14 +154,18 @@ class DeviceBatchLoader:
     def _iter_staged(self):
         if self._staged is None:
             array = self.dataset.array
-            host = _host_tensor(np.asarray(array, dtype=_storage_dtype(array.dtype)))
-            self._staged = host.to(self.device)
+            if not torch.is_tensor(array):
+                array = _host_tensor(np.asarray(array))
+            self._staged = _to_storage(array.to(self.device))
         for index in self._batch_indices():
             if isinstance(index, torch.Tensor):
                 index = index.to(self.device, non_blocking=True)
             yield self._to_compute(self._staged[index]), None
 
     def _host_batch(self, index):
+        if torch.is_tensor(self.dataset.array):  # a tensor on another device
+            batch = self.dataset.array[index].cpu()
+            return batch.pin_memory() if self.device.type == "cuda" else batch
         if isinstance(index, torch.Tensor):
             # Read in sorted order (much faster on memmaps), then restore the
             # shuffled order so results don't depend on where the data lives.
