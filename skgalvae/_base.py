@@ -292,8 +292,18 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         sigma = np.exp(0.5 * logvar, dtype=np.float32)
         return _wrap_data_with_container("transform", sigma, X, self)
 
-    def _to_layout(self, x_hat, input_shape):
+    def _to_output(self, decoded_batches, input_shape):
+        """Concatenate decoded device batches into the caller's units and layout."""
+        x_hat = torch.cat([x.cpu() for x in decoded_batches]).numpy()
+        x_hat *= np.float32(self.pixel_scale_)
         return x_hat.reshape((x_hat.shape[0], *input_shape))
+
+    def _reconstruction_batches(self, X, desc):
+        """Validate ``X``; return it and an iterator of ``(x, x_hat)`` batches."""
+        check_is_fitted(self)
+        samples, _ = self._read_samples(X, reset=False)
+        batches = self.net_.reconstruct_iter(self._dataset(samples), self.batch_size)
+        return samples, self._batches(batches, len(samples.data), desc)
 
     def inverse_transform(self, X):
         """Decode latent vectors to samples in the fit's input layout.
@@ -310,9 +320,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         z = self._check_latents(X)
-        parts = [x.cpu() for x in self.net_.decode_iter(z, batch_size=self.batch_size)]
-        x_hat = torch.cat(parts).numpy() * np.float32(self.pixel_scale_)
-        return self._to_layout(x_hat, self.input_shape_)
+        decoded = self.net_.decode_iter(z, batch_size=self.batch_size)
+        return self._to_output(decoded, self.input_shape_)
 
     def _check_latents(self, Z, input_name="X"):
         name = type(self).__name__
@@ -339,15 +348,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         ndarray, same shape as ``X``, dtype float32
             Reconstructions in ``X``'s units and layout.
         """
-        check_is_fitted(self)
-        samples, _ = self._read_samples(X, reset=False)
-        batches = self.net_.reconstruct_iter(self._dataset(samples), self.batch_size)
-        parts = [
-            x_hat.cpu()
-            for _, x_hat in self._batches(batches, len(samples.data), "reconstruct")
-        ]
-        x_hat = torch.cat(parts).numpy() * np.float32(self.pixel_scale_)
-        return self._to_layout(x_hat, samples.input_shape)
+        samples, batches = self._reconstruction_batches(X, "reconstruct")
+        return self._to_output((x_hat for _, x_hat in batches), samples.input_shape)
 
     def sample(self, n_samples=1, random_state=None):
         """Decode draws from the prior ``N(0, I)``.
@@ -390,20 +392,15 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"{type(self).__name__} was fitted on feature vectors, not images; "
                 f"SSIM needs images."
             )
-        samples, _ = self._read_samples(X, reset=False)
+        _, batches = self._reconstruction_batches(X, "ssim")
         data_range = self.data_range_ / self.pixel_scale_
-        batches = self.net_.reconstruct_iter(self._dataset(samples), self.batch_size)
-        scores = [
-            ssim(x, x_hat, data_range=data_range).cpu()
-            for x, x_hat in self._batches(batches, len(samples.data), "ssim")
-        ]
+        scores = [ssim(x, x_hat, data_range=data_range).cpu() for x, x_hat in batches]
         return torch.cat(scores).numpy()
 
     def _reconstruction_r2(self, X):
-        samples, _ = self._read_samples(X, reset=False)
+        _, batches = self._reconstruction_batches(X, "score")
         sse = total = total_sq = 0.0
         count = 0
-        batches = self.net_.reconstruct_iter(self._dataset(samples), self.batch_size)
         for x, x_hat in batches:
             x = x.double()
             sse += float((x - x_hat.double()).square().sum())

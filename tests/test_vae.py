@@ -198,3 +198,12 @@ def test_tags():
     assert tags.transformer_tags.preserves_dtype == ["float32"]
     assert tags.non_deterministic is False
     assert tags.input_tags.three_d_array
+
+
+def test_fitted_net_is_a_well_behaved_skorch_net(fitted_vae):
+    from sklearn.base import clone as sk_clone
+
+    params = fitted_vae.net_.get_params()
+    assert params["precision"] == "float32"
+    assert params["module__n_latent"] == 4
+    assert sk_clone(fitted_vae.net_).precision == "float32"

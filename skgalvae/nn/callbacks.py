@@ -21,11 +21,12 @@ class ReconstructionSSIM(Callback):
     ----------
     data_range : float
         Dynamic range of the images as the module sees them (after scaling).
-    n_monitor : int, default=256
-        How many training images to monitor.
+    n_monitor : int, default=64
+        How many training images to monitor (64 keeps the cost near 1 % of a
+        CPU epoch of a few thousand images).
     """
 
-    def __init__(self, data_range, n_monitor=256):
+    def __init__(self, data_range, n_monitor=64):
         self.data_range = data_range
         self.n_monitor = n_monitor
 

@@ -48,7 +48,6 @@ class VAENet(NeuralNet):
     def __init__(
         self,
         module,
-        *args,
         criterion=ELBOLoss,
         precision="float32",
         channels_last=False,
@@ -59,7 +58,6 @@ class VAENet(NeuralNet):
     ):
         super().__init__(
             module,
-            *args,
             criterion=criterion,
             iterator_train=iterator_train,
             iterator_valid=iterator_valid,
