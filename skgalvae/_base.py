@@ -101,6 +101,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         )
         if reset:
             if samples.is_image:
+                self._check_image_shape_param(samples, input_name)
                 check_image_side(
                     samples.sample_shape, self._side_multiple, input_name, name
                 )
@@ -109,6 +110,16 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         # The value range is needed at fit only; later calls just check finiteness.
         value_range = scan_values(samples.data, input_name, name, need_range=reset)
         return samples, value_range
+
+    def _check_image_shape_param(self, samples, input_name):
+        """At fit, image input must agree with an explicit ``image_shape``."""
+        if self.image_shape is not None and samples.sample_shape != tuple(
+            self.image_shape
+        ):
+            raise ValueError(
+                f"{input_name} holds images of shape {samples.sample_shape} (bands, "
+                f"h, w), but image_shape={tuple(self.image_shape)}."
+            )
 
     def _check_like_fit(self, samples, input_name):
         """Raise if ``samples`` differ in kind, bands or size from the fit data."""
@@ -182,7 +193,6 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
     def _fit_samples(self, samples, value_range):
         """Set the fitted attributes from ``samples`` and train the net."""
-        self._check_hyperparameters()
         low, high = value_range
         self.n_features_in_ = int(np.prod(samples.sample_shape))
         self.sample_shape_ = samples.sample_shape
@@ -237,6 +247,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
+        self._check_hyperparameters()
         samples, value_range = self._read_samples(X, reset=True)
         return self._fit_samples(samples, value_range)
 

@@ -144,6 +144,16 @@ def test_cuda_requested_without_cuda(monkeypatch):
         VAETransformer(device="cuda").fit(_images())
 
 
+def test_image_shape_must_match_image_input():
+    with pytest.raises(
+        ValueError, match=r"shape \(3, 64, 64\).*image_shape=\(1, 64, 64\)"
+    ):
+        VAETransformer(image_shape=(1, 64, 64)).fit(_images())
+    # A consistent image_shape is fine for image input.
+    vae = VAETransformer(n_latent=2, image_shape=(3, 64, 64), max_epochs=1)
+    assert vae.fit(_images()).image_shape_ == (3, 64, 64)
+
+
 def test_image_shape_mismatch_with_flat_rows():
     with pytest.raises(ValueError, match="12288 features per row.*needs 4096"):
         VAETransformer(image_shape=(1, 64, 64)).fit(np.zeros((2, 12288), np.float32))
