@@ -207,3 +207,16 @@ def test_fitted_net_is_a_well_behaved_skorch_net(fitted_vae):
     assert params["precision"] == "float32"
     assert params["module__n_latent"] == 4
     assert sk_clone(fitted_vae.net_).precision == "float32"
+
+
+def test_fitted_estimator_does_not_keep_the_training_array_alive(small_vae):
+    import gc
+    import weakref
+
+    images = np.random.default_rng(0).random((40, 3, 64, 64), dtype=np.float32)
+    ref = weakref.ref(images)
+    vae = small_vae(max_epochs=1).fit(images)
+    del images
+    gc.collect()
+    assert ref() is None
+    assert vae.transform(np.zeros((2, 3, 64, 64), np.float32)).shape == (2, 4)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from skorch.callbacks import Callback
 from tqdm.auto import tqdm
@@ -31,8 +32,15 @@ class ReconstructionSSIM(Callback):
         self.n_monitor = n_monitor
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Keep the first ``n_monitor`` images of the training dataset."""
-        self.monitor_ = ArrayDataset(X.array[: self.n_monitor], scale=X.scale)
+        """Copy the first ``n_monitor`` images of the training dataset."""
+        head = X.array[: self.n_monitor]
+        # A copy, not a view: a view would keep the whole training array alive.
+        head = head.clone() if torch.is_tensor(head) else np.array(head)
+        self.monitor_ = ArrayDataset(head, scale=X.scale)
+
+    def on_train_end(self, net, **kwargs):
+        """Release the monitored images."""
+        del self.monitor_
 
     def on_epoch_end(self, net, **kwargs):
         """Record the subset's mean SSIM in the epoch's history row."""
