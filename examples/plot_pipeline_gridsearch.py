@@ -12,7 +12,7 @@ elongated, double), a stand-in until the galaxy simulator lands.
 
 Run::
 
-    python examples/plot_pipeline_gridsearch.py            # about 2 min on 2 CPUs
+    python examples/plot_pipeline_gridsearch.py            # under 2 min on 2 CPUs
     python examples/plot_pipeline_gridsearch.py --quick    # seconds; used by tests
 """
 
