@@ -278,11 +278,8 @@ def scan_values(data, input_name="X", estimator_name="estimator", need_range=Tru
     """
     if not need_range and dtype_kind(data) != "f":
         return -np.inf, np.inf
-    if (
-        torch.is_tensor(data)
-        and data.device.type == "cpu"
-        and data.dtype != (torch.bfloat16)
-    ):
+    cpu_tensor = torch.is_tensor(data) and data.device.type == "cpu"
+    if cpu_tensor and data.dtype != torch.bfloat16:
         data = data.numpy()  # a zero-copy view; numpy scans faster on the CPU
     n = data.shape[0]
     step = max(1, _SCAN_CHUNK_BYTES // max(1, _sample_nbytes(data)))

@@ -56,3 +56,22 @@ def test_memmap_is_streamed_on_cpu(tmp_path):
     assert not loader.stage
     assert sum(len(b) for b in batches) == 20
     assert all(torch.all(b == 1.0) for b in batches)
+
+
+def test_float64_is_cast_before_staging(monkeypatch):
+    array = np.random.default_rng(0).random((6, 2, 4, 4))  # float64
+    moved = []
+    original_to = torch.Tensor.to
+
+    def recording_to(self, *args, **kwargs):
+        moved.append(self.dtype)
+        return original_to(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "to", recording_to)
+    loader = DeviceBatchLoader(ArrayDataset(array), batch_size=6, stage=True)
+    (batch,) = _collect(loader)
+    assert loader._staged.dtype == torch.float32
+    # The first conversion is the float64 -> float32 cast itself; the staged
+    # tensor is never moved while still float64 after it.
+    assert moved[0] == torch.float64 and torch.float64 not in moved[1:]
+    torch.testing.assert_close(batch, torch.from_numpy(array).float())

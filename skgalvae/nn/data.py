@@ -67,11 +67,13 @@ def _to_storage(tensor):
 
 
 def _nbytes_stored(array):
-    itemsize = (
-        4
-        if array.dtype in (np.float64, torch.float64)
-        else (array.element_size() if torch.is_tensor(array) else array.itemsize)
-    )
+    """Bytes ``array`` takes once staged (float64 is stored as float32)."""
+    if array.dtype in (np.float64, torch.float64):
+        itemsize = 4
+    elif torch.is_tensor(array):
+        itemsize = array.element_size()
+    else:
+        itemsize = array.itemsize
     return int(np.prod(array.shape)) * itemsize
 
 
@@ -156,7 +158,8 @@ class DeviceBatchLoader:
             array = self.dataset.array
             if not torch.is_tensor(array):
                 array = _host_tensor(np.asarray(array))
-            self._staged = _to_storage(array.to(self.device))
+            # Cast before the move: float64 never reaches the device.
+            self._staged = _to_storage(array).to(self.device)
         for index in self._batch_indices():
             if isinstance(index, torch.Tensor):
                 index = index.to(self.device, non_blocking=True)
