@@ -1,5 +1,19 @@
-"""Built-in data: generated images that need no download."""
+"""Built-in data: simulated survey cutouts and loaders for real data.
+
+Nothing here downloads anything: :func:`make_galaxies` and
+:func:`make_survey_pairs` render galaxies from physical models, and the
+loaders read files the user already has.
+"""
 
 from ._blobs import make_blobs_images
+from ._galaxies import make_galaxies, make_survey_pairs
+from ._surveys import BANDS, SURVEYS, Survey
 
-__all__ = ["make_blobs_images"]
+__all__ = [
+    "BANDS",
+    "SURVEYS",
+    "Survey",
+    "make_blobs_images",
+    "make_galaxies",
+    "make_survey_pairs",
+]
