@@ -8,8 +8,8 @@ returns a :class:`Samples` view of shape ``(n, *sample_shape)`` in the
 stored dtype, where ``sample_shape`` is ``(bands, side, side)`` for images or
 ``(n_features,)`` for vectors, and remembers the per-sample layout the caller
 used so outputs can be given back in it. Nothing is cast, clipped or copied
-here; a memory-mapped array stays memory-mapped. New kinds of input (FITS file
-lists, stores) plug in as further branches of :func:`check_samples`.
+here; a memory-mapped array stays memory-mapped, and a lazy collection of files
+(:class:`skgalvae.io.FITSDataset`, ...) stays unread.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from sklearn.utils.validation import check_array
+
+from .nn.data import is_lazy
 
 _ACCEPTED_KINDS = "uif"  # unsigned and signed integers, floats
 _SCAN_CHUNK_BYTES = 64 * 2**20
@@ -76,6 +78,8 @@ def is_uint8(array) -> bool:
 
 def _as_array(X, input_name, estimator_name):
     if isinstance(X, np.ndarray):  # includes np.memmap: keep it as is
+        return X
+    if is_lazy(X):  # files read batch by batch (skgalvae.io.FITSDataset, ...)
         return X
     if torch.is_tensor(X):  # keep it on its device
         return X.detach()
@@ -276,7 +280,9 @@ def scan_values(data, input_name="X", estimator_name="estimator", need_range=Tru
         If any value is NaN or infinite; the message gives how many and the
         first sample that holds one.
     """
-    if not need_range and dtype_kind(data) != "f":
+    if not need_range and (dtype_kind(data) != "f" or is_lazy(data)):
+        # Integers hold no NaN; lazy collections check every image as they
+        # read it (their nan_policy), so a pass over the files would be wasted.
         return -np.inf, np.inf
     cpu_tensor = torch.is_tensor(data) and data.device.type == "cpu"
     if cpu_tensor and data.dtype != torch.bfloat16:

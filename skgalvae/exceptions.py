@@ -2,7 +2,7 @@
 
 from sklearn.exceptions import InconsistentVersionWarning as _SklearnVersionWarning
 
-__all__ = ["InconsistentVersionWarning"]
+__all__ = ["InconsistentVersionWarning", "NonFiniteFilledWarning"]
 
 
 class InconsistentVersionWarning(_SklearnVersionWarning):
@@ -36,3 +36,11 @@ class InconsistentVersionWarning(_SklearnVersionWarning):
             f"model code may differ: check transforms against the originals, or "
             f"refit with this version."
         )
+
+
+class NonFiniteFilledWarning(UserWarning):
+    """NaN pixels were replaced by a fill value, as ``nan_policy`` asked.
+
+    The message names the file and the number of pixels filled. Turn it into
+    an error with ``warnings.simplefilter("error", NonFiniteFilledWarning)``.
+    """

@@ -11,7 +11,11 @@ memory format:
   (uint8 stays uint8, a quarter of float32), and batches are gathered on the
   device with no host round trip; a tensor already on the device is used as is;
 - *streamed*: batches are gathered on the host, pinned, and copied
-  asynchronously, one batch ahead of the compute.
+  asynchronously, one batch ahead of the compute;
+- *read*: lazy collections of files (:func:`is_lazy`, e.g.
+  :class:`skgalvae.io.FITSDataset`) are read batch by batch by a
+  ``torch.utils.data.DataLoader`` with the collection's ``num_workers``
+  reader processes, so memory stays bounded by a few batches.
 """
 
 from __future__ import annotations
@@ -52,6 +56,29 @@ class ArrayDataset(torch.utils.data.Dataset):
         return item.to(torch.float32) / self.scale, None
 
 
+def is_lazy(array) -> bool:
+    """Whether ``array`` is a lazy image collection read batch by batch.
+
+    The protocol (see :class:`skgalvae.io.LazyImages`): ``shape``, ``dtype``,
+    ``len``, and ``read(indices)`` returning a numpy array of those rows.
+    """
+    return callable(getattr(array, "read", None)) and hasattr(array, "shape")
+
+
+class _BatchReader(torch.utils.data.Dataset):
+    """Item ``j`` is batch ``j`` of a lazy collection, read as a tensor."""
+
+    def __init__(self, array, batches):
+        self.array = array
+        self.batches = batches
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, j):
+        return torch.from_numpy(self.array.read(self.batches[j]))
+
+
 def _host_tensor(array):
     """Return a CPU tensor sharing memory with ``array`` where possible."""
     array = np.ascontiguousarray(array)
@@ -86,6 +113,8 @@ def should_stage(array, device) -> bool:
     the free device memory.
     """
     device = torch.device(device)
+    if is_lazy(array):
+        return False
     if torch.is_tensor(array) and array.device.type == device.type:
         return True
     if device.type == "cpu":
@@ -197,5 +226,27 @@ class DeviceBatchLoader:
                 x = host.to(self.device, non_blocking=True)
                 yield self._to_compute(x), None
 
+    def _iter_read(self):
+        batches = []
+        for index in self._batch_indices():
+            if isinstance(index, torch.Tensor):
+                batches.append(index.numpy())
+            else:
+                batches.append(np.arange(index.start, index.stop))
+        reader = torch.utils.data.DataLoader(
+            _BatchReader(self.dataset.array, batches),
+            batch_size=None,  # items are whole batches already
+            num_workers=getattr(self.dataset.array, "num_workers", 0),
+            pin_memory=self.device.type == "cuda",
+            # Its own generator: DataLoader draws a worker seed on every pass,
+            # which would otherwise shift the global RNG that the VAE samples
+            # from, and make lazy and in-memory fits differ.
+            generator=torch.Generator(),
+        )
+        for host in reader:
+            yield self._to_compute(host.to(self.device, non_blocking=True)), None
+
     def __iter__(self):
+        if is_lazy(self.dataset.array):
+            return self._iter_read()
         return self._iter_staged() if self.stage else self._iter_streamed()

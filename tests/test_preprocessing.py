@@ -1,0 +1,140 @@
+"""Per-band scaling and stretches: values, shapes, the scikit-learn contract."""
+
+import pickle
+
+import numpy as np
+import pytest
+from astropy.visualization import AsinhStretch as AstropyAsinh
+from scipy.stats import spearmanr
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skgalvae import VAETransformer
+from skgalvae.datasets import make_galaxies
+from skgalvae.preprocessing import (
+    AsinhStretch,
+    BandScaler,
+    MTFStretch,
+    midtone_transfer,
+)
+
+
+@pytest.fixture(scope="module")
+def galaxies():
+    return make_galaxies(24, random_state=0).images
+
+
+def test_band_scaler_per_image(galaxies):
+    out = BandScaler().fit_transform(galaxies)
+    assert out.shape == galaxies.shape and out.dtype == np.float32
+    np.testing.assert_allclose(out.min(axis=(2, 3)), 0.0, atol=1e-7)
+    np.testing.assert_allclose(out.max(axis=(2, 3)), 1.0, atol=1e-6)
+    # A constant band maps to 0, not NaN.
+    flat = galaxies[:2].copy()
+    flat[0, 1] = 3.0
+    assert (BandScaler().fit_transform(flat)[0, 1] == 0).all()
+
+
+def test_band_scaler_percentiles_clip_only_when_asked(galaxies):
+    scaler = BandScaler(method="percentile", percentiles=(5, 95))
+    out = scaler.fit_transform(galaxies)
+    assert out.min() < 0 and out.max() > 1  # nothing clipped silently
+    low, high = np.percentile(galaxies[3, 2], [5, 95])
+    np.testing.assert_allclose(
+        out[3, 2], (galaxies[3, 2] - low) / (high - low), rtol=1e-5, atol=1e-6
+    )
+    clipped = scaler.set_params(clip=True).fit_transform(galaxies)
+    assert clipped.min() == 0 and clipped.max() == 1
+
+
+def test_band_scaler_dataset_scope_learns_one_range_per_band(galaxies):
+    scaler = BandScaler(scope="dataset").fit(galaxies[:16])
+    np.testing.assert_allclose(scaler.low_, galaxies[:16].min(axis=(0, 2, 3)))
+    np.testing.assert_allclose(scaler.high_, galaxies[:16].max(axis=(0, 2, 3)))
+    out = scaler.transform(galaxies[16:])
+    expected = (galaxies[16:, 0] - scaler.low_[0]) / (scaler.high_[0] - scaler.low_[0])
+    np.testing.assert_allclose(out[:, 0], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_midtone_transfer_properties():
+    x = np.linspace(0, 1, 11)
+    np.testing.assert_allclose(midtone_transfer(0.5, x), x)
+    assert midtone_transfer(0.2, 0.2) == pytest.approx(0.5)
+    assert midtone_transfer(0.2, 0.0) == 0 and midtone_transfer(0.2, 1.0) == 1
+    m = midtone_transfer(0.125, 0.03)
+    assert midtone_transfer(m, 0.03) == pytest.approx(0.125)
+
+
+def test_mtf_stretch_puts_the_median_at_one_eighth(galaxies):
+    out = MTFStretch().fit_transform(galaxies)
+    assert out.dtype == np.float32 and out.shape == galaxies.shape
+    medians = np.median(out.reshape(24, 3, -1), axis=-1)
+    np.testing.assert_allclose(medians, 0.125, atol=2e-3)
+    assert out.min() == 0 and out.max() == pytest.approx(1.0)
+    # The darkest 0.1% (at least) are clipped to 0; the order of the rest stays.
+    assert ((out == 0).reshape(24, 3, -1).mean(axis=-1) >= 0.001 - 1e-9).all()
+    rho = spearmanr(galaxies[5, 1].ravel(), out[5, 1].ravel()).statistic
+    assert rho > 0.999
+    # Faint structure is lifted: the stretch is concave above the median.
+    scaled = BandScaler().fit_transform(galaxies)
+    assert np.median(out) > 3 * np.median(scaled)
+
+
+def test_mtf_stretch_degenerate_bands():
+    images = np.zeros((2, 2, 16, 16), dtype=np.float32)
+    images[0, 0] = 5.0  # constant
+    images[1, 1, :2] = 1.0  # mostly empty: median at the shadow level
+    out = MTFStretch().fit_transform(images)
+    assert np.isfinite(out).all()
+    assert (out[0, 0] == 0).all()
+    np.testing.assert_array_equal(out[1, 1], images[1, 1])  # rescaled only
+
+
+def test_asinh_matches_astropy_and_keeps_range(galaxies):
+    scaled = BandScaler().fit_transform(galaxies)
+    out = AsinhStretch(a=0.05).fit_transform(scaled)
+    np.testing.assert_allclose(
+        out, AstropyAsinh(a=0.05)(scaled.astype(np.float64)), rtol=1e-5, atol=1e-7
+    )
+    assert out.min() == 0 and out.max() == pytest.approx(1.0)
+    assert np.median(out) > np.median(scaled)
+
+
+def test_single_band_layout_is_kept(galaxies):
+    grey = galaxies[:, 1]
+    for transformer in (BandScaler(), MTFStretch(), AsinhStretch()):
+        out = transformer.fit_transform(grey)
+        assert out.shape == grey.shape
+
+
+def test_errors_name_the_problem(galaxies):
+    with pytest.raises(ValueError, match="works on images.*shape \\(24, 12\\)"):
+        MTFStretch().fit(np.zeros((24, 12)))
+    fitted = BandScaler().fit(galaxies)
+    with pytest.raises(
+        ValueError, match="X has 1 band\\(s\\), but BandScaler was fitted on 3"
+    ):
+        fitted.transform(galaxies[:, :1])
+    bad = galaxies.copy()
+    bad[7, 0, 3, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN.*sample 7"):
+        MTFStretch().fit_transform(bad)
+    with pytest.raises(InvalidParameterError, match="target_median"):
+        MTFStretch(target_median=1.5).fit(galaxies)
+    with pytest.raises(ValueError, match="0 <= low < high <= 100"):
+        BandScaler(method="percentile", percentiles=(90, 10)).fit_transform(galaxies)
+
+
+def test_pipeline_clone_and_pickle(galaxies):
+    pipe = make_pipeline(
+        MTFStretch(),
+        VAETransformer(n_latent=3, max_epochs=1, batch_size=8, random_state=0),
+    )
+    z = pipe.fit_transform(galaxies)
+    assert z.shape == (24, 3)
+    assert clone(pipe).get_params()["mtfstretch__target_median"] == 0.125
+    restored = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(
+        restored.transform(galaxies), pipe.transform(galaxies)
+    )
