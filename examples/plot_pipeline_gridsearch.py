@@ -2,13 +2,13 @@
 Grid-search the latent dimension of a VAE + random forest pipeline
 ===================================================================
 
-Fits ``Pipeline([("vae", VAETransformer()), ("rf", RandomForestClassifier())])``
-on built-in images, grid-searches ``vae__n_latent`` with cross-validation, scores
-the best pipeline on held-out images, saves it with joblib, reloads it, and
-plots reconstructions next to the originals.
-
-The built-in images are smooth multi-band blobs of three shapes (round,
-elongated, double), a stand-in until the galaxy simulator lands.
+Fits ``Pipeline([("stretch", MTFStretch()), ("vae", VAETransformer()),
+("rf", RandomForestClassifier())])`` on the built-in simulated DECaLS galaxies
+(:func:`skgalvae.datasets.make_galaxies`) to tell smooth from featured
+galaxies (the first question of the Galaxy Zoo decision tree), grid-searches
+``vae__n_latent`` with cross-validation, scores the best pipeline on held-out
+galaxies, saves it with joblib, reloads it, and plots reconstructions next to
+the originals.
 
 Run::
 
@@ -27,7 +27,8 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 
 from skgalvae import VAETransformer
-from skgalvae.datasets import make_blobs_images
+from skgalvae.datasets import make_galaxies
+from skgalvae.preprocessing import MTFStretch
 
 
 def parse_args(argv=None):
@@ -47,13 +48,15 @@ def main(argv=None):
     else:
         n_samples, epochs, latents, cv = 600, 10, [2, 8, 16], 3
 
-    data = make_blobs_images(n_samples, image_size=64, random_state=0)
+    data = make_galaxies(n_samples, image_size=64, random_state=0)
+    target = data.params["morphology"].to_numpy()  # "smooth" or "featured"
     X_train, X_test, y_train, y_test = train_test_split(
-        data.images, data.target, test_size=0.3, random_state=0, stratify=data.target
+        data.images, target, test_size=0.3, random_state=0, stratify=target
     )
 
     pipe = Pipeline(
         [
+            ("stretch", MTFStretch()),
             (
                 "vae",
                 VAETransformer(
@@ -83,7 +86,8 @@ def main(argv=None):
     best = search.best_estimator_
     vae = best.named_steps["vae"]
     accuracy = best.score(X_test, y_test)
-    ssim = vae.score(X_test)
+    stretched = best.named_steps["stretch"].transform(X_test)
+    ssim = vae.score(stretched)
     print(
         f"best n_latent = {vae.n_latent}: test accuracy {accuracy:.3f}, "
         f"reconstruction SSIM {ssim:.3f}"
@@ -105,15 +109,17 @@ def main(argv=None):
         return search
 
     n_show = 6
-    recon = vae.reconstruct(X_test[:n_show])
+    originals = stretched[:n_show]
+    recon = vae.reconstruct(originals)
     fig, axes = plt.subplots(2, n_show + 1, figsize=(2 * (n_show + 1), 4.2))
     for i in range(n_show):
-        for row, images in enumerate((X_test, recon)):
+        for row, images in enumerate((originals, recon)):
             ax = axes[row, i]
-            ax.imshow(images[i].transpose(1, 2, 0).clip(0, 1))
+            # z, r, g as red, green, blue; clipped for display only.
+            ax.imshow(images[i, ::-1].transpose(1, 2, 0).clip(0, 1))
             ax.set_xticks([])
             ax.set_yticks([])
-        axes[0, i].set_title(data.target_names[y_test[i]])
+        axes[0, i].set_title(y_test[i])
     axes[0, 0].set_ylabel("original")
     axes[1, 0].set_ylabel("reconstruction")
     gs = axes[0, -1].get_gridspec()

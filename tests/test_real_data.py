@@ -44,3 +44,26 @@ def test_vae_learns_real_uint8_galaxies(galaxies, small_vae):
     np.testing.assert_allclose(
         joblib.load(buffer).transform(galaxies), latents, atol=1e-5
     )
+
+
+def test_load_gz_desi_real_layout():
+    from skgalvae.datasets import load_gz_desi
+
+    data = load_gz_desi(DATA, image_size=64)
+    assert data.images.shape == (1500, 3, 64, 64) and data.images.dtype == np.uint8
+    counts = data.labels["gz1_class"].value_counts()
+    assert (counts["spiral"], counts["elliptical"], counts["uncertain"]) == (
+        1008,
+        208,
+        284,
+    )
+    assert {"P_EL", "P_CS", "NVOTE"} <= set(data.votes.columns)
+    assert data.params["dr8_id"].iloc[0] == "265946_2961"
+    # Spirals are voted spiral, ellipticals elliptical.
+    spiral = data.labels["gz1_class"] == "spiral"
+    assert (data.votes["P_CS_DEBIASED"][spiral] > 0.8).mean() > 0.95
+    full = load_gz_desi(DATA)
+    assert full.images.shape == (1500, 3, 128, 128)
+    # Area averaging: the 64x64 pixel is the mean of its 2x2 block.
+    block = full.images[0, :, :2, :2].astype(float).mean(axis=(1, 2))
+    np.testing.assert_allclose(data.images[0, :, 0, 0], block, atol=0.51)

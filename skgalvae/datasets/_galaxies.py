@@ -37,15 +37,26 @@ def _population(n_samples, star_fraction, rng):
 
 
 def _observe(
-    labels, params, votes, survey, seed, image_size, pixel_scale, defect_fraction
+    labels,
+    params,
+    votes,
+    survey,
+    seed,
+    image_size,
+    pixel_scale,
+    defect_fraction,
+    visit=1,
 ):
+    # One generator per (seed, visit, survey): the source of a pair is the
+    # survey's first visit, so it equals make_galaxies; the target is a second
+    # visit, so a survey paired with itself gets independent noise and seeing.
     images, observed = render(
         params,
         survey,
         image_size=image_size,
         pixel_scale=pixel_scale,
         defect_fraction=defect_fraction,
-        rng=np.random.default_rng([seed, 1, zlib.crc32(survey.name.encode())]),
+        rng=np.random.default_rng([seed, visit, zlib.crc32(survey.name.encode())]),
     )
     return Bunch(
         images=images,
@@ -222,7 +233,10 @@ def make_survey_pairs(
     -------
     source, target : Bunch
         As returned by :func:`make_galaxies`, with aligned rows: row ``i`` of
-        both is the same galaxy, with the same ``labels`` and ``votes``.
+        both is the same galaxy, with the same ``labels`` and ``votes``. With
+        ``source == target`` the two are independent observations (seeing,
+        noise, defects) of the same galaxies by one survey: the noise floor
+        of any paired comparison.
 
     Examples
     --------
@@ -246,6 +260,7 @@ def make_survey_pairs(
             image_size,
             pixel_scale,
             defect_fraction,
+            visit=visit,
         )
-        for survey in (source, target)
+        for visit, survey in ((1, source), (2, target))
     )

@@ -141,6 +141,12 @@ def _tidal_tails(grid, x0, y0, sub):
     return _unit(total)
 
 
+def _moffat(r2, fwhm, beta):
+    """Moffat profile ``(1 + r^2 / alpha^2)^-beta`` of a given FWHM (unnormalised)."""
+    alpha = fwhm / (2 * np.sqrt(2 ** (1 / beta) - 1))
+    return (1 + r2 / alpha**2) ** -beta
+
+
 def _moffat_otf(grid, fwhm_pixels, native_box):
     """Optical transfer functions (rfft2) of Moffat PSFs times pixel boxes.
 
@@ -151,9 +157,7 @@ def _moffat_otf(grid, fwhm_pixels, native_box):
     freq = np.fft.fftfreq(side)
     dist = np.minimum(np.arange(side), side - np.arange(side)).astype(np.float64)
     r2 = dist[:, None] ** 2 + dist[None, :] ** 2
-    alpha = fwhm_pixels / (2 * np.sqrt(2 ** (1 / MOFFAT_BETA) - 1))
-    psf = (1 + r2 / alpha[..., None, None] ** 2) ** -MOFFAT_BETA
-    psf /= psf.sum(axis=(-2, -1), keepdims=True)
+    psf = _unit(_moffat(r2, fwhm_pixels[..., None, None], MOFFAT_BETA))
     otf = np.fft.rfft2(psf)
     # Resampling from coarser native pixels: their box response, where > 1 px.
     box = native_box[..., None, None]
@@ -280,17 +284,7 @@ def _render_chunk(sub, survey, grid, rng, fractions):
 
     star = sub["star"].to_numpy()
     if star.any():
-        # A point source: one pixel before the PSF convolution.
-        sx, sy = grid.offsets(rows("star_dx", star), rows("star_dy", star))
-        centre = (side - 1) / 2
-        col = np.clip(np.rint(centre + sx[:, 0, 0]), 0, side - 1).astype(int)
-        row = np.clip(np.rint(centre + sy[:, 0, 0]), 0, side - 1).astype(int)
-        flux = band_fluxes(
-            rows("star_mag_r", star), rows("star_g_r", star), rows("star_r_z", star)
-        )
-        image[
-            np.flatnonzero(star)[:, None], np.arange(3), row[:, None], col[:, None]
-        ] += flux
+        _add_star(image, star, sub, survey, grid, rng)
 
     # Seeing and depth vary from galaxy to galaxy around the survey's medians.
     fwhm = np.asarray(survey.seeing_fwhm) * 10 ** rng.normal(
@@ -314,20 +308,68 @@ def _render_chunk(sub, survey, grid, rng, fractions):
     return image, observed
 
 
+def _add_star(image, star, sub, survey, grid, rng):
+    """Add bright foreground stars: a point source, its halo and any ghost.
+
+    The point source is one pixel before the PSF convolution; the halo and
+    ghost are the survey's scattered light (see ``Survey``).
+    """
+    side = grid.side
+    sx, sy = grid.offsets(sub["star_dx"][star], sub["star_dy"][star])
+    centre = (side - 1) / 2
+    col = np.clip(np.rint(centre + sx[:, 0, 0]), 0, side - 1).astype(int)
+    row = np.clip(np.rint(centre + sy[:, 0, 0]), 0, side - 1).astype(int)
+    flux = band_fluxes(
+        sub["star_mag_r"][star], sub["star_g_r"][star], sub["star_r_z"][star]
+    )
+    scattered = survey.star_halo_fraction + survey.ghost_fraction
+    image[np.flatnonzero(star)[:, None], np.arange(3), row[:, None], col[:, None]] += (
+        flux * (1 - scattered)
+    )
+    r2 = (grid.x - sx) ** 2 + (grid.y - sy) ** 2
+    if survey.star_halo_fraction > 0:
+        halo = _unit(_moffat(r2, survey.star_halo_fwhm / grid.scale, 2.0))
+        image[star] += (flux * survey.star_halo_fraction)[:, :, None, None] * halo[
+            :, None
+        ]
+    if survey.ghost_fraction > 0:
+        angle = rng.uniform(0, 2 * np.pi, (star.sum(), 1, 1))
+        offset = survey.ghost_offset / grid.scale
+        gx, gy = sx + offset * np.cos(angle), sy + offset * np.sin(angle)
+        radius = np.hypot(grid.x - gx, grid.y - gy)
+        ring_radius = survey.ghost_radius / grid.scale
+        ring = _unit(np.exp(-0.5 * ((radius - ring_radius) / (0.2 * ring_radius)) ** 2))
+        image[star] += (flux * survey.ghost_fraction)[:, :, None, None] * ring[:, None]
+
+
 def _noise(image, survey, fwhm, depth, scale, rng):
-    """Sky noise at the survey's depth plus source shot noise, in nanomaggies.
+    """Sky noise at the survey's depth, source shot noise and sky residuals.
 
     The sky sigma per pixel follows from the 5-sigma point-source depth:
     ``sigma_ps = sigma_pix * sqrt(4 pi) * s`` for a PSF of Gaussian width
     ``s`` pixels (widened by the pixel). Bands whose native pixels are coarser
     than the cutout's get their sky noise on the native grid, resampled, so it
-    is correlated as in resampled survey images.
+    is correlated as in resampled survey images. The sky-subtraction residual
+    is an offset plus a gradient in a random direction, of amplitude
+    ``survey.sky_residual`` native-pixel sky sigmas, as a surface brightness.
+    In nanomaggies per cutout pixel.
     """
     k, bands, size, _ = image.shape
     sigma_ps = survey.point_source_sigma(depth)
     noise = np.empty_like(image)
+    coords = (np.arange(size) - (size - 1) / 2) / (size / 2)
+    direction = rng.uniform(0, 2 * np.pi, (k, 1, 1))
+    gradient = (
+        np.cos(direction) * coords[None, None, :]
+        + np.sin(direction) * coords[None, :, None]
+    )
     for b in range(bands):
         native = survey.native_pixel_scale[b]
+        native_width = fwhm[:, b] / 2.3548 / native
+        native_sigma = sigma_ps[:, b] / np.sqrt(4 * np.pi * (native_width**2 + 1 / 12))
+        amplitude = survey.sky_residual * native_sigma * (scale / native) ** 2
+        offset = rng.normal(0, 0.5, k)
+        residual = amplitude[:, None, None] * (gradient + offset[:, None, None])
         step = max(native, scale)
         width = fwhm[:, b] / 2.3548 / step
         sky_sigma = sigma_ps[:, b] / np.sqrt(4 * np.pi * (width**2 + 1 / 12))
@@ -341,9 +383,8 @@ def _noise(image, survey, fwhm, depth, scale, rng):
         else:
             sky = rng.standard_normal((k, size, size)) * sky_sigma[:, None, None]
         shot_variance = np.maximum(image[:, b], 0) / survey.electrons_per_nanomaggy[b]
-        noise[:, b] = sky + rng.standard_normal((k, size, size)) * np.sqrt(
-            shot_variance
-        )
+        shot = rng.standard_normal((k, size, size)) * np.sqrt(shot_variance)
+        noise[:, b] = sky + shot + residual
     return noise
 
 

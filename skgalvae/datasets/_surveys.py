@@ -8,7 +8,13 @@ The depths are 5-sigma point-source AB magnitudes; BASS+MzLS is shallower and
 has broader seeing than DECaLS in g and r, which is the domain shift the study
 adapts across. The electrons-per-nanomaggy figures set the source shot noise
 only; they are order-of-magnitude values for the coadds (aperture, exposure
-time and passes), not calibrations.
+time and passes), not calibrations. Bright stars scatter light into broad
+halos in both surveys, more with the Bok telescope's 90Prime, which also shows
+ring-shaped reflections ("pupil ghosts") next to bright stars; the halo and
+ghost parameters are illustrative, chosen so that star-contaminated cutouts
+differ most between the surveys, as the study found (its Fig. 5). So is the
+sky-subtraction residual, larger for BASS+MzLS, whose sky subtraction around
+bright galaxies was harder (Dey et al. 2019, Sec. 6).
 """
 
 from __future__ import annotations
@@ -42,6 +48,21 @@ class Survey:
         Log-normal scatter of the seeing from galaxy to galaxy (dex).
     depth_scatter : float
         Gaussian scatter of the depth from galaxy to galaxy (mag).
+    star_halo_fraction : float
+        Fraction of a bright star's light scattered into a broad halo.
+    star_halo_fwhm : float
+        FWHM of that halo (a Moffat profile with beta = 2), arcsec.
+    ghost_fraction : float
+        Fraction of a bright star's light in an out-of-focus reflection (a
+        ring, "pupil ghost") offset from the star; 0 for none.
+    ghost_radius : float
+        Radius of the ghost ring, arcsec.
+    ghost_offset : float
+        Distance of the ghost's centre from the star, arcsec.
+    sky_residual : float
+        Typical amplitude of what sky subtraction leaves behind (an offset and
+        a gradient across the cutout), in units of the sky noise of one
+        native pixel.
     """
 
     name: str
@@ -52,6 +73,12 @@ class Survey:
     electrons_per_nanomaggy: tuple
     seeing_scatter: float = 0.05
     depth_scatter: float = 0.2
+    star_halo_fraction: float = 0.03
+    star_halo_fwhm: float = 8.0
+    ghost_fraction: float = 0.0
+    ghost_radius: float = 6.0
+    ghost_offset: float = 10.0
+    sky_residual: float = 0.05
 
     def point_source_sigma(self, depth) -> np.ndarray:
         """One-sigma point-source flux error in nanomaggies for given depths."""
@@ -74,6 +101,11 @@ SURVEYS = {
         seeing_fwhm=(1.61, 1.47, 1.01),
         depth=(23.65, 23.1, 22.6),
         electrons_per_nanomaggy=(1000.0, 1300.0, 2500.0),
+        seeing_scatter=0.08,
+        star_halo_fraction=0.1,
+        star_halo_fwhm=12.0,
+        ghost_fraction=0.04,
+        sky_residual=0.25,
     ),
 }
 

@@ -38,8 +38,4 @@ def read_image_file(path, *, mode="RGB", size=None, resize="crop"):
     except (UnidentifiedImageError, OSError) as exc:
         raise OSError(f"Could not read {path} as an image: {exc}") from exc
     array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
-    if size is None or resize == "crop":
-        return np.ascontiguousarray(resize_image(array, size, resize, path))
-    resized = resize_image(array.astype(np.float32), size, resize, path)
-    # Area averages and bilinear interpolants of uint8 stay within 0-255.
-    return np.rint(resized).astype(np.uint8)
+    return np.ascontiguousarray(resize_image(array, size, resize, path))

@@ -16,25 +16,27 @@ def check_resize(size, resize):
         raise ValueError(f"resize must be one of {RESIZE_METHODS}; got {resize!r}.")
 
 
-def resize_image(image, size, resize, source):
-    """Return ``image`` of shape (bands, h, w) as (bands, size, size).
+def resize_images(images, size, resize, source):
+    """Return ``images`` of shape (n, bands, h, w) as (n, bands, size, size).
 
     Parameters
     ----------
-    image : ndarray of shape (bands, h, w)
-        One cutout.
+    images : ndarray of shape (n, bands, h, w)
+        Cutouts of one size.
     size : int or None
-        Target side; None keeps the image as it is.
+        Target side; None keeps the images as they are.
     resize : {"crop", "area", "bilinear"}
-        ``"crop"`` takes the central ``size x size`` pixels (the image must be
+        ``"crop"`` takes the central ``size x size`` pixels (the images must be
         at least that large); ``"area"`` resamples by area averaging, which
         keeps the mean surface brightness; ``"bilinear"`` interpolates.
+        Resampled uint8 images are rounded back to uint8 (area averages and
+        bilinear interpolants of 0-255 values stay within 0-255).
     source : str
-        Where the image comes from, for error messages.
+        Where the images come from, for error messages.
     """
     if size is None:
-        return image
-    _, height, width = image.shape
+        return images
+    height, width = images.shape[-2:]
     if resize == "crop":
         if height < size or width < size:
             raise ValueError(
@@ -42,14 +44,22 @@ def resize_image(image, size, resize, source):
                 f"crop cannot enlarge it. Use resize='area' or 'bilinear'."
             )
         top, left = (height - size) // 2, (width - size) // 2
-        return image[:, top : top + size, left : left + size]
+        return images[..., top : top + size, left : left + size]
     if (height, width) == (size, size):
-        return image
-    tensor = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None]
-    if resize == "area":
-        out = torch.nn.functional.interpolate(tensor, size=(size, size), mode="area")
-    else:
-        out = torch.nn.functional.interpolate(
-            tensor, size=(size, size), mode="bilinear", align_corners=False
-        )
-    return out[0].numpy().astype(image.dtype, copy=False)
+        return images
+    tensor = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    options = {} if resize == "area" else {"align_corners": False}
+    out = torch.nn.functional.interpolate(
+        tensor, size=(size, size), mode=resize, **options
+    ).numpy()
+    if images.dtype == np.uint8:
+        return np.rint(out).astype(np.uint8)
+    return out.astype(images.dtype, copy=False)
+
+
+def resize_image(image, size, resize, source):
+    """Return one ``image`` of shape (bands, h, w) as (bands, size, size).
+
+    See :func:`resize_images` for the methods.
+    """
+    return resize_images(image[None], size, resize, source)[0]
