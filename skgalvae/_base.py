@@ -237,7 +237,10 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             Training images (square, side a multiple of 64 with the default
             ``hidden_dims``) or feature vectors. Any real numeric dtype; uint8
             images are scaled by 1/255 on the device. Memmaps are read in
-            batches.
+            batches. Files are streamed from disk batch by batch: pass a list
+            or 1-D array of FITS or JPEG/PNG paths, or a
+            :class:`skgalvae.io.FITSDataset` (or other lazy collection) to set
+            the reading options.
         y : None
             Ignored; present for API consistency.
 

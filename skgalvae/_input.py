@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array
 
+from .io._lazy import is_path_list, lazy_from_paths
 from .nn.data import is_lazy
 
 _ACCEPTED_KINDS = "uif"  # unsigned and signed integers, floats
@@ -77,6 +78,8 @@ def is_uint8(array) -> bool:
 
 
 def _as_array(X, input_name, estimator_name):
+    if is_path_list(X):  # FITS/JPEG/PNG paths: read lazily with default options
+        return lazy_from_paths(X)
     if isinstance(X, np.ndarray):  # includes np.memmap: keep it as is
         return X
     if is_lazy(X):  # files read batch by batch (skgalvae.io.FITSDataset, ...)
@@ -188,6 +191,8 @@ def check_samples(X, *, image_shape=None, input_name="X", estimator_name="estima
     ----------
     X : array-like of shape (n, bands, h, w), (n, h, w) or (n, features)
         Images or feature vectors. Any real numeric dtype; memmaps are kept.
+        Also a lazy collection of files, or a 1-D list or array of FITS or
+        JPEG/PNG paths (wrapped in one with default reading options).
     image_shape : tuple of int or None, default=None
         ``(bands, h, w)``: read 2-D rows as flattened images of this shape.
     input_name : str, default="X"

@@ -16,6 +16,7 @@ from skgalvae.io import (
     FITSDataset,
     ImageFileDataset,
     LazyImages,
+    lazy_from_paths,
     read_fits,
     read_images,
 )
@@ -266,3 +267,29 @@ def test_image_file_dataset_fits_as_uint8(tmp_path):
     np.testing.assert_array_equal(
         vae.transform(lazy), vae.transform(read_images(paths))
     )
+
+
+def test_estimators_take_path_lists(cubes, tmp_path):
+    paths = [str(p) for p in cubes]
+    params = dict(n_latent=2, max_epochs=1, batch_size=4, random_state=0)
+    cropped = FITSDataset(paths, size=64)
+    np.testing.assert_array_equal(np.asarray(lazy_from_paths(paths)), read_fits(paths))
+    # 72x72 cutouts are not a multiple of 64: the error names the input.
+    with pytest.raises(ValueError, match="X holds 72x72 images"):
+        VAETransformer(**params).fit(np.array(paths))
+    small = []
+    for i, image in enumerate(np.asarray(cropped)):
+        path = tmp_path / f"small_{i}.fits"
+        fits.PrimaryHDU(image).writeto(path)
+        small.append(path)
+    z_paths = (
+        VAETransformer(**params).fit(np.array(small, dtype=object)).transform(small)
+    )
+    z_memory = (
+        VAETransformer(**params).fit(read_fits(small)).transform(read_fits(small))
+    )
+    np.testing.assert_array_equal(z_paths, z_memory)
+    with pytest.raises(ValueError, match="Cannot tell the file type of 'notes.txt'"):
+        VAETransformer(**params).fit(["notes.txt"])
+    with pytest.raises(ValueError, match="mix FITS and image files"):
+        lazy_from_paths([paths[0], "a.png"])

@@ -18,55 +18,52 @@ from ._votes import simulate_votes
 STUDY_FIELD_ARCSEC = 256 * 0.262  # the study's 256-pixel DECaLS cutouts
 
 
-def _seeds(random_state):
-    """Return a generator for the population and a root seed for the surveys.
+def _simulate(
+    n_samples,
+    surveys,
+    image_size,
+    pixel_scale,
+    star_fraction,
+    defect_fraction,
+    random_state,
+):
+    """Draw one population and render it once per survey, as Bunches.
 
-    Each survey renders with a generator seeded by the root seed and the
-    survey's name, so the DECaLS images of ``make_galaxies(n, survey="decals",
-    random_state=0)`` are those of ``make_survey_pairs(n, random_state=0)[0]``.
+    The population has its own generator; each rendering has one seeded by
+    (root seed, visit, survey name), visits counting from 1. So the first
+    visit of ``make_survey_pairs`` equals ``make_galaxies`` with the same seed,
+    and a survey paired with itself gets independent seeing, noise and
+    defects.
     """
+    if pixel_scale is None:
+        pixel_scale = STUDY_FIELD_ARCSEC / image_size
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-    return np.random.default_rng([seed, 0]), seed
-
-
-def _population(n_samples, star_fraction, rng):
+    rng = np.random.default_rng([seed, 0])
     labels, params = draw_population(n_samples, rng)
     draw_contamination(params, star_fraction, rng)
     votes = simulate_votes(labels, params, rng)
-    return labels, params, votes
-
-
-def _observe(
-    labels,
-    params,
-    votes,
-    survey,
-    seed,
-    image_size,
-    pixel_scale,
-    defect_fraction,
-    visit=1,
-):
-    # One generator per (seed, visit, survey): the source of a pair is the
-    # survey's first visit, so it equals make_galaxies; the target is a second
-    # visit, so a survey paired with itself gets independent noise and seeing.
-    images, observed = render(
-        params,
-        survey,
-        image_size=image_size,
-        pixel_scale=pixel_scale,
-        defect_fraction=defect_fraction,
-        rng=np.random.default_rng([seed, visit, zlib.crc32(survey.name.encode())]),
-    )
-    return Bunch(
-        images=images,
-        labels=labels,
-        votes=votes,
-        params=pd.concat([params, observed], axis=1),
-        survey=survey.name,
-        bands=BANDS,
-        pixel_scale=pixel_scale,
-    )
+    bunches = []
+    for visit, survey in enumerate(map(get_survey, surveys), start=1):
+        images, observed = render(
+            params,
+            survey,
+            image_size=image_size,
+            pixel_scale=pixel_scale,
+            defect_fraction=defect_fraction,
+            rng=np.random.default_rng([seed, visit, zlib.crc32(survey.name.encode())]),
+        )
+        bunches.append(
+            Bunch(
+                images=images,
+                labels=labels,
+                votes=votes,
+                params=pd.concat([params, observed], axis=1),
+                survey=survey.name,
+                bands=BANDS,
+                pixel_scale=pixel_scale,
+            )
+        )
+    return tuple(bunches)
 
 
 _COMMON_CONSTRAINTS = {
@@ -167,21 +164,16 @@ def make_galaxies(
     >>> list(data.labels.columns)[:3]
     ['how_rounded', 'edge_on', 'bulge_shape']
     """
-    survey = get_survey(survey)
-    if pixel_scale is None:
-        pixel_scale = STUDY_FIELD_ARCSEC / image_size
-    population_rng, seed = _seeds(random_state)
-    labels, params, votes = _population(n_samples, star_fraction, population_rng)
-    return _observe(
-        labels,
-        params,
-        votes,
-        survey,
-        seed,
+    (bunch,) = _simulate(
+        n_samples,
+        [survey],
         image_size,
         pixel_scale,
+        star_fraction,
         defect_fraction,
+        random_state,
     )
+    return bunch
 
 
 @validate_params(
@@ -245,22 +237,12 @@ def make_survey_pairs(
     >>> decals.survey, bass.survey, bass.images.shape
     ('decals', 'bass_mzls', (8, 3, 64, 64))
     """
-    source, target = get_survey(source), get_survey(target)
-    if pixel_scale is None:
-        pixel_scale = STUDY_FIELD_ARCSEC / image_size
-    population_rng, seed = _seeds(random_state)
-    labels, params, votes = _population(n_samples, star_fraction, population_rng)
-    return tuple(
-        _observe(
-            labels,
-            params,
-            votes,
-            survey,
-            seed,
-            image_size,
-            pixel_scale,
-            defect_fraction,
-            visit=visit,
-        )
-        for visit, survey in ((1, source), (2, target))
+    return _simulate(
+        n_samples,
+        [source, target],
+        image_size,
+        pixel_scale,
+        star_fraction,
+        defect_fraction,
+        random_state,
     )

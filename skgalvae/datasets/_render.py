@@ -18,6 +18,7 @@ Units: nanomaggies per pixel (AB zero point 22.5), sky-subtracted.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 from astropy.modeling.functional_models import GeneralSersic2D
 
@@ -446,8 +447,6 @@ def render(params, survey: Survey, *, image_size, pixel_scale, defect_fraction, 
         Per-image observing conditions (PSF FWHM and depth per band) and the
         kind of defect added.
     """
-    import pandas as pd
-
     pad = max(4, image_size // 8)
     grid = _Grid(image_size, pad, pixel_scale)
     chunk = max(1, _PIXELS_PER_CHUNK // (3 * grid.side**2))

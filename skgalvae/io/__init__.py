@@ -8,13 +8,14 @@ with reader processes, so a survey never has to fit in memory.
 
 from ._fits import read_fits_file
 from ._images import read_image_file
-from ._lazy import FITSDataset, ImageFileDataset, LazyImages
+from ._lazy import FITSDataset, ImageFileDataset, LazyImages, lazy_from_paths
 from ._readers import read_fits, read_images
 
 __all__ = [
     "FITSDataset",
     "ImageFileDataset",
     "LazyImages",
+    "lazy_from_paths",
     "read_fits",
     "read_fits_file",
     "read_image_file",

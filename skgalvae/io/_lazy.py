@@ -271,3 +271,52 @@ class ImageFileDataset(LazyImages):
             resize=self.resize,
             num_workers=self.num_workers,
         )
+
+
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fits.fz", ".fz")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+def is_path_list(X) -> bool:
+    """Whether ``X`` is a 1-D list or array of file paths (str or path-like)."""
+    if isinstance(X, np.ndarray):
+        if X.ndim != 1 or X.dtype.kind not in "USO":
+            return False
+    elif not isinstance(X, (list, tuple)):
+        return False
+    return len(X) > 0 and all(isinstance(p, (str, os.PathLike)) for p in X)
+
+
+def lazy_from_paths(paths):
+    """Wrap a list of FITS or JPEG/PNG paths in the matching lazy collection.
+
+    The kind follows the file suffix; one list holds one kind. Options (size,
+    HDU, NaN policy, reader processes) take their defaults; build a
+    :class:`FITSDataset` or :class:`ImageFileDataset` yourself to set them.
+
+    Raises
+    ------
+    ValueError
+        If a suffix is unknown or the list mixes FITS and image files (the
+        first offending path is named).
+    """
+    paths = [os.fspath(p) for p in paths]
+
+    def kind(path):
+        lower = path.lower()
+        if lower.endswith(FITS_SUFFIXES):
+            return "fits"
+        if lower.endswith(IMAGE_SUFFIXES):
+            return "image"
+        raise ValueError(
+            f"Cannot tell the file type of {path!r}: expected a FITS file "
+            f"({', '.join(FITS_SUFFIXES)}) or an image ({', '.join(IMAGE_SUFFIXES)})."
+        )
+
+    first = kind(paths[0])
+    for path in paths[1:]:
+        if kind(path) != first:
+            raise ValueError(
+                f"The paths mix FITS and image files: {paths[0]!r} and {path!r}."
+            )
+    return FITSDataset(paths) if first == "fits" else ImageFileDataset(paths)
