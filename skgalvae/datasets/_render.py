@@ -166,7 +166,8 @@ def _moffat_otf(grid, fwhm_pixels, native_box):
     return otf
 
 
-def _render_chunk(sub, survey, grid, rng, fractions):
+def _galaxy_light(sub, grid):
+    """Sum the galaxies' components, before the PSF: shape (k, 3, side, side)."""
     k = len(sub)
     side = grid.side
     x0, y0 = grid.offsets(sub["centre_dx"], sub["centre_dy"])
@@ -282,7 +283,13 @@ def _render_chunk(sub, survey, grid, rng, fractions):
             rows("disk_r_z", tidal),
         )
         add(tidal, tails, flux)
+    return image
 
+
+def _render_chunk(sub, survey, grid, rng, defect_fraction):
+    """Render a chunk of galaxies: light, stars, PSF, noise, defects."""
+    k, side = len(sub), grid.side
+    image = _galaxy_light(sub, grid)
     star = sub["star"].to_numpy()
     if star.any():
         _add_star(image, star, sub, survey, grid, rng)
@@ -301,7 +308,7 @@ def _render_chunk(sub, survey, grid, rng, fractions):
 
     noise = _noise(image, survey, fwhm, depth, grid.scale, rng)
     image = (image + noise).astype(np.float32)
-    defects = _add_defects(image, fractions["defect"], rng)
+    defects = _add_defects(image, defect_fraction, rng)
     observed = {f"psf_fwhm_{b}": fwhm[:, i] for i, b in enumerate("grz")} | {
         f"depth_{b}": depth[:, i] for i, b in enumerate("grz")
     }
@@ -456,7 +463,7 @@ def render(params, survey: Survey, *, image_size, pixel_scale, defect_fraction, 
     for start in range(0, n, chunk):
         sub = params.iloc[start : start + chunk].reset_index(drop=True)
         images[start : start + len(sub)], obs = _render_chunk(
-            sub, survey, grid, rng, {"defect": defect_fraction}
+            sub, survey, grid, rng, defect_fraction
         )
         observed.append(pd.DataFrame(obs))
     return images, pd.concat(observed, ignore_index=True)
