@@ -138,3 +138,35 @@ def test_pipeline_clone_and_pickle(galaxies):
     np.testing.assert_array_equal(
         restored.transform(galaxies), pipe.transform(galaxies)
     )
+
+
+@pytest.mark.parametrize(
+    "transformer",
+    [
+        BandScaler(method="percentile", scope="dataset"),
+        AsinhStretch(a=0.2),
+        MTFStretch(),
+    ],
+    ids=lambda t: type(t).__name__,
+)
+def test_scikit_learn_contract(transformer, galaxies):
+    # scikit-learn's own checks skip image-only estimators, so the contract's
+    # parts that apply are checked here.
+    from sklearn.exceptions import NotFittedError
+
+    params = transformer.get_params()
+    unfitted = clone(transformer)
+    assert unfitted.get_params() == params
+    assert not [k for k in vars(unfitted) if k.endswith("_")]
+    with pytest.raises(NotFittedError):
+        unfitted.transform(galaxies)
+    assert unfitted.fit(galaxies) is unfitted
+    assert unfitted.n_bands_in_ == 3
+    assert unfitted.get_params() == params  # fit leaves the parameters alone
+    tags = unfitted.__sklearn_tags__()
+    assert tags.input_tags.three_d_array and not tags.input_tags.two_d_array
+    first = unfitted.transform(galaxies)
+    np.testing.assert_array_equal(first, unfitted.transform(galaxies))
+    np.testing.assert_array_equal(
+        first, pickle.loads(pickle.dumps(unfitted)).transform(galaxies)
+    )
