@@ -70,17 +70,14 @@ def galaxy_rgb(
         raise ValueError(
             f"galaxy_rgb needs 1 or 3 bands (g, r, z); got {images.shape[1]}."
         )
-    rgb = (
-        np.stack(
-            [
-                make_lupton_rgb(
-                    im[2], im[1], im[0], minimum=minimum, stretch=stretch, Q=Q
-                )
-                for im in images
-            ]
-        ).astype(np.float64)
-        / 255.0
-    )
+    # Black pixels have zero intensity: astropy divides 0 by 0 there, then
+    # discards the result.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rgb = [
+            make_lupton_rgb(im[2], im[1], im[0], minimum=minimum, stretch=stretch, Q=Q)
+            for im in images
+        ]
+    rgb = np.stack(rgb).astype(np.float64) / 255.0
     return rgb[0] if single else rgb
 
 
