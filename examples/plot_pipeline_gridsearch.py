@@ -60,7 +60,11 @@ def main(argv=None):
             (
                 "vae",
                 VAETransformer(
-                    max_epochs=epochs, batch_size=32, device=args.device, random_state=0
+                    hidden_dims=(32, 64),  # a 4x4 map at 64x64 (docs: small images)
+                    max_epochs=epochs,
+                    batch_size=8,  # more steps: a few hundred images per fold
+                    device=args.device,
+                    random_state=0,
                 ),
             ),
             ("rf", RandomForestClassifier(n_estimators=200, random_state=0)),
