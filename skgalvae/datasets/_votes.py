@@ -105,11 +105,12 @@ def _true_answers(labels, smooth):
     truth = {}
     for name, question in GZD5_QUESTIONS.items():
         answers = VOTE_TREE[question.catalog_question]["answers"]
-        code = {a.label: answers.index(a.catalog_answer) for a in question.answers}
-        values = labels[name].astype(object)
-        truth[question.catalog_question] = np.array(
-            [code.get(v, -1) if isinstance(v, str) else -1 for v in values]
+        # Class code (Table 2 order, -1 where missing) -> catalogue answer index.
+        to_answer = np.array(
+            [answers.index(a.catalog_answer) for a in question.answers]
         )
+        codes = labels[name].cat.codes.to_numpy()
+        truth[question.catalog_question] = np.where(codes >= 0, to_answer[codes], -1)
     truth["smooth-or-featured"] = np.where(smooth, 0, 1)
     return truth
 
@@ -122,8 +123,8 @@ def simulate_votes(labels, params, rng):
     labels : pandas.DataFrame
         True classes per question (:func:`~._population.draw_population`).
     params : pandas.DataFrame
-        Physical parameters; the morphology column and the bar and merger
-        parameters set how clear each answer is.
+        Physical parameters; the ``morphology`` column gives the true answer
+        of the first question (smooth or featured).
     rng : numpy.random.Generator
         Source of randomness.
 
