@@ -5,7 +5,7 @@ Nothing in here imports the estimator layer.
 
 from .callbacks import EpochProgressBar, ReconstructionSSIM
 from .data import ArrayDataset, DeviceBatchLoader
-from .losses import ELBOLoss, kl_divergence, reconstruction_error
+from .losses import ELBOLoss, kl_divergence, mmd2, rbf_bandwidths, reconstruction_error
 from .modules import ConvDecoder, ConvEncoder, DenseDecoder, DenseEncoder, VAEModule
 from .net import VAENet
 
@@ -22,5 +22,7 @@ __all__ = [
     "VAEModule",
     "VAENet",
     "kl_divergence",
+    "mmd2",
+    "rbf_bandwidths",
     "reconstruction_error",
 ]
