@@ -4,9 +4,23 @@ Nothing in here imports the estimator layer.
 """
 
 from .callbacks import EpochProgressBar, ReconstructionSSIM
-from .data import ArrayDataset, DeviceBatchLoader
-from .losses import ELBOLoss, kl_divergence, mmd2, rbf_bandwidths, reconstruction_error
-from .modules import ConvDecoder, ConvEncoder, DenseDecoder, DenseEncoder, VAEModule
+from .data import ArrayDataset, DeviceBatchLoader, DomainBatchLoader
+from .losses import (
+    DomainAdaptationLoss,
+    ELBOLoss,
+    kl_divergence,
+    mmd2,
+    rbf_bandwidths,
+    reconstruction_error,
+)
+from .modules import (
+    ConvDecoder,
+    ConvEncoder,
+    DenseDecoder,
+    DenseEncoder,
+    DomainAdaptedVAEModule,
+    VAEModule,
+)
 from .net import VAENet
 
 __all__ = [
@@ -16,6 +30,9 @@ __all__ = [
     "DenseDecoder",
     "DenseEncoder",
     "DeviceBatchLoader",
+    "DomainAdaptationLoss",
+    "DomainAdaptedVAEModule",
+    "DomainBatchLoader",
     "ELBOLoss",
     "EpochProgressBar",
     "ReconstructionSSIM",

@@ -182,14 +182,14 @@ class DeviceBatchLoader:
             stop = min(start + self.batch_size, n)
             yield order[start:stop] if order is not None else slice(start, stop)
 
-    def _iter_staged(self):
+    def _iter_staged(self, batches):
         if self._staged is None:
             array = self.dataset.array
             if not torch.is_tensor(array):
                 array = _host_tensor(np.asarray(array))
             # Cast before the move: float64 never reaches the device.
             self._staged = _to_storage(array).to(self.device)
-        for index in self._batch_indices():
+        for index in batches:
             if isinstance(index, torch.Tensor):
                 index = index.to(self.device, non_blocking=True)
             yield self._to_compute(self._staged[index]), None
@@ -213,8 +213,8 @@ class DeviceBatchLoader:
             batch = batch.pin_memory()
         return batch
 
-    def _iter_streamed(self):
-        indices = list(self._batch_indices())
+    def _iter_streamed(self, batches):
+        indices = list(batches)
         if not indices:
             return
         with ThreadPoolExecutor(max_workers=1) as pool:
@@ -226,15 +226,15 @@ class DeviceBatchLoader:
                 x = host.to(self.device, non_blocking=True)
                 yield self._to_compute(x), None
 
-    def _iter_read(self):
-        batches = []
-        for index in self._batch_indices():
-            if isinstance(index, torch.Tensor):
-                batches.append(index.numpy())
-            else:
-                batches.append(np.arange(index.start, index.stop))
+    def _iter_read(self, batches):
+        rows = [
+            index.numpy()
+            if isinstance(index, torch.Tensor)
+            else np.arange(index.start, index.stop)
+            for index in batches
+        ]
         reader = torch.utils.data.DataLoader(
-            _BatchReader(self.dataset.array, batches),
+            _BatchReader(self.dataset.array, rows),
             batch_size=None,  # items are whole batches already
             num_workers=getattr(self.dataset.array, "num_workers", 0),
             pin_memory=self.device.type == "cuda",
@@ -246,7 +246,96 @@ class DeviceBatchLoader:
         for host in reader:
             yield self._to_compute(host.to(self.device, non_blocking=True)), None
 
-    def __iter__(self):
+    def iter_batches(self, batches):
+        """Yield device-ready batches of the given rows.
+
+        Parameters
+        ----------
+        batches : iterable of slice or torch.Tensor of int64
+            Rows of each batch, in order.
+        """
         if is_lazy(self.dataset.array):
-            return self._iter_read()
-        return self._iter_staged() if self.stage else self._iter_streamed()
+            return self._iter_read(batches)
+        if self.stage:
+            return self._iter_staged(batches)
+        return self._iter_streamed(batches)
+
+    def __iter__(self):
+        return self.iter_batches(self._batch_indices())
+
+
+class DomainBatchLoader:
+    """Iterate over source and target samples together, for domain adaptation.
+
+    Yields ``({"x": source_batch, "x_target": target_batch}, None)``, both
+    device-ready as from :class:`DeviceBatchLoader`, one pair per source batch.
+    Paired samples (row ``i`` of both is the same galaxy) share one
+    permutation. Unpaired target samples are drawn in their own permutation,
+    restarted when used up, so every epoch sees as many target as source
+    samples whatever the two sizes.
+
+    Parameters
+    ----------
+    dataset : tuple of ArrayDataset
+        ``(source, target)``.
+    batch_size : int, default=128
+        Samples per batch on each side.
+    shuffle : bool, default=False
+        New permutations each pass (torch's global CPU generator).
+    paired : bool, default=False
+        Whether target row ``i`` is the same object as source row ``i``.
+    **kwargs
+        ``device``, ``stage``, ``channels_last``, as for
+        :class:`DeviceBatchLoader`.
+    """
+
+    def __init__(self, dataset, batch_size=128, shuffle=False, paired=False, **kwargs):
+        source, target = dataset
+        if paired and len(source) != len(target):
+            raise ValueError(
+                f"Paired domains need as many target as source samples; got "
+                f"{len(source)} source and {len(target)} target."
+            )
+        self.source = DeviceBatchLoader(source, batch_size, shuffle, **kwargs)
+        self.target = DeviceBatchLoader(target, batch_size, shuffle, **kwargs)
+        self.paired = paired
+        self.shuffle = shuffle
+        self.batch_size = int(batch_size)
+
+    def __len__(self):
+        return len(self.source)
+
+    def _target_batches(self, source_batches):
+        if self.paired:
+            return source_batches
+        n = len(self.target.dataset)
+        order = torch.randperm(n) if self.shuffle else torch.arange(n)
+        batches, position = [], 0
+        for index in source_batches:
+            size = (
+                len(index)
+                if isinstance(index, torch.Tensor)
+                else (index.stop - index.start)
+            )
+            rows = []
+            while size > 0:
+                if position == n:
+                    order = torch.randperm(n) if self.shuffle else order
+                    position = 0
+                take = min(size, n - position)
+                rows.append(order[position : position + take])
+                position, size = position + take, size - take
+            batches.append(torch.cat(rows))
+        return batches
+
+    def __iter__(self):
+        self.source.batch_size = self.target.batch_size = self.batch_size
+        source_batches = list(self.source._batch_indices())
+        target_batches = self._target_batches(source_batches)
+        pairs = zip(
+            self.source.iter_batches(source_batches),
+            self.target.iter_batches(target_batches),
+            strict=True,
+        )
+        for (x, _), (x_target, _) in pairs:
+            yield {"x": x, "x_target": x_target}, None

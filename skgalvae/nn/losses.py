@@ -162,3 +162,75 @@ class ELBOLoss(nn.Module):
         rec = reconstruction_error(x_hat, x, self.reconstruction).mean()
         kl = kl_divergence(mu, logvar).mean()
         return {"loss": rec + self.kl_weight * kl, "reconstruction": rec, "kl": kl}
+
+
+class DomainAdaptationLoss(nn.Module):
+    """The study's domain adaptation loss (eq. 6), with its terms kept apart.
+
+    ``L = ELBO(source) + ELBO(target) + mmd_weight * MMD^2(mu_source,
+    mu_target)``, each ELBO an :class:`ELBOLoss` (batch means), the MMD^2 the
+    unbiased :func:`mmd2` on the latent means.
+
+    Parameters
+    ----------
+    reconstruction : {"mse", "mae"}, default="mse"
+        Reconstruction term of both ELBOs.
+    kl_weight : float, default=1.0
+        Weight of both KL terms.
+    mmd_weight : float, default=0.5
+        Weight ``lambda`` of the MMD^2 term (the study: 0.5).
+    kernel : {"rbf", "linear"}, default="rbf"
+        MMD kernel, as for :func:`mmd2`.
+    n_kernels : int, default=5
+        Number of RBF kernels.
+    kernel_mul : float, default=2.0
+        Ratio of consecutive RBF bandwidths.
+
+    Returns
+    -------
+    dict
+        ``"loss"`` (to back-propagate), ``"reconstruction"``, ``"kl"`` (source
+        side), ``"reconstruction_target"``, ``"kl_target"`` and ``"mmd"``.
+    """
+
+    def __init__(
+        self,
+        reconstruction="mse",
+        kl_weight=1.0,
+        mmd_weight=0.5,
+        kernel="rbf",
+        n_kernels=5,
+        kernel_mul=2.0,
+    ):
+        super().__init__()
+        self.elbo = ELBOLoss(reconstruction, kl_weight)
+        self.mmd_weight = mmd_weight
+        self.kernel = kernel
+        self.n_kernels = n_kernels
+        self.kernel_mul = kernel_mul
+
+    def forward(self, y_pred, x, x_target):
+        """Compute the loss terms for one pair of batches.
+
+        Parameters
+        ----------
+        y_pred : tuple of torch.Tensor
+            ``(x_hat, mu, logvar, x_hat_target, mu_target, logvar_target)`` from
+            :class:`~skgalvae.nn.modules.DomainAdaptedVAEModule`.
+        x, x_target : torch.Tensor
+            The source and target batches.
+        """
+        x_hat, mu, logvar, x_hat_t, mu_t, logvar_t = y_pred
+        source = self.elbo(x_hat, x, mu, logvar)
+        target = self.elbo(x_hat_t, x_target, mu_t, logvar_t)
+        mmd = mmd2(
+            mu.float(), mu_t.float(), self.kernel, self.n_kernels, self.kernel_mul
+        )
+        return {
+            "loss": source["loss"] + target["loss"] + self.mmd_weight * mmd,
+            "reconstruction": source["reconstruction"],
+            "kl": source["kl"],
+            "reconstruction_target": target["reconstruction"],
+            "kl_target": target["kl"],
+            "mmd": mmd,
+        }

@@ -191,26 +191,34 @@ class VAEModule(nn.Module):
         output_activation="relu",
     ):
         super().__init__()
-        sample_shape = tuple(int(s) for s in sample_shape)
-        hidden_dims = tuple(int(h) for h in hidden_dims)
-        self.sample_shape = sample_shape
-        if len(sample_shape) == 3:
-            bands, side, _ = sample_shape
-            self.encoder = ConvEncoder(bands, side, hidden_dims, n_latent)
-            self.decoder = ConvDecoder(
-                bands, side, hidden_dims, n_latent, output_activation
-            )
-        elif len(sample_shape) == 1:
-            (n_features,) = sample_shape
-            self.encoder = DenseEncoder(n_features, hidden_dims, n_latent)
-            self.decoder = DenseDecoder(
-                n_features, hidden_dims, n_latent, output_activation
-            )
-        else:
+        self.sample_shape = tuple(int(s) for s in sample_shape)
+        self.n_latent = int(n_latent)
+        self.hidden_dims = tuple(int(h) for h in hidden_dims)
+        self.output_activation = output_activation
+        if len(self.sample_shape) not in (1, 3):
             raise ValueError(
                 f"sample_shape must be (bands, side, side) or (n_features,); "
-                f"got {sample_shape}."
+                f"got {self.sample_shape}."
             )
+        if self.is_convolutional:
+            bands, side, _ = self.sample_shape
+            self.encoder = ConvEncoder(bands, side, self.hidden_dims, self.n_latent)
+        else:
+            (n_features,) = self.sample_shape
+            self.encoder = DenseEncoder(n_features, self.hidden_dims, self.n_latent)
+        self.decoder = self.make_decoder()
+
+    def make_decoder(self):
+        """Build a new, freshly initialised decoder for this VAE's shapes."""
+        if self.is_convolutional:
+            bands, side, _ = self.sample_shape
+            return ConvDecoder(
+                bands, side, self.hidden_dims, self.n_latent, self.output_activation
+            )
+        (n_features,) = self.sample_shape
+        return DenseDecoder(
+            n_features, self.hidden_dims, self.n_latent, self.output_activation
+        )
 
     @property
     def is_convolutional(self) -> bool:
@@ -233,8 +241,77 @@ class VAEModule(nn.Module):
         x_hat, mu, logvar : torch.Tensor
         """
         mu, logvar = self.encode(x)
+        return self.decode(self.latent_draw(mu, logvar)), mu, logvar
+
+    def latent_draw(self, mu, logvar):
+        """Draw ``z ~ N(mu, exp(logvar))`` when training (reparameterised), else mu."""
         if self.training:
-            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        else:
-            z = mu
-        return self.decode(z), mu, logvar
+            return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return mu
+
+
+class DomainAdaptedVAEModule(VAEModule):
+    """A VAE with one shared encoder and one decoder per survey (study Fig. 6).
+
+    ``decoder`` reconstructs source-survey images and ``target_decoder``
+    target-survey ones; both read the same latent space. Called with one batch
+    it behaves exactly as :class:`VAEModule` on the source side, so encoding,
+    reconstruction monitors and SSIM work unchanged.
+
+    Parameters
+    ----------
+    sample_shape, n_latent, hidden_dims, output_activation
+        As for :class:`VAEModule`.
+    """
+
+    def __init__(
+        self,
+        sample_shape,
+        n_latent,
+        hidden_dims=(32, 64, 128),
+        output_activation="relu",
+    ):
+        super().__init__(sample_shape, n_latent, hidden_dims, output_activation)
+        self.target_decoder = self.make_decoder()
+
+    def decode(self, z, domain="source"):
+        """Decode latent vectors with the ``"source"`` or ``"target"`` decoder."""
+        if domain == "source":
+            return self.decoder(z)
+        if domain == "target":
+            return self.target_decoder(z)
+        raise ValueError(f"domain must be 'source' or 'target'; got {domain!r}.")
+
+    def load_vae_state(self, state_dict):
+        """Start from a trained :class:`VAEModule`: both decoders get its decoder.
+
+        This is the study's protocol: fine-tune the source-survey VAE.
+
+        Parameters
+        ----------
+        state_dict : dict
+            ``VAEModule.state_dict()`` of a VAE of the same shapes.
+        """
+        decoder = {
+            "target_decoder." + key[len("decoder.") :]: value
+            for key, value in state_dict.items()
+            if key.startswith("decoder.")
+        }
+        self.load_state_dict({**state_dict, **decoder})
+
+    def forward(self, x, x_target=None):
+        """Run the source batch, and the target batch when given.
+
+        Returns
+        -------
+        tuple of torch.Tensor
+            ``(x_hat, mu, logvar)`` for the source batch alone, followed by
+            ``(x_hat_target, mu_target, logvar_target)`` when ``x_target`` is
+            given.
+        """
+        source = super().forward(x)
+        if x_target is None:
+            return source
+        mu, logvar = self.encode(x_target)
+        x_hat = self.target_decoder(self.latent_draw(mu, logvar))
+        return (*source, x_hat, mu, logvar)
