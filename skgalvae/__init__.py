@@ -1,12 +1,14 @@
 """skgalvae: scikit-learn compatible variational autoencoders for galaxy images.
 
-The main estimator is :class:`VAETransformer`; the torch layer lives in
+The estimators are :class:`VAETransformer` and, across surveys,
+:class:`DomainAdaptedVAETransformer`; the torch layer lives in
 :mod:`skgalvae.nn`, metrics in :mod:`skgalvae.metrics` and data in
 :mod:`skgalvae.datasets`.
 """
 
 __version__ = "0.1.0"
 
+from ._domain_adaptation import DomainAdaptedVAETransformer  # noqa: E402
 from ._vae import VAETransformer  # noqa: E402
 
-__all__ = ["VAETransformer", "__version__"]
+__all__ = ["DomainAdaptedVAETransformer", "VAETransformer", "__version__"]

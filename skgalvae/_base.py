@@ -60,6 +60,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
     #: Prefix of the output feature names: ``vae0, vae1, ...``.
     _feature_prefix = "vae"
+    #: The torch module the net trains.
+    _module_class = VAEModule
 
     # ------------------------------------------------------------------ intake
     def _check_hyperparameters(self):
@@ -87,11 +89,13 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     def _side_multiple(self):
         return conv_downsampling_factor(len(self.hidden_dims))
 
-    def _read_samples(self, X, *, reset, input_name="X"):
+    def _read_samples(self, X, *, reset, input_name="X", reference=None):
         """Validate ``X`` against the parameters (and the fit, unless ``reset``).
 
         Returns the :class:`~skgalvae._input.Samples` and the ``(low, high)``
-        range of the values (computed at fit, when ``reset``, only).
+        range of the values: computed when ``reset`` (at fit), or when
+        ``reference`` names the fit data ``X`` is checked against, i.e. more
+        data of the same fit (see :meth:`_check_like_fit`).
         """
         name = type(self).__name__
         _check_feature_names(self, X, reset=reset)
@@ -106,9 +110,10 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                     samples.sample_shape, self._side_multiple, input_name, name
                 )
         else:
-            self._check_like_fit(samples, input_name)
+            self._check_like_fit(samples, input_name, reference)
         # The value range is needed at fit only; later calls just check finiteness.
-        value_range = scan_values(samples.data, input_name, name, need_range=reset)
+        need_range = reset or reference is not None
+        value_range = scan_values(samples.data, input_name, name, need_range=need_range)
         return samples, value_range
 
     def _check_image_shape_param(self, samples, input_name):
@@ -121,28 +126,34 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"h, w), but image_shape={tuple(self.image_shape)}."
             )
 
-    def _check_like_fit(self, samples, input_name):
-        """Raise if ``samples`` differ in kind, bands or size from the fit data."""
+    def _check_like_fit(self, samples, input_name, reference=None):
+        """Raise if ``samples`` differ in kind, bands or size from the fit data.
+
+        ``reference`` words what they are compared with, for errors raised
+        during fit (e.g. ``"X holds"``); by default, the fitted estimator.
+        """
         name = type(self).__name__
         fitted = self.sample_shape_
         got = samples.sample_shape
         if got == fitted:
             return
+        reference = reference or f"{name} was fitted on"
         if len(fitted) == 3 and len(got) == 3:
             if got[0] != fitted[0]:
                 raise ValueError(
-                    f"{input_name} has {got[0]} band(s), but {name} was fitted on "
+                    f"{input_name} has {got[0]} band(s), but {reference} "
                     f"{fitted[0]} band(s)."
                 )
             raise ValueError(
-                f"{input_name} holds {got[1]}x{got[2]} images, but {name} was fitted "
-                f"on {fitted[1]}x{fitted[2]} images."
+                f"{input_name} holds {got[1]}x{got[2]} images, but {reference} "
+                f"{fitted[1]}x{fitted[2]} images."
             )
-        n_got = int(np.prod(got))
+        if reference.endswith("was fitted on"):  # scikit-learn's own wording
+            reference = f"{name} is expecting"
         raise ValueError(
-            f"{input_name} has {n_got} features, but {name} is expecting "
-            f"{self.n_features_in_} features as input (fitted on samples of shape "
-            f"{fitted}, got {got})."
+            f"{input_name} has {int(np.prod(got))} features, but {reference} "
+            f"{self.n_features_in_} features as input (samples of shape {fitted}; "
+            f"got {got})."
         )
 
     # --------------------------------------------------------------------- net
@@ -154,13 +165,19 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             "module__output_activation": self.output_activation_,
         }
 
+    def _criterion_params(self):
+        """Return the criterion's parameters as ``VAENet`` keyword arguments."""
+        return {
+            "criterion__reconstruction": self.loss,
+            "criterion__kl_weight": self.kl_weight,
+        }
+
     def _build_net(self, device, callbacks=()):
         """Return an uninitialised :class:`~skgalvae.nn.VAENet` for this fit."""
         return VAENet(
-            VAEModule,
+            self._module_class,
             **self._module_params(),
-            criterion__reconstruction=self.loss,
-            criterion__kl_weight=self.kl_weight,
+            **self._criterion_params(),
             optimizer=torch.optim.Adam,
             lr=self.lr,
             batch_size=self.batch_size,
@@ -191,8 +208,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         # change the estimator's parameters.
         return callbacks + copy.deepcopy(list(self.callbacks or []))
 
-    def _fit_samples(self, samples, value_range):
-        """Set the fitted attributes from ``samples`` and train the net."""
+    def _set_fit_attributes(self, samples, value_range):
+        """Set the fitted attributes that describe the training data."""
         low, high = value_range
         self.n_features_in_ = int(np.prod(samples.sample_shape))
         self.sample_shape_ = samples.sample_shape
@@ -203,7 +220,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         else:
             self.pixel_scale_ = float(self.pixel_scale)
         if self.output_activation == "auto":
-            self.output_activation_ = "relu" if low >= 0 else "identity"
+            self.output_activation_ = self._auto_output_activation(low)
         else:
             self.output_activation_ = self.output_activation
         if is_uint8(samples.data) and self.pixel_scale == "auto":
@@ -212,12 +229,28 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             self.data_range_ = float(high - low) if high > low else 1.0
         self.device_ = resolve_device(self.device)
 
+    @staticmethod
+    def _auto_output_activation(low):
+        """ReLU (the study's) for non-negative data, else no final activation."""
+        return "relu" if low >= 0 else "identity"
+
+    def _train_net(self, dataset, init_state=None):
+        """Train a new net on ``dataset``; set ``net_`` and ``history_``.
+
+        With ``init_state`` (a module ``state_dict``), the module starts from
+        those weights through its ``load_vae_state`` instead of at random.
+        """
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         net = self._build_net(
             self.device_, self._fit_callbacks(self.data_range_ / self.pixel_scale_)
         )
         with seeded_torch(seed, self.device_):
-            net.fit(self._dataset(samples), None)
+            if init_state is None:
+                net.fit(dataset, None)
+            else:
+                net.initialize()
+                _unwrapped(net.module_).load_vae_state(init_state)
+                net.partial_fit(dataset, None)
         self.net_ = net
         self.history_ = net.history
         return self
@@ -252,7 +285,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         self._validate_params()
         self._check_hyperparameters()
         samples, value_range = self._read_samples(X, reset=True)
-        return self._fit_samples(samples, value_range)
+        self._set_fit_attributes(samples, value_range)
+        return self._train_net(self._dataset(samples))
 
     # ---------------------------------------------------------------- inference
     def _batches(self, iterator, n_samples, desc):
@@ -312,11 +346,16 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         x_hat *= np.float32(self.pixel_scale_)
         return x_hat.reshape((x_hat.shape[0], *input_shape))
 
-    def _reconstruction_batches(self, X, desc):
-        """Validate ``X``; return it and an iterator of ``(x, x_hat)`` batches."""
+    def _reconstruction_batches(self, X, desc, **decode_params):
+        """Validate ``X``; return it and an iterator of ``(x, x_hat)`` batches.
+
+        ``decode_params`` go to the module's ``decode`` (e.g. ``domain``).
+        """
         check_is_fitted(self)
         samples, _ = self._read_samples(X, reset=False)
-        batches = self.net_.reconstruct_iter(self._dataset(samples), self.batch_size)
+        batches = self.net_.reconstruct_iter(
+            self._dataset(samples), self.batch_size, **decode_params
+        )
         return samples, self._batches(batches, len(samples.data), desc)
 
     def inverse_transform(self, X):
@@ -332,9 +371,12 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         ndarray of shape (n_samples, *input_shape_), dtype float32
             Decoded samples, in the units and layout of the training data.
         """
+        return self._decode(X)
+
+    def _decode(self, X, **decode_params):
         check_is_fitted(self)
         z = self._check_latents(X)
-        decoded = self.net_.decode_iter(z, batch_size=self.batch_size)
+        decoded = self.net_.decode_iter(z, self.batch_size, **decode_params)
         return self._to_output(decoded, self.input_shape_)
 
     def _check_latents(self, Z, input_name="X"):
@@ -362,7 +404,12 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         ndarray, same shape as ``X``, dtype float32
             Reconstructions in ``X``'s units and layout.
         """
-        samples, batches = self._reconstruction_batches(X, "reconstruct")
+        return self._reconstruct(X)
+
+    def _reconstruct(self, X, **decode_params):
+        samples, batches = self._reconstruction_batches(
+            X, "reconstruct", **decode_params
+        )
         return self._to_output((x_hat for _, x_hat in batches), samples.input_shape)
 
     def sample(self, n_samples=1, random_state=None):
@@ -380,12 +427,15 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         ndarray of shape (n_samples, *input_shape_), dtype float32
             Generated samples in the training data's units and layout.
         """
+        return self._sample(n_samples, random_state)
+
+    def _sample(self, n_samples, random_state, **decode_params):
         check_is_fitted(self)
         if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
         rng = check_random_state(random_state)
         z = rng.standard_normal((n_samples, self.n_latent)).astype(np.float32)
-        return self.inverse_transform(z)
+        return self._decode(z, **decode_params)
 
     def score_samples_ssim(self, X):
         """Return the SSIM between each image of ``X`` and its reconstruction.
@@ -400,19 +450,27 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         ndarray of shape (n_samples,), dtype float32
             Per-image SSIM (Wang et al. 2004, Gaussian window, ``data_range_``).
         """
+        return self._score_samples_ssim(X)
+
+    def _score_samples_ssim(self, X, **decode_params):
         check_is_fitted(self)
         if not self._is_image:
             raise ValueError(
                 f"{type(self).__name__} was fitted on feature vectors, not images; "
                 f"SSIM needs images."
             )
-        _, batches = self._reconstruction_batches(X, "ssim")
+        _, batches = self._reconstruction_batches(X, "ssim", **decode_params)
+        return self._ssim_of(batches)
+
+    def _ssim_of(self, batches):
+        """Per-image SSIM of ``(x, x_hat)`` batches, as a numpy array."""
         data_range = self.data_range_ / self.pixel_scale_
         scores = [ssim(x, x_hat, data_range=data_range).cpu() for x, x_hat in batches]
         return torch.cat(scores).numpy()
 
-    def _reconstruction_r2(self, X):
-        _, batches = self._reconstruction_batches(X, "score")
+    @staticmethod
+    def _reconstruction_r2(batches):
+        """``1 - SSE / SST`` over all features of ``(x, x_hat)`` batches."""
         sse = total = total_sq = 0.0
         count = 0
         for x, x_hat in batches:
@@ -446,7 +504,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         if self._is_image:
             return float(np.mean(self.score_samples_ssim(X)))
-        return float(self._reconstruction_r2(X))
+        _, batches = self._reconstruction_batches(X, "score")
+        return float(self._reconstruction_r2(batches))
 
     # --------------------------------------------------------------- sklearn API
     @property
@@ -511,7 +570,12 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         net = self._build_net(self.device_)
         with seeded_torch(0, self.device_):  # weights are overwritten below
             net.initialize()
-        module = getattr(net.module_, "_orig_mod", net.module_)
-        module.load_state_dict(unpack_module_state(packed, type(self).__name__))
+        state = unpack_module_state(packed, type(self).__name__)
+        _unwrapped(net.module_).load_state_dict(state)
         net.history = self.history_
         return net
+
+
+def _unwrapped(module):
+    """Return the module itself from under a ``torch.compile`` wrapper."""
+    return getattr(module, "_orig_mod", module)

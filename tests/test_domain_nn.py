@@ -9,6 +9,7 @@ from skgalvae.nn import (
     DomainAdaptationLoss,
     DomainAdaptedVAEModule,
     DomainBatchLoader,
+    DomainDataset,
     ELBOLoss,
     VAEModule,
     mmd2,
@@ -76,15 +77,12 @@ def _arrays(n_source, n_target, width=4):
     target = 1000 + np.arange(n_target * width, dtype=np.float32).reshape(
         n_target, width
     )
-    return ArrayDataset(source), ArrayDataset(target)
+    return DomainDataset(ArrayDataset(source), ArrayDataset(target))
 
 
 def test_paired_batches_share_rows():
-    source, target = _arrays(30, 30)
     torch.manual_seed(0)
-    loader = DomainBatchLoader(
-        (source, target), batch_size=8, shuffle=True, paired=True
-    )
+    loader = DomainBatchLoader(_arrays(30, 30), batch_size=8, shuffle=True, paired=True)
     batches = list(loader)
     assert len(batches) == len(loader) == 4
     for batch, _ in batches:
@@ -99,9 +97,8 @@ def test_paired_batches_share_rows():
 
 @pytest.mark.parametrize("n_target", [10, 50])
 def test_unpaired_target_batches_match_source_batches(n_target):
-    source, target = _arrays(30, n_target)
     torch.manual_seed(0)
-    loader = DomainBatchLoader((source, target), batch_size=8, shuffle=True)
+    loader = DomainBatchLoader(_arrays(30, n_target), batch_size=8, shuffle=True)
     batches = list(loader)
     assert [len(b["x_target"]) for b, _ in batches] == [8, 8, 8, 6]
     rows = torch.cat([b["x_target"][:, 0] for b, _ in batches]).long().tolist()

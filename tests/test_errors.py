@@ -174,3 +174,9 @@ def test_sample_count(fitted_vae):
 def test_unfitted():
     with pytest.raises(NotFittedError):
         VAETransformer().transform(_images())
+
+
+def test_a_diverged_fit_stops_with_a_clear_error(small_vae, images):
+    # Finite pixels whose squares overflow float32: the loss becomes inf.
+    with pytest.raises(FloatingPointError, match="diverged in epoch 1, batch 0"):
+        small_vae(max_epochs=1).fit(images.astype(np.float32) * 1e25)

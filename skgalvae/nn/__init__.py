@@ -4,7 +4,7 @@ Nothing in here imports the estimator layer.
 """
 
 from .callbacks import EpochProgressBar, ReconstructionSSIM
-from .data import ArrayDataset, DeviceBatchLoader, DomainBatchLoader
+from .data import ArrayDataset, DeviceBatchLoader, DomainBatchLoader, DomainDataset
 from .losses import (
     DomainAdaptationLoss,
     ELBOLoss,
@@ -33,6 +33,7 @@ __all__ = [
     "DomainAdaptationLoss",
     "DomainAdaptedVAEModule",
     "DomainBatchLoader",
+    "DomainDataset",
     "ELBOLoss",
     "EpochProgressBar",
     "ReconstructionSSIM",

@@ -8,7 +8,7 @@ from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
 from ..metrics import ssim
-from .data import ArrayDataset
+from .data import ArrayDataset, DomainDataset
 
 
 class ReconstructionSSIM(Callback):
@@ -32,7 +32,12 @@ class ReconstructionSSIM(Callback):
         self.n_monitor = n_monitor
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Copy the first ``n_monitor`` images of the training dataset."""
+        """Copy the first ``n_monitor`` images of the training dataset.
+
+        For domain adaptation these are source-survey images.
+        """
+        if isinstance(X, DomainDataset):
+            X = X.source
         head = X.array[: self.n_monitor]
         # A copy, not a view: a view would keep the whole training array alive.
         head = head.clone() if torch.is_tensor(head) else np.array(head)

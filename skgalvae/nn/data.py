@@ -104,13 +104,21 @@ def _nbytes_stored(array):
     return int(np.prod(array.shape)) * itemsize
 
 
-def should_stage(array, device) -> bool:
+def _bytes_to_stage(array, device):
+    """Device bytes that staging ``array`` on ``device`` would allocate."""
+    if torch.is_tensor(array) and array.device == torch.device(device):
+        return 0
+    return _nbytes_stored(array)
+
+
+def should_stage(array, device, *, reserved_bytes=0) -> bool:
     """Decide whether ``array`` fits on ``device`` to be staged there whole.
 
     A tensor already on ``device`` is always used in place. On CPU an in-memory
     array is "staged" for free (no copy) and a memmap is streamed so it is
-    never read whole. On CUDA the array is staged when it takes at most half of
-    the free device memory.
+    never read whole. On CUDA the array is staged when it, plus
+    ``reserved_bytes`` staged alongside it, takes at most half of the free
+    device memory.
     """
     device = torch.device(device)
     if is_lazy(array):
@@ -121,7 +129,8 @@ def should_stage(array, device) -> bool:
         return not isinstance(array, np.memmap)
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
-        return _nbytes_stored(array) <= _STAGE_MEMORY_FRACTION * free
+        needed = _nbytes_stored(array) + reserved_bytes
+        return needed <= _STAGE_MEMORY_FRACTION * free
     return False
 
 
@@ -264,6 +273,35 @@ class DeviceBatchLoader:
         return self.iter_batches(self._batch_indices())
 
 
+def _batch_length(index):
+    """Rows in a batch index: a slice or a tensor of row numbers."""
+    return len(index) if isinstance(index, torch.Tensor) else index.stop - index.start
+
+
+class DomainDataset(torch.utils.data.Dataset):
+    """Source-survey and target-survey samples, for domain adaptation.
+
+    Its length and items are the source's, so code that monitors the training
+    data (e.g. :class:`~skgalvae.nn.ReconstructionSSIM`) sees the source survey;
+    :class:`DomainBatchLoader` draws the target batches.
+
+    Parameters
+    ----------
+    source, target : ArrayDataset
+        The two surveys' samples, of one shape and scale.
+    """
+
+    def __init__(self, source, target):
+        self.source = source
+        self.target = target
+
+    def __len__(self):
+        return len(self.source)
+
+    def __getitem__(self, index):
+        return self.source[index]
+
+
 class DomainBatchLoader:
     """Iterate over source and target samples together, for domain adaptation.
 
@@ -276,34 +314,60 @@ class DomainBatchLoader:
 
     Parameters
     ----------
-    dataset : tuple of ArrayDataset
-        ``(source, target)``.
+    dataset : DomainDataset
+        Source and target samples.
     batch_size : int, default=128
         Samples per batch on each side.
     shuffle : bool, default=False
         New permutations each pass (torch's global CPU generator).
     paired : bool, default=False
         Whether target row ``i`` is the same object as source row ``i``.
-    **kwargs
-        ``device``, ``stage``, ``channels_last``, as for
-        :class:`DeviceBatchLoader`.
+    device : str or torch.device, default="cpu"
+        Where batches are delivered.
+    stage : bool or "auto", default="auto"
+        Copy both arrays to ``device`` once; ``"auto"`` does so when both fit
+        together (see :func:`should_stage`).
+    channels_last : bool, default=False
+        Deliver 4-D batches in ``torch.channels_last`` memory format.
     """
 
-    def __init__(self, dataset, batch_size=128, shuffle=False, paired=False, **kwargs):
-        source, target = dataset
+    def __init__(
+        self,
+        dataset,
+        batch_size=128,
+        shuffle=False,
+        paired=False,
+        device="cpu",
+        stage="auto",
+        channels_last=False,
+    ):
+        source, target = dataset.source, dataset.target
         if paired and len(source) != len(target):
             raise ValueError(
                 f"Paired domains need as many target as source samples; got "
                 f"{len(source)} source and {len(target)} target."
             )
-        self.source = DeviceBatchLoader(source, batch_size, shuffle, **kwargs)
-        self.target = DeviceBatchLoader(target, batch_size, shuffle, **kwargs)
+        if stage == "auto":
+            # Decided jointly: each array alone may fit where both do not.
+            stage = should_stage(
+                source.array,
+                device,
+                reserved_bytes=_bytes_to_stage(target.array, device),
+            ) and should_stage(
+                target.array,
+                device,
+                reserved_bytes=_bytes_to_stage(source.array, device),
+            )
+        loader_params = dict(device=device, stage=stage, channels_last=channels_last)
+        self.source = DeviceBatchLoader(source, batch_size, shuffle, **loader_params)
+        self.target = DeviceBatchLoader(target, batch_size, shuffle, **loader_params)
         self.paired = paired
         self.shuffle = shuffle
         self.batch_size = int(batch_size)
 
     def __len__(self):
-        return len(self.source)
+        n, size = len(self.source.dataset), self.batch_size
+        return max(1, n // size + (n % size > 1))
 
     def _target_batches(self, source_batches):
         if self.paired:
@@ -312,11 +376,7 @@ class DomainBatchLoader:
         order = torch.randperm(n) if self.shuffle else torch.arange(n)
         batches, position = [], 0
         for index in source_batches:
-            size = (
-                len(index)
-                if isinstance(index, torch.Tensor)
-                else (index.stop - index.start)
-            )
+            size = _batch_length(index)
             rows = []
             while size > 0:
                 if position == n:
@@ -328,9 +388,21 @@ class DomainBatchLoader:
             batches.append(torch.cat(rows))
         return batches
 
+    def _source_batches(self):
+        batches = list(self.source._batch_indices())
+        if len(batches) > 1 and _batch_length(batches[-1]) == 1:
+            # MMD needs two samples per side: a last batch of one joins the
+            # one before it.
+            last, before = batches.pop(), batches.pop()
+            if isinstance(last, slice):
+                batches.append(slice(before.start, last.stop))
+            else:
+                batches.append(torch.cat([before, last]))
+        return batches
+
     def __iter__(self):
         self.source.batch_size = self.target.batch_size = self.batch_size
-        source_batches = list(self.source._batch_indices())
+        source_batches = self._source_batches()
         target_batches = self._target_batches(source_batches)
         pairs = zip(
             self.source.iter_batches(source_batches),

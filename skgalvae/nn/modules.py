@@ -283,24 +283,34 @@ class DomainAdaptedVAEModule(VAEModule):
         raise ValueError(f"domain must be 'source' or 'target'; got {domain!r}.")
 
     def load_vae_state(self, state_dict):
-        """Start from a trained :class:`VAEModule`: both decoders get its decoder.
+        """Start from a trained VAE without changing it.
 
-        This is the study's protocol: fine-tune the source-survey VAE.
+        A :class:`VAEModule` state (the study's protocol: fine-tune the
+        source-survey VAE) gives both decoders its decoder; a
+        :class:`DomainAdaptedVAEModule` state is loaded as it is, to continue
+        adapting. The tensors are copied, never shared.
 
         Parameters
         ----------
         state_dict : dict
-            ``VAEModule.state_dict()`` of a VAE of the same shapes.
+            ``state_dict()`` of a module of the same shapes.
         """
-        decoder = {
-            "target_decoder." + key[len("decoder.") :]: value
-            for key, value in state_dict.items()
-            if key.startswith("decoder.")
-        }
-        self.load_state_dict({**state_dict, **decoder})
+        state_dict = dict(state_dict)
+        if not any(key.startswith("target_decoder.") for key in state_dict):
+            state_dict.update(
+                {
+                    "target_decoder." + key[len("decoder.") :]: value
+                    for key, value in state_dict.items()
+                    if key.startswith("decoder.")
+                }
+            )
+        self.load_state_dict(state_dict)
 
     def forward(self, x, x_target=None):
         """Run the source batch, and the target batch when given.
+
+        Both batches go through the shared encoder as one batch, which keeps
+        the device busy; each side is decoded by its own decoder.
 
         Returns
         -------
@@ -309,9 +319,16 @@ class DomainAdaptedVAEModule(VAEModule):
             ``(x_hat_target, mu_target, logvar_target)`` when ``x_target`` is
             given.
         """
-        source = super().forward(x)
         if x_target is None:
-            return source
-        mu, logvar = self.encode(x_target)
-        x_hat = self.target_decoder(self.latent_draw(mu, logvar))
-        return (*source, x_hat, mu, logvar)
+            return super().forward(x)
+        mu, logvar = self.encode(torch.cat([x, x_target]))
+        z = self.latent_draw(mu, logvar)
+        n = len(x)
+        return (
+            self.decoder(z[:n]),
+            mu[:n],
+            logvar[:n],
+            self.target_decoder(z[n:]),
+            mu[n:],
+            logvar[n:],
+        )

@@ -5,17 +5,22 @@ It changes skorch's ``NeuralNet`` through its hooks only:
 - ``infer`` runs the module under autocast (bf16 on CUDA by default) with
   channels_last weights;
 - ``get_loss`` evaluates the criterion's named terms and keeps them, so the
-  history records reconstruction and KL separately;
+  history records reconstruction and KL (and, for domain adaptation, the
+  target side and MMD) separately;
 - ``run_single_epoch`` records per-batch losses with one device sync per epoch
   instead of one ``.item()`` per batch, which otherwise stalls the GPU queue.
 
 Batches come from :class:`~skgalvae.nn.data.DeviceBatchLoader`, already on the
-device.
+device. For domain adaptation the training iterator is a
+:class:`~skgalvae.nn.data.DomainBatchLoader`, whose batches are dicts
+``{"x", "x_target"}``: skorch passes them to the module as keyword arguments,
+and this net passes them to the criterion the same way.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 
 import torch
 from skorch import NeuralNet
@@ -25,6 +30,23 @@ from .data import ArrayDataset, DeviceBatchLoader
 from .losses import ELBOLoss
 
 _AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16}
+
+
+def _check_finite_losses(table, names, epoch):
+    """Stop a diverged fit with a message that says where and what to do."""
+    for batch, row in enumerate(table):
+        if not all(math.isfinite(value) for value in row):
+            terms = ", ".join(
+                f"{name}={value:.4g}"
+                for name, value in zip(["loss", *names], row, strict=True)
+            )
+            raise FloatingPointError(
+                f"Training diverged in epoch {epoch}, batch {batch}: {terms}. "
+                f"Pixel values far from unit scale (e.g. bright stars in raw "
+                f"nanomaggies) make the loss overflow; stretch or scale the images "
+                f"first (skgalvae.preprocessing.AsinhStretch, MTFStretch or "
+                f"BandScaler), or lower lr."
+            )
 
 
 class VAENet(NeuralNet):
@@ -101,9 +123,17 @@ class VAENet(NeuralNet):
             return super().infer(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Evaluate the criterion on ``(x_hat, mu, logvar)`` against ``X``."""
-        x_hat, mu, logvar = y_pred
-        terms = self.criterion_(x_hat, X, mu, logvar)
+        """Evaluate the criterion's terms for one batch.
+
+        A tensor batch ``X`` is scored as ``criterion(x_hat, X, mu, logvar)``
+        (:class:`~skgalvae.nn.ELBOLoss`); a dict batch of named inputs as
+        ``criterion(y_pred, **X)`` (:class:`~skgalvae.nn.DomainAdaptationLoss`).
+        """
+        if isinstance(X, dict):
+            terms = self.criterion_(y_pred, **X)
+        else:
+            x_hat, mu, logvar = y_pred
+            terms = self.criterion_(x_hat, X, mu, logvar)
         self._batch_terms.append(
             {k: v.detach() for k, v in terms.items() if k != "loss"}
         )
@@ -130,6 +160,8 @@ class VAENet(NeuralNet):
             table = torch.stack(columns, dim=1).cpu().tolist()  # the one sync
         else:
             table = []
+        if training:
+            _check_finite_losses(table, names, len(self.history))
         for row, size in zip(table, sizes, strict=True):
             self.history.new_batch()
             self.history.record_batch(prefix + "_loss", row[0])
@@ -164,18 +196,24 @@ class VAENet(NeuralNet):
             yield mu.float(), logvar.float()
 
     @torch.inference_mode()
-    def reconstruct_iter(self, dataset, batch_size=None):
-        """Yield ``(x, x_hat)`` float32 device tensors: inputs and decoded means."""
+    def reconstruct_iter(self, dataset, batch_size=None, **decode_params):
+        """Yield ``(x, x_hat)`` float32 device tensors: inputs and decoded means.
+
+        ``decode_params`` go to the module's ``decode`` (e.g. ``domain``).
+        """
         for x, _ in self._eval_batches(dataset, batch_size):
             with self.autocast():
                 mu, _ = self.module_.encode(x)
-                x_hat = self.module_.decode(mu)
+                x_hat = self.module_.decode(mu, **decode_params)
             yield x, x_hat.float()
 
     @torch.inference_mode()
-    def decode_iter(self, z, batch_size=None):
-        """Yield decoded float32 device tensors for latent rows ``z`` (ndarray)."""
+    def decode_iter(self, z, batch_size=None, **decode_params):
+        """Yield decoded float32 device tensors for latent rows ``z`` (ndarray).
+
+        ``decode_params`` go to the module's ``decode`` (e.g. ``domain``).
+        """
         for z_batch, _ in self._eval_batches(ArrayDataset(z), batch_size):
             with self.autocast():
-                x_hat = self.module_.decode(z_batch)
+                x_hat = self.module_.decode(z_batch, **decode_params)
             yield x_hat.float()

@@ -1,0 +1,517 @@
+"""Domain adaptation of the VAE across surveys: :class:`DomainAdaptedVAETransformer`."""
+
+from __future__ import annotations
+
+import itertools
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.utils import metadata_routing
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseVAE, _unwrapped
+from ._domains import split_sample_domain
+from ._vae import VAETransformer
+from .nn import (
+    ArrayDataset,
+    DomainAdaptationLoss,
+    DomainAdaptedVAEModule,
+    DomainBatchLoader,
+    DomainDataset,
+)
+
+_DOMAINS = ("source", "target")
+
+
+def _take_rows(data, rows):
+    """Rows ``rows`` (sorted) of ``data``: a view when they are contiguous."""
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return data[int(rows[0]) : int(rows[-1]) + 1]
+    if torch.is_tensor(data):
+        return data[torch.as_tensor(rows, device=data.device)]
+    return data[rows]
+
+
+def _vae_parameters_doc():
+    """Return the Parameters entries of :class:`VAETransformer`, to share them."""
+    doc = VAETransformer.__doc__ or ""
+    start = doc.find("----------\n", doc.find("    Parameters\n")) + len("----------\n")
+    return doc[start : doc.find("\n    Attributes\n")].rstrip() + "\n"
+
+
+class DomainAdaptedVAETransformer(BaseVAE):
+    """A VAE with a shared encoder adapted across two surveys by MMD.
+
+    The domain adaptation of Xu et al. (2023, Sec. 5): one encoder, shared by
+    both surveys, and one decoder per survey, trained on
+
+    ``L = L_VAE(source) + L_VAE(target) + mmd_weight * MMD^2(mu_source,
+    mu_target)``,
+
+    so that the same galaxy seen by two surveys lands in the same place of one
+    latent space, and a classifier trained on source-survey latents applies
+    to the target survey. The study's protocol fine-tunes the source VAE:
+    pass a fitted :class:`VAETransformer` as ``init``.
+
+    Target-survey images reach :meth:`fit` in one of two ways:
+
+    - ``sample_domain`` (skada's convention): ``X`` holds both surveys, and a
+      sample-aligned integer array marks source rows ``> 0`` and target rows
+      ``< 0``. Cross-validation slices it together with ``X``, so folds stay
+      consistent;
+    - ``X_target``: a separate array of target images (any number of rows,
+      or row for row the same galaxies with ``paired=True``).
+
+    Both are metadata: in a :class:`~sklearn.pipeline.Pipeline` or
+    :class:`~sklearn.model_selection.GridSearchCV` with metadata routing
+    enabled, request them with ``set_fit_request(sample_domain=True)``.
+
+    Everything else is :class:`VAETransformer`: one training loop, the same
+    fast device path, the same inference methods and pickling.
+    :meth:`transform` encodes images of either survey with the shared encoder.
+
+    Parameters
+    ----------
+    {vae_parameters}
+    mmd_weight : float, default=0.5
+        Weight ``lambda`` of the MMD^2 term (the study's value).
+    mmd_kernel : {"rbf", "linear"}, default="rbf"
+        Kernel of the MMD: a sum of ``mmd_n_kernels`` Gaussian kernels with
+        bandwidths spread by ``mmd_kernel_mul`` around the mean pairwise
+        distance of each batch (the study's code), or linear (matches the
+        latent means only). The unbiased estimator is used, so source and
+        target batches may differ in size.
+    mmd_n_kernels : int, default=5
+        Number of Gaussian kernels.
+    mmd_kernel_mul : float, default=2.0
+        Ratio of consecutive Gaussian bandwidths.
+    paired : bool, default=False
+        Whether target row ``i`` is the same galaxy as source row ``i`` (the
+        study's overlap sample). Paired batches hold the same galaxies on both
+        sides; unpaired target batches are drawn independently, the target set
+        being cycled to match the source's length.
+    init : VAETransformer, FrozenEstimator or None, default=None
+        A fitted VAE to start from, left unchanged; both decoders start as its
+        decoder. Its ``n_latent``, ``hidden_dims``, sample shape,
+        ``pixel_scale_`` and ``output_activation_`` are kept, so explicit
+        values of those parameters must agree with it. :func:`~sklearn.clone`
+        (and so GridSearchCV) clones parameters into unfitted copies: wrap
+        the VAE in :class:`sklearn.frozen.FrozenEstimator` to keep it fitted.
+        ``None`` trains all weights from scratch.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Values per sample (``bands * h * w`` for images).
+    feature_names_in_ : ndarray of str
+        Column names, when fitted on a DataFrame of feature vectors.
+    sample_shape_, input_shape_, image_shape_ : tuple
+        As for :class:`VAETransformer`.
+    pixel_scale_ : float
+        Resolved ``pixel_scale`` (``init``'s, when given).
+    output_activation_ : str
+        Resolved ``output_activation`` (``init``'s, when given); ``"auto"``
+        looks at both surveys' values.
+    data_range_ : float
+        Dynamic range of the values of ``X``, used by SSIM.
+    n_source_, n_target_ : int
+        Source and target samples the adaptation saw.
+    device_ : str
+        Device the model runs on.
+    net_ : skgalvae.nn.VAENet
+        The fitted net; ``net_.module_`` is a
+        :class:`~skgalvae.nn.DomainAdaptedVAEModule`.
+    history_ : skorch.History
+        Per-epoch and per-batch ``train_loss``, ``train_reconstruction``,
+        ``train_kl`` (source), ``train_reconstruction_target``,
+        ``train_kl_target``, ``train_mmd`` and ``train_ssim`` (source images).
+
+    See Also
+    --------
+    VAETransformer : The VAE of one survey.
+    skgalvae.metrics.paired_latent_mse : Per-galaxy latent shift between surveys.
+    skgalvae.metrics.mmd2_score : An unsupervised scorer of the adaptation.
+
+    Notes
+    -----
+    When ``X_target`` has exactly as many rows as ``X``, scikit-learn's
+    cross-validation takes it for sample-aligned data and slices it with the
+    fold's rows. That is right for ``paired=True`` data and harmless
+    otherwise (each fold adapts to a subset of the target survey), but the
+    target set is then not what was passed. ``sample_domain`` has no such
+    ambiguity; prefer it under cross-validation.
+
+    References
+    ----------
+    Xu, Q., Shen, S., de Souza, R. S., et al. (2023). From images to features:
+    unbiased morphology classification via variational auto-encoders and domain
+    adaptation. MNRAS 526, 6391.
+
+    Gretton, A., Borgwardt, K. M., Rasch, M. J., Schoelkopf, B., Smola, A.
+    (2012). A kernel two-sample test. JMLR 13, 723.
+
+    Examples
+    --------
+    >>> from skgalvae import DomainAdaptedVAETransformer, VAETransformer
+    >>> from skgalvae.datasets import make_survey_pairs
+    >>> decals, bass = make_survey_pairs(48, random_state=0)
+    >>> X, X_target = decals.images, bass.images
+    >>> vae = VAETransformer(n_latent=4, max_epochs=1, random_state=0).fit(X)
+    >>> da = DomainAdaptedVAETransformer(
+    ...     n_latent=4, max_epochs=1, paired=True, init=vae, random_state=0
+    ... ).fit(X, X_target=X_target)
+    >>> da.transform(X_target).shape
+    (48, 4)
+    >>> da.inverse_transform(da.transform(X_target), domain="target").shape
+    (48, 3, 64, 64)
+    """
+
+    _module_class = DomainAdaptedVAEModule
+    _parameter_constraints: dict = {
+        **VAETransformer._parameter_constraints,
+        # MMD compares samples within a batch: it needs two per side.
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+        "mmd_weight": [Interval(Real, 0, None, closed="left")],
+        "mmd_kernel": [StrOptions({"rbf", "linear"})],
+        "mmd_n_kernels": [Interval(Integral, 1, None, closed="left")],
+        "mmd_kernel_mul": [Interval(Real, 1, None, closed="neither")],
+        "paired": ["boolean"],
+        "init": [None, BaseVAE, FrozenEstimator],
+    }
+    # ``domain`` picks a decoder; it is an option, not routed metadata.
+    __metadata_request__inverse_transform = {"domain": metadata_routing.UNUSED}
+
+    def __init__(
+        self,
+        n_latent: int = 40,
+        *,
+        hidden_dims: tuple = (32, 64, 128),
+        image_shape: tuple | None = None,
+        loss: str = "mse",
+        kl_weight: float = 1.0,
+        lr: float = 1e-3,
+        batch_size: int = 128,
+        max_epochs: int = 20,
+        pixel_scale="auto",
+        output_activation: str = "auto",
+        device: str = "auto",
+        precision: str = "auto",
+        channels_last="auto",
+        stage_to_device="auto",
+        compile: bool = False,
+        random_state=None,
+        verbose: int = 0,
+        callbacks: list | None = None,
+        mmd_weight: float = 0.5,
+        mmd_kernel: str = "rbf",
+        mmd_n_kernels: int = 5,
+        mmd_kernel_mul: float = 2.0,
+        paired: bool = False,
+        init=None,
+    ):
+        self.n_latent = n_latent
+        self.hidden_dims = hidden_dims
+        self.image_shape = image_shape
+        self.loss = loss
+        self.kl_weight = kl_weight
+        self.lr = lr
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.pixel_scale = pixel_scale
+        self.output_activation = output_activation
+        self.device = device
+        self.precision = precision
+        self.channels_last = channels_last
+        self.stage_to_device = stage_to_device
+        self.compile = compile
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.mmd_weight = mmd_weight
+        self.mmd_kernel = mmd_kernel
+        self.mmd_n_kernels = mmd_n_kernels
+        self.mmd_kernel_mul = mmd_kernel_mul
+        self.paired = paired
+        self.init = init
+
+    # --------------------------------------------------------------------- net
+    def _criterion_params(self):
+        return {
+            "criterion": DomainAdaptationLoss,
+            "criterion__reconstruction": self.loss,
+            "criterion__kl_weight": self.kl_weight,
+            "criterion__mmd_weight": self.mmd_weight,
+            "criterion__kernel": self.mmd_kernel,
+            "criterion__n_kernels": self.mmd_n_kernels,
+            "criterion__kernel_mul": self.mmd_kernel_mul,
+            "iterator_train": DomainBatchLoader,
+            "iterator_train__paired": self.paired,
+        }
+
+    # ------------------------------------------------------------------ intake
+    def _initial_vae(self):
+        """Return the fitted VAE of ``init`` (unwrapped), checked, or None."""
+        init = self.init
+        if init is None:
+            return None
+        base = init.estimator if isinstance(init, FrozenEstimator) else init
+        name = type(self).__name__
+        if not isinstance(base, BaseVAE):
+            raise TypeError(
+                f"init must be a fitted VAETransformer (or a FrozenEstimator "
+                f"wrapping one); got {type(base).__name__}."
+            )
+        try:
+            check_is_fitted(base, "net_")
+        except NotFittedError:
+            raise NotFittedError(
+                f"init {type(base).__name__} is not fitted. If this {name} is a "
+                f"clone (GridSearchCV, cross_validate and clone copy parameters "
+                f"unfitted), pass init=sklearn.frozen.FrozenEstimator(vae) so "
+                f"that clones keep it fitted."
+            ) from None
+        for param in ("n_latent", "hidden_dims"):
+            mine, theirs = getattr(self, param), getattr(base, param)
+            if tuple(np.atleast_1d(mine)) != tuple(np.atleast_1d(theirs)):
+                raise ValueError(
+                    f"{param}={mine!r}, but init was fitted with {param}={theirs!r}; "
+                    f"fine-tuning keeps the architecture, so set {param}={theirs!r}."
+                )
+        return base
+
+    def _inherit_from(self, base, samples):
+        """Take ``init``'s data conventions, refusing explicit disagreements."""
+        if samples.sample_shape != base.sample_shape_:
+            raise ValueError(
+                f"X holds samples of shape {samples.sample_shape}, but init was "
+                f"fitted on samples of shape {base.sample_shape_}."
+            )
+        for param in ("pixel_scale", "output_activation"):
+            mine, theirs = getattr(self, param), getattr(base, param + "_")
+            if mine != "auto" and mine != theirs:
+                raise ValueError(
+                    f"{param}={mine!r}, but init was fitted with {param}_="
+                    f"{theirs!r}; leave it 'auto' to keep init's."
+                )
+            setattr(self, param + "_", theirs)
+
+    def _domains(self, samples, sample_domain, X_target):
+        """Split or read the two surveys; return source, target and target's min."""
+        name = type(self).__name__
+        if sample_domain is not None:
+            source_rows, target_rows = split_sample_domain(
+                sample_domain, len(samples.data), name, require_both=True
+            )
+            source = _take_rows(samples.data, source_rows)
+            target = _take_rows(samples.data, target_rows)
+            return source, target, None
+        target_samples, (target_low, _) = self._read_samples(
+            X_target, reset=False, input_name="X_target", reference="X has"
+        )
+        return samples.data, target_samples.data, target_low
+
+    def _check_domain_sizes(self, source, target):
+        for rows, what in ((source, "source"), (target, "target")):
+            if len(rows) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs at least 2 {what} samples to "
+                    f"compare the surveys by MMD; got {len(rows)} sample(s)."
+                )
+        if self.paired and len(source) != len(target):
+            raise ValueError(
+                f"paired=True needs the same galaxies in both surveys, row for row, "
+                f"but there are {len(source)} source and {len(target)} target "
+                f"samples."
+            )
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None, *, sample_domain=None, X_target=None):
+        """Adapt the VAE to both surveys.
+
+        Pass exactly one of ``sample_domain`` and ``X_target``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, bands, h, w), (n_samples, h, w) or \
+(n_samples, n_features)
+            Source-survey samples, or both surveys' with ``sample_domain``. Any
+            input :meth:`VAETransformer.fit` takes.
+        y : None
+            Ignored; present for API consistency.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Integer domain labels of the rows of ``X``: ``> 0`` source survey,
+            ``< 0`` target survey (skada's convention; one label per side).
+        X_target : array-like of shape (n_target, ...), default=None
+            Target-survey samples, of the shape of ``X``'s. With
+            ``paired=True``, row ``i`` is the galaxy of row ``i`` of ``X``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        self._check_hyperparameters()
+        samples, (low, high) = self._read_samples(X, reset=True)
+        if (sample_domain is None) == (X_target is None):
+            raise ValueError(
+                f"{type(self).__name__}.fit needs target-survey data: pass either "
+                f"sample_domain=... (labels of the rows of X, > 0 source, < 0 "
+                f"target) or X_target=... (target images), "
+                + ("not both." if sample_domain is not None else "got neither.")
+            )
+        base = self._initial_vae()
+        self._set_fit_attributes(samples, (low, high))
+        source, target, target_low = self._domains(samples, sample_domain, X_target)
+        self._check_domain_sizes(source, target)
+        data_low = low if target_low is None else min(low, target_low)
+        if self.output_activation == "auto":
+            self.output_activation_ = self._auto_output_activation(data_low)
+        if base is not None:
+            self._inherit_from(base, samples)
+            if data_low < 0 and self.output_activation_ == "relu":
+                raise ValueError(
+                    "The target survey has negative values, but init's decoder "
+                    "ends in a ReLU (output_activation_='relu') and cannot produce "
+                    "them; fit the initial VAE with output_activation='identity'."
+                )
+        self.n_source_, self.n_target_ = len(source), len(target)
+        dataset = DomainDataset(
+            ArrayDataset(source, scale=self.pixel_scale_),
+            ArrayDataset(target, scale=self.pixel_scale_),
+        )
+        init_state = None
+        if base is not None:
+            init_state = _unwrapped(base.net_.module_).state_dict()
+        return self._train_net(dataset, init_state)
+
+    # ---------------------------------------------------------------- inference
+    def _check_domain(self, domain):
+        if domain not in _DOMAINS:
+            raise ValueError(
+                f"domain must be 'source' or 'target' (which of "
+                f"{type(self).__name__}'s decoders to use); got {domain!r}."
+            )
+        return domain
+
+    def inverse_transform(self, X, *, domain: str = "source"):
+        """Decode latent vectors with one survey's decoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_latent)
+            Latent vectors, e.g. from :meth:`transform`.
+        domain : {"source", "target"}, default="source"
+            Which survey's decoder renders them.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, *input_shape_), dtype float32
+            Decoded samples, in the units and layout of the training data.
+        """
+        return self._decode(X, domain=self._check_domain(domain))
+
+    def reconstruct(self, X, *, domain: str = "source"):
+        """Encode ``X`` and decode its posterior means with one survey's decoder.
+
+        Parameters
+        ----------
+        X : array-like of the fit's kind (images or features)
+            Samples to reconstruct, of the survey named by ``domain``.
+        domain : {"source", "target"}, default="source"
+            Which survey's decoder to use.
+
+        Returns
+        -------
+        ndarray, same shape as ``X``, dtype float32
+        """
+        return self._reconstruct(X, domain=self._check_domain(domain))
+
+    def sample(self, n_samples=1, random_state=None, *, domain: str = "source"):
+        """Decode draws from the prior ``N(0, I)`` as one survey would see them.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the latent draws; the same seed gives the same galaxies
+            in both surveys.
+        domain : {"source", "target"}, default="source"
+            Which survey's decoder renders them.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, *input_shape_), dtype float32
+        """
+        return self._sample(n_samples, random_state, domain=self._check_domain(domain))
+
+    def score_samples_ssim(self, X, *, domain: str = "source"):
+        """Return the SSIM between each image and its reconstruction.
+
+        Parameters
+        ----------
+        X : array-like of images
+            Images of the survey named by ``domain``.
+        domain : {"source", "target"}, default="source"
+            Which survey's decoder reconstructs them.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), dtype float32
+        """
+        return self._score_samples_ssim(X, domain=self._check_domain(domain))
+
+    def score(self, X, y=None, *, sample_domain=None):
+        """Return the mean reconstruction quality of ``X``; higher is better.
+
+        Mean SSIM for images, ``R^2`` for feature vectors, as for
+        :class:`VAETransformer`. Each row is reconstructed by its survey's
+        decoder: the target decoder for rows that ``sample_domain`` marks
+        ``< 0``, the source decoder otherwise.
+
+        Parameters
+        ----------
+        X : array-like of the fit's kind (images or features)
+            Samples to reconstruct.
+        y : None
+            Ignored.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Domain labels of the rows (``> 0`` source, ``< 0`` target); all
+            rows are source rows when ``None``.
+
+        Returns
+        -------
+        float
+        """
+        check_is_fitted(self)
+        if sample_domain is None:
+            return super().score(X)
+        samples, _ = self._read_samples(X, reset=False)
+        rows = split_sample_domain(
+            sample_domain, len(samples.data), type(self).__name__, require_both=False
+        )
+        parts = [
+            self.net_.reconstruct_iter(
+                ArrayDataset(_take_rows(samples.data, side_rows), self.pixel_scale_),
+                self.batch_size,
+                domain=domain,
+            )
+            for side_rows, domain in zip(rows, _DOMAINS, strict=True)
+            if len(side_rows)
+        ]
+        batches = itertools.chain.from_iterable(parts)
+        if not self._is_image:
+            return float(self._reconstruction_r2(batches))
+        return float(np.mean(self._ssim_of(batches)))
+
+
+# The VAE's parameters are documented once, in VAETransformer (as skorch shares
+# NeuralNet's parameter docs with its subclasses).
+DomainAdaptedVAETransformer.__doc__ = (
+    DomainAdaptedVAETransformer.__doc__ or ""
+).replace("    {vae_parameters}\n", _vae_parameters_doc())
