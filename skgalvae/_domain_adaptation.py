@@ -92,8 +92,10 @@ class DomainAdaptedVAETransformer(BaseVAE):
     paired : bool, default=False
         Whether target row ``i`` is the same galaxy as source row ``i`` (the
         study's overlap sample). Paired batches hold the same galaxies on both
-        sides; unpaired target batches are drawn independently, the target set
-        being cycled to match the source's length.
+        sides, and the MMD^2 leaves each galaxy's own pair out of the cross
+        term (the estimator that stays unbiased for paired samples); unpaired
+        target batches are drawn independently, the target set being cycled
+        to match the source's length.
     init : VAETransformer, FrozenEstimator or None, default=None
         A fitted VAE to start from, left unchanged; both decoders start as its
         decoder. Its ``n_latent``, ``hidden_dims``, sample shape,
@@ -248,6 +250,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
             "criterion__kernel": self.mmd_kernel,
             "criterion__n_kernels": self.mmd_n_kernels,
             "criterion__kernel_mul": self.mmd_kernel_mul,
+            "criterion__paired": self.paired,
             "iterator_train": DomainBatchLoader,
             "iterator_train__paired": self.paired,
         }

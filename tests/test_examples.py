@@ -28,3 +28,14 @@ def test_galaxy_zoo_example(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "labels from simulated votes vs truth" in out and "merger" in out
     assert (tmp_path / "galaxy_zoo_classes_64.png").stat().st_size > 50_000
+
+
+def test_domain_adaptation_example(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    script = EXAMPLES / "plot_domain_adaptation.py"
+    monkeypatch.setattr(sys, "argv", [str(script), "--quick", "--out", str(tmp_path)])
+    runpy.run_path(str(script), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "before DA: median paired latent MSE" in out and "after DA" in out
+    assert (tmp_path / "domain_adaptation_mse.png").stat().st_size > 5_000
+    assert (tmp_path / "domain_adaptation_pairs.png").stat().st_size > 20_000

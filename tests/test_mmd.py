@@ -90,3 +90,21 @@ def test_paired_latent_mse(fitted_vae, images):
     assert shifted.shape == (10,) and (shifted > 0).all()
     with pytest.raises(ValueError, match="X_source has 10 galaxies but X_target has 9"):
         paired_latent_mse(fitted_vae, images[:10], images[:9])
+
+
+def test_paired_estimator_is_unbiased_for_paired_samples():
+    # t_i is s_i seen again (shifted by delta, a little noise): dependent pairs.
+    # Linear kernel: E[MMD^2] = |delta|^2. The all-pairs cross term counts each
+    # galaxy against itself and is biased low by 2 tr(Sigma) / m = 0.8 here.
+    rng = np.random.default_rng(2)
+    delta = np.array([0.5, 0.0])
+    paired, independent = [], []
+    for _ in range(3000):
+        s = rng.normal(size=(5, 2))
+        t = s + delta + 0.1 * rng.normal(size=(5, 2))
+        paired.append(mmd2(s, t, kernel="linear", paired=True))
+        independent.append(mmd2(s, t, kernel="linear"))
+    assert np.mean(paired) == pytest.approx(0.25, abs=0.03)
+    assert np.mean(independent) == pytest.approx(0.25 - 0.8, abs=0.05)
+    with pytest.raises(ValueError, match="as many rows on each side"):
+        mmd2(s, t[:4], paired=True)

@@ -28,7 +28,13 @@ def _check_pair(Z_source, Z_target):
 
 
 def mmd2(
-    Z_source, Z_target, *, kernel: str = "rbf", n_kernels: int = 5, kernel_mul=2.0
+    Z_source,
+    Z_target,
+    *,
+    kernel: str = "rbf",
+    n_kernels: int = 5,
+    kernel_mul=2.0,
+    paired: bool = False,
 ) -> float:
     """Unbiased squared maximum mean discrepancy between two sets of latents.
 
@@ -51,6 +57,11 @@ def mmd2(
         Number of Gaussian kernels.
     kernel_mul : float, default=2.0
         Ratio of consecutive bandwidths.
+    paired : bool, default=False
+        Rows ``i`` of both are the same galaxies (e.g. from
+        :func:`~skgalvae.datasets.make_survey_pairs`): leave each galaxy's
+        own pair out of the cross term, which keeps the estimate unbiased for
+        such dependent samples.
 
     Returns
     -------
@@ -74,6 +85,7 @@ def mmd2(
         kernel=kernel,
         n_kernels=n_kernels,
         kernel_mul=kernel_mul,
+        paired=paired,
     )
     return float(value)
 

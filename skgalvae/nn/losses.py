@@ -79,7 +79,7 @@ def rbf_bandwidths(sq_distances, n_kernels=5, kernel_mul=2.0):
     return base * kernel_mul**powers
 
 
-def mmd2(source, target, kernel="rbf", n_kernels=5, kernel_mul=2.0):
+def mmd2(source, target, kernel="rbf", n_kernels=5, kernel_mul=2.0, paired=False):
     """Unbiased squared maximum mean discrepancy between two samples.
 
     ``MMD^2_u = mean_{i != j} k(s_i, s_j) + mean_{i != j} k(t_i, t_j)
@@ -87,6 +87,13 @@ def mmd2(source, target, kernel="rbf", n_kernels=5, kernel_mul=2.0):
     any sizes ``m, n >= 2``. It is differentiable, so it serves as the domain
     adaptation loss on latent means and as the metric. Being unbiased, it can
     be slightly negative when the two distributions are equal.
+
+    With ``paired=True`` (``s_i`` and ``t_i`` are the same object, so not
+    independent) the cross term also leaves out ``i == j``: the U-statistic
+    ``mean_{i != j} h(z_i, z_j)`` of Gretton et al. (2012, Lemma 6), which
+    stays unbiased for paired samples. The all-pairs cross term would count
+    each object against itself and read paired samples as closer than their
+    distributions are.
 
     Parameters
     ----------
@@ -103,6 +110,8 @@ def mmd2(source, target, kernel="rbf", n_kernels=5, kernel_mul=2.0):
         Number of RBF kernels.
     kernel_mul : float, default=2.0
         Ratio of consecutive RBF bandwidths.
+    paired : bool, default=False
+        Whether row ``i`` of both samples is the same object (needs ``m == n``).
 
     Returns
     -------
@@ -132,7 +141,15 @@ def mmd2(source, target, kernel="rbf", n_kernels=5, kernel_mul=2.0):
     k_ss, k_tt, k_st = gram[:m, :m], gram[m:, m:], gram[:m, m:]
     within_s = (k_ss.sum() - k_ss.diagonal().sum()) / (m * (m - 1))
     within_t = (k_tt.sum() - k_tt.diagonal().sum()) / (n * (n - 1))
-    return within_s + within_t - 2 * k_st.mean()
+    if paired:
+        if m != n:
+            raise ValueError(
+                f"Paired samples need as many rows on each side; got {m} and {n}."
+            )
+        cross = (k_st.sum() - k_st.diagonal().sum()) / (m * (m - 1))
+    else:
+        cross = k_st.mean()
+    return within_s + within_t - 2 * cross
 
 
 class ELBOLoss(nn.Module):
@@ -185,6 +202,9 @@ class DomainAdaptationLoss(nn.Module):
         Number of RBF kernels.
     kernel_mul : float, default=2.0
         Ratio of consecutive RBF bandwidths.
+    paired : bool, default=False
+        Whether the batches are paired (row ``i`` the same object on both
+        sides); the MMD^2 then uses the paired unbiased estimator.
 
     Returns
     -------
@@ -201,9 +221,11 @@ class DomainAdaptationLoss(nn.Module):
         kernel="rbf",
         n_kernels=5,
         kernel_mul=2.0,
+        paired=False,
     ):
         super().__init__()
         self.elbo = ELBOLoss(reconstruction, kl_weight)
+        self.paired = paired
         self.mmd_weight = mmd_weight
         self.kernel = kernel
         self.n_kernels = n_kernels
@@ -224,7 +246,12 @@ class DomainAdaptationLoss(nn.Module):
         source = self.elbo(x_hat, x, mu, logvar)
         target = self.elbo(x_hat_t, x_target, mu_t, logvar_t)
         mmd = mmd2(
-            mu.float(), mu_t.float(), self.kernel, self.n_kernels, self.kernel_mul
+            mu.float(),
+            mu_t.float(),
+            self.kernel,
+            self.n_kernels,
+            self.kernel_mul,
+            paired=self.paired,
         )
         return {
             "loss": source["loss"] + target["loss"] + self.mmd_weight * mmd,
