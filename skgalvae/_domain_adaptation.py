@@ -78,7 +78,11 @@ class DomainAdaptedVAETransformer(BaseVAE):
     ----------
     {vae_parameters}
     mmd_weight : float, default=0.5
-        Weight ``lambda`` of the MMD^2 term (the study's value).
+        Weight ``lambda`` of the MMD^2 term (the study's value). Not
+        scale-free: the reconstruction is summed over pixels, so the same
+        weight counts for less on larger images. At 64x64 the MMD gradient
+        is ~1/500 of the reconstruction's, and alignment needs weights of
+        order 100-1000 (see ``docs/domain_adaptation.md``).
     mmd_kernel : {"rbf", "linear"}, default="rbf"
         Kernel of the MMD: a sum of ``mmd_n_kernels`` Gaussian kernels with
         bandwidths spread by ``mmd_kernel_mul`` around the mean pairwise
