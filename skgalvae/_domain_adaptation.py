@@ -382,9 +382,10 @@ class DomainAdaptedVAETransformer(BaseVAE):
             self._inherit_from(base, samples)
             if data_low < 0 and self.output_activation_ == "relu":
                 raise ValueError(
-                    "The target survey has negative values, but init's decoder "
-                    "ends in a ReLU (output_activation_='relu') and cannot produce "
-                    "them; fit the initial VAE with output_activation='identity'."
+                    f"The training data (X or X_target) has negative values (min "
+                    f"{data_low:.3g}), but init's decoder ends in a ReLU "
+                    f"(output_activation_='relu') and cannot produce them; fit the "
+                    f"initial VAE with output_activation='identity'."
                 )
         self.n_source_, self.n_target_ = len(source), len(target)
         dataset = DomainDataset(

@@ -217,7 +217,7 @@ def test_init_errors(surveys, base_vae, features):
 def test_relu_init_refuses_negative_targets(surveys, base_vae):
     X, X_target = surveys
     assert base_vae.output_activation_ == "relu"
-    with pytest.raises(ValueError, match="negative values, but init's decoder"):
+    with pytest.raises(ValueError, match="has negative values \\(min -0.5"):
         small_da(init=base_vae).fit(X, X_target=X_target - 0.5)
 
 
