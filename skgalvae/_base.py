@@ -195,8 +195,9 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             verbose=0,
         )
 
-    def _dataset(self, samples):
-        return ArrayDataset(samples.data, scale=self.pixel_scale_)
+    def _dataset(self, data):
+        """Wrap an array of samples for the net, scaled by ``pixel_scale_``."""
+        return ArrayDataset(data, scale=self.pixel_scale_)
 
     def _fit_callbacks(self, data_range):
         callbacks = []
@@ -286,7 +287,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         self._check_hyperparameters()
         samples, value_range = self._read_samples(X, reset=True)
         self._set_fit_attributes(samples, value_range)
-        return self._train_net(self._dataset(samples))
+        return self._train_net(self._dataset(samples.data))
 
     # ---------------------------------------------------------------- inference
     def _batches(self, iterator, n_samples, desc):
@@ -299,7 +300,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     def _encode(self, X, input_name="X"):
         check_is_fitted(self)
         samples, _ = self._read_samples(X, reset=False, input_name=input_name)
-        dataset = self._dataset(samples)
+        dataset = self._dataset(samples.data)
         mus, logvars = [], []
         batches = self.net_.encode_iter(dataset, batch_size=self.batch_size)
         for mu, logvar in self._batches(batches, len(dataset), "encode"):
@@ -354,7 +355,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         samples, _ = self._read_samples(X, reset=False)
         batches = self.net_.reconstruct_iter(
-            self._dataset(samples), self.batch_size, **decode_params
+            self._dataset(samples.data), self.batch_size, **decode_params
         )
         return samples, self._batches(batches, len(samples.data), desc)
 
@@ -501,10 +502,13 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         -------
         float
         """
-        check_is_fitted(self)
-        if self._is_image:
-            return float(np.mean(self.score_samples_ssim(X)))
         _, batches = self._reconstruction_batches(X, "score")
+        return self._score_of(batches)
+
+    def _score_of(self, batches):
+        """Mean SSIM (images) or ``R^2`` (features) of ``(x, x_hat)`` batches."""
+        if self._is_image:
+            return float(np.mean(self._ssim_of(batches)))
         return float(self._reconstruction_r2(batches))
 
     # --------------------------------------------------------------- sklearn API

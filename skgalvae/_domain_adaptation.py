@@ -17,7 +17,6 @@ from ._base import BaseVAE, _unwrapped
 from ._domains import split_sample_domain
 from ._vae import VAETransformer
 from .nn import (
-    ArrayDataset,
     DomainAdaptationLoss,
     DomainAdaptedVAEModule,
     DomainBatchLoader,
@@ -388,10 +387,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
                     f"initial VAE with output_activation='identity'."
                 )
         self.n_source_, self.n_target_ = len(source), len(target)
-        dataset = DomainDataset(
-            ArrayDataset(source, scale=self.pixel_scale_),
-            ArrayDataset(target, scale=self.pixel_scale_),
-        )
+        dataset = DomainDataset(self._dataset(source), self._dataset(target))
         init_state = None
         if base is not None:
             init_state = _unwrapped(base.net_.module_).state_dict()
@@ -505,17 +501,14 @@ class DomainAdaptedVAETransformer(BaseVAE):
         )
         parts = [
             self.net_.reconstruct_iter(
-                ArrayDataset(_take_rows(samples.data, side_rows), self.pixel_scale_),
+                self._dataset(_take_rows(samples.data, side_rows)),
                 self.batch_size,
                 domain=domain,
             )
             for side_rows, domain in zip(rows, _DOMAINS, strict=True)
             if len(side_rows)
         ]
-        batches = itertools.chain.from_iterable(parts)
-        if not self._is_image:
-            return float(self._reconstruction_r2(batches))
-        return float(np.mean(self._ssim_of(batches)))
+        return self._score_of(itertools.chain.from_iterable(parts))
 
 
 # The VAE's parameters are documented once, in VAETransformer (as skorch shares
