@@ -51,14 +51,12 @@ from sklearn.model_selection import train_test_split
 
 from skgalvae import DomainAdaptedVAETransformer, VAETransformer
 from skgalvae.datasets import SURVEYS, load_gz_desi, make_survey_pairs
-from skgalvae.metrics import mmd2, paired_latent_mse
+from skgalvae.labels import GZD5_QUESTIONS
 from skgalvae.preprocessing import MTFStretch
+from skgalvae.study import classify_questions, latent_shift
 
 DEFAULT_REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "gz_desi_1500"
-QUESTIONS = [
-    "how_rounded", "edge_on", "bulge_shape", "bar", "has_arms",
-    "arm_tightness", "arm_count", "bulge_size", "merger",
-]  # fmt: skip
+QUESTIONS = list(GZD5_QUESTIONS)
 
 
 def stretched(images):
@@ -83,38 +81,16 @@ def forest(seed):
 def question_accuracies(Z_train, Z_test, labels_train, labels_test, seed):
     """Accuracy of an RF per question, trained on Z_train, tested on Z_test.
 
-    ``Z_test`` may be a dict of several test latents (same galaxies, other
-    surveys or encoders); the same RF scores each.
+    ``Z_test`` is a dict of test latents (same galaxies, other surveys or
+    encoders); the same RF scores each.
     """
-    out = {}
-    for question in QUESTIONS:
-        train = labels_train[question].notna().to_numpy()
-        test = labels_test[question].notna().to_numpy()
-        y_train = labels_train[question][train].astype(str).to_numpy()
-        y_test = labels_test[question][test].astype(str).to_numpy()
-        rf = forest(seed).fit(Z_train[train], y_train)
-        out[question] = {
-            name: accuracy_score(y_test, rf.predict(Z[test]))
-            for name, Z in Z_test.items()
-        }
-    return out
-
-
-def latent_shift(encoder, X_source, X_target, star):
-    mse = paired_latent_mse(encoder, X_source, X_target)
-    Z_s, Z_t = encoder.transform(X_source), encoder.transform(X_target)
-    # MSE in units of the latents' own spread: shrinking the latent space
-    # lowers the raw MSE without aligning anything, this ratio does not.
-    spread = float(Z_s.var(axis=0).mean())
+    results = classify_questions(
+        Z_train, labels_train, Z_test, labels_test, QUESTIONS,
+        n_trees=200, min_samples=1, random_state=seed,
+    )  # fmt: skip
     return {
-        "median_mse": float(np.median(mse)),
-        "relative_median_mse": float(np.median(mse)) / spread,
-        "mean_mse": float(np.mean(mse)),
-        "median_mse_star": float(np.median(mse[star])) if star.any() else None,
-        "median_mse_no_star": float(np.median(mse[~star])),
-        "mmd2": mmd2(Z_s, Z_t),
-        "top20_star_fraction": float(star[np.argsort(mse)[-20:]].mean()),
-        "mse": mse,
+        q: {name: s["accuracy"] for name, s in entry["scores"].items()}
+        for q, entry in results.items()
     }
 
 

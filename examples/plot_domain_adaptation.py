@@ -38,7 +38,9 @@ from skgalvae.preprocessing import MTFStretch
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Domain adaptation: one latent space for DECaLS and BASS+MzLS"
+    )
     parser.add_argument("--n-samples", type=int, default=1500)
     parser.add_argument("--epochs", type=int, default=20, help="VAE epochs")
     parser.add_argument("--da-epochs", type=int, default=10)

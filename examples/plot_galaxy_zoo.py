@@ -27,7 +27,9 @@ from skgalvae.plotting import plot_image_grid
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="The built-in galaxies: every Galaxy Zoo DECaLS class, both surveys"
+    )
     parser.add_argument("--size", type=int, default=64, help="image side in pixels")
     parser.add_argument("--n-samples", type=int, default=1500)
     parser.add_argument("--per-class", type=int, default=4)

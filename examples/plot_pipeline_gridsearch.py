@@ -32,7 +32,9 @@ from skgalvae.preprocessing import MTFStretch
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Grid-search the latent dimension of a VAE + random forest pipeline"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny run for smoke tests")
     parser.add_argument("--out", default="example_output", help="output directory")
     parser.add_argument("--device", default="auto")

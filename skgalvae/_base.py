@@ -369,7 +369,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples, *input_shape_), dtype float32
+        ndarray of shape ``(n_samples, *input_shape_)``, dtype float32
             Decoded samples, in the units and layout of the training data.
         """
         return self._decode(X)
@@ -425,7 +425,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples, *input_shape_), dtype float32
+        ndarray of shape ``(n_samples, *input_shape_)``, dtype float32
             Generated samples in the training data's units and layout.
         """
         return self._sample(n_samples, random_state)
@@ -517,7 +517,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         return self.n_latent
 
     def get_feature_names_out(self, input_features=None):
-        """Return the output feature names ``vae0 ... vae{n_latent-1}``.
+        """Return the output feature names, ``vae0`` to ``vae{n_latent-1}``.
 
         Parameters
         ----------

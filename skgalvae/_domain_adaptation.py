@@ -81,7 +81,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         scale-free: the reconstruction is summed over pixels, so the same
         weight counts for less on larger images. At 64x64 the MMD gradient
         is ~1/500 of the reconstruction's, and alignment needs weights of
-        order 100-1000 (see ``docs/domain_adaptation.md``).
+        order 100-1000 (see ``docs/user_guide/domain_adaptation.md``).
     mmd_kernel : {"rbf", "linear"}, default="rbf"
         Kernel of the MMD: a sum of ``mmd_n_kernels`` Gaussian kernels with
         bandwidths spread by ``mmd_kernel_mul`` around the mean pairwise
@@ -414,7 +414,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
 
         Returns
         -------
-        ndarray of shape (n_samples, *input_shape_), dtype float32
+        ndarray of shape ``(n_samples, *input_shape_)``, dtype float32
             Decoded samples, in the units and layout of the training data.
         """
         return self._decode(X, domain=self._check_domain(domain))
@@ -450,7 +450,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
 
         Returns
         -------
-        ndarray of shape (n_samples, *input_shape_), dtype float32
+        ndarray of shape ``(n_samples, *input_shape_)``, dtype float32
         """
         return self._sample(n_samples, random_state, domain=self._check_domain(domain))
 

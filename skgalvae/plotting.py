@@ -107,11 +107,10 @@ def plot_image_grid(
 
     n_rows = len(rows)
     n_cols = max(len(r) for r in rows)
+    title_space = 0.35 if column_labels is not None else 0.05  # inches
+    height = panel_size * n_rows + title_space
     fig, axes = plt.subplots(
-        n_rows,
-        n_cols,
-        figsize=(panel_size * n_cols + 1.6, panel_size * n_rows),
-        squeeze=False,
+        n_rows, n_cols, figsize=(panel_size * n_cols + 1.6, height), squeeze=False
     )
     for i, images in enumerate(rows):
         colour = galaxy_rgb(images, **rgb) if len(images) else []
@@ -128,5 +127,12 @@ def plot_image_grid(
     if column_labels is not None:
         for j, label in enumerate(column_labels[:n_cols]):
             axes[0, j].set_title(label, fontsize=9)
-    fig.subplots_adjust(wspace=0.03, hspace=0.03, left=0.15, right=0.99)
+    fig.subplots_adjust(
+        wspace=0.03,
+        hspace=0.03,
+        left=0.15,
+        right=0.99,
+        top=1 - title_space / height,
+        bottom=0.01,
+    )
     return fig

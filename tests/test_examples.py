@@ -9,33 +9,36 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def test_pipeline_gridsearch_example(tmp_path, monkeypatch, capsys):
+def run_example(name, out_dir, monkeypatch, capsys):
+    """Run ``examples/name`` with ``--quick --out out_dir``; return its stdout."""
     pytest.importorskip("matplotlib")
-    script = EXAMPLES / "plot_pipeline_gridsearch.py"
-    monkeypatch.setattr(sys, "argv", [str(script), "--quick", "--out", str(tmp_path)])
+    script = EXAMPLES / name
+    monkeypatch.setattr(sys, "argv", [str(script), "--quick", "--out", str(out_dir)])
     runpy.run_path(str(script), run_name="__main__")
-    out = capsys.readouterr().out
+    return capsys.readouterr().out
+
+
+def test_pipeline_gridsearch_example(tmp_path, monkeypatch, capsys):
+    out = run_example("plot_pipeline_gridsearch.py", tmp_path, monkeypatch, capsys)
     assert "best n_latent" in out and "saved and reloaded" in out
     assert (tmp_path / "pipeline.joblib").stat().st_size > 0
     assert (tmp_path / "pipeline_gridsearch.png").stat().st_size > 10_000
 
 
 def test_galaxy_zoo_example(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("matplotlib")
-    script = EXAMPLES / "plot_galaxy_zoo.py"
-    monkeypatch.setattr(sys, "argv", [str(script), "--quick", "--out", str(tmp_path)])
-    runpy.run_path(str(script), run_name="__main__")
-    out = capsys.readouterr().out
+    out = run_example("plot_galaxy_zoo.py", tmp_path, monkeypatch, capsys)
     assert "labels from simulated votes vs truth" in out and "merger" in out
     assert (tmp_path / "galaxy_zoo_classes_64.png").stat().st_size > 50_000
 
 
 def test_domain_adaptation_example(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("matplotlib")
-    script = EXAMPLES / "plot_domain_adaptation.py"
-    monkeypatch.setattr(sys, "argv", [str(script), "--quick", "--out", str(tmp_path)])
-    runpy.run_path(str(script), run_name="__main__")
-    out = capsys.readouterr().out
+    out = run_example("plot_domain_adaptation.py", tmp_path, monkeypatch, capsys)
     assert "before DA: median paired latent MSE" in out and "after DA" in out
     assert (tmp_path / "domain_adaptation_mse.png").stat().st_size > 5_000
     assert (tmp_path / "domain_adaptation_pairs.png").stat().st_size > 20_000
+
+
+def test_study_example(tmp_path, monkeypatch, capsys):
+    out = run_example("plot_study.py", tmp_path, monkeypatch, capsys)
+    assert "knee" in out and "edge_on: VAE" in out
+    assert (tmp_path / "report.md").stat().st_size > 1_000

@@ -134,6 +134,8 @@ def make_galaxies(
     Returns
     -------
     Bunch
+        Dictionary-like, with the attributes:
+
         images : ndarray of shape (n_samples, 3, image_size, image_size)
             float32, nanomaggies per pixel (sky-subtracted, so noise makes some
             pixels negative); bands g, r, z.
@@ -148,8 +150,11 @@ def make_galaxies(
             True physical parameters (sizes in arcsec), the foreground star,
             the seeing and depth of each cutout, and its ``defect``.
         survey : str
+            The survey's name.
         bands : tuple of str
+            ``("g", "r", "z")``.
         pixel_scale : float
+            Arcseconds per pixel.
 
     See Also
     --------

@@ -87,7 +87,10 @@ def load_gz_desi(
     Returns
     -------
     Bunch
+        Dictionary-like, with the attributes:
+
         images : ndarray of shape (n, 3, h, w), uint8
+            The colour cutouts.
         labels : pandas.DataFrame
             ``gz1_class``: categorical spiral / elliptical / uncertain.
         votes : pandas.DataFrame

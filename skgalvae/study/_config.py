@@ -1,0 +1,164 @@
+"""The settings of one study run, with the quick and default presets."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+__all__ = ["StudyConfig"]
+
+#: The study's candidates (Sec. 4.1).
+STUDY_LATENTS = (10, 20, 40, 60, 80, 100)
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Everything a study run depends on; stages are cached on these values.
+
+    The defaults are the built-in run: a few thousand simulated galaxies at
+    64x64, sized to finish in about 15 minutes on 2 CPU cores.
+    :meth:`quick` shrinks it to a smoke run of a couple of minutes.
+
+    Parameters
+    ----------
+    data : {"builtin", "gz_desi", "fits"}, default="builtin"
+        Where the galaxies come from: the simulator, a Galaxy Zoo DESI
+        directory (:func:`skgalvae.datasets.load_gz_desi`), or FITS cutouts
+        with a GZD-5 vote-fraction catalogue.
+    data_path : str or None, default=None
+        The gz_desi directory, or the text file listing FITS paths.
+    catalog_path : str or None, default=None
+        The catalogue (CSV or FITS table) for ``data="fits"``.
+    image_size : int, default=64
+        Side of the images in pixels; a multiple of 64.
+    n_samples : int or None, default=3000
+        Number of galaxies. None takes all of a real data set.
+    latents : tuple of int, default=(2, 4, 8, 16, 40, 100)
+        Candidate latent dimensions. The study's grid is
+        ``STUDY_LATENTS = (10, 20, 40, 60, 80, 100)`` for real 256x256 cutouts;
+        the simulator's 64x64 galaxies have about fifteen free parameters and
+        saturate below 10 latents, so the default starts lower to show where
+        the SSIM curve bends.
+    losses : tuple of str, default=("mse", "mae")
+        Reconstruction losses searched; the knee of the first picks the model.
+    epochs : int, default=8
+        Training epochs of each VAE fit in the search. The search only ranks
+        the candidates, so it can stop early.
+    final_epochs : int, default=24
+        Training epochs of the chosen model, refit on all training galaxies.
+    batch_size : int or None, default=None
+        None picks a power of two giving about 60 steps per epoch (16-256).
+    cv : int, default=1
+        Cross-validation splits of the latent search; 1 is a single 75/25
+        validation split, which keeps the default run within budget.
+    test_size : float, default=0.3
+        Held-out share of the galaxies (the study's 70/30).
+    n_pairs : int, default=1500
+        Galaxies imaged by both surveys for domain adaptation.
+    da_epochs : int, default=8
+        Fine-tuning epochs of each domain adaptation.
+    mmd_weights : tuple of float, default=(0.5, 500.0)
+        ``mmd_weight`` values adapted with: the study's 0.5 and a weight large
+        enough to matter at this image size (see the domain adaptation guide).
+    n_sigma : float, default=8.0
+        Outlier threshold in latent standard deviations (the study's 8).
+    n_trees : int, default=200
+        Trees of each random forest.
+    min_question_samples : int, default=20
+        A question with fewer labelled training galaxies is skipped and
+        reported with its count.
+    tsne_max : int, default=1500
+        At most this many test galaxies go into the t-SNE map.
+    device : str, default="auto"
+        Torch device of every VAE.
+    seed : int, default=0
+        Seed of data, splits, models and forests.
+    """
+
+    data: str = "builtin"
+    data_path: str | None = None
+    catalog_path: str | None = None
+    image_size: int = 64
+    n_samples: int | None = 3000
+    latents: tuple = (2, 4, 8, 16, 40, 100)
+    losses: tuple = ("mse", "mae")
+    epochs: int = 8
+    final_epochs: int = 24
+    batch_size: int | None = None
+    cv: int = 1
+    test_size: float = 0.3
+    n_pairs: int = 1500
+    da_epochs: int = 8
+    mmd_weights: tuple = (0.5, 500.0)
+    n_sigma: float = 8.0
+    n_trees: int = 200
+    min_question_samples: int = 20
+    tsne_max: int = 1500
+    device: str = "auto"
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.data not in {"builtin", "gz_desi", "fits"}:
+            raise ValueError(
+                f"data must be 'builtin', 'gz_desi' or 'fits'; got {self.data!r}."
+            )
+        if self.image_size < 64 or self.image_size % 64:
+            raise ValueError(
+                f"image_size must be a multiple of 64; got {self.image_size}."
+            )
+        if len(self.latents) < 2 or len(set(self.latents)) != len(self.latents):
+            raise ValueError(
+                "latents needs at least 2 distinct candidates to find a knee; got "
+                f"{tuple(self.latents)}."
+            )
+        unknown = set(self.losses) - {"mse", "mae"}
+        if not self.losses or unknown:
+            raise ValueError(f"losses must be 'mse' and/or 'mae'; got {self.losses}.")
+        if not 0 < self.test_size < 1:
+            raise ValueError(f"test_size must be in (0, 1); got {self.test_size}.")
+
+    @classmethod
+    def quick(cls, **overrides) -> StudyConfig:
+        """Make a smoke run of every stage: a couple of minutes on 2 CPU cores.
+
+        Parameters
+        ----------
+        **overrides
+            Fields to set; they win over the quick sizes.
+
+        Returns
+        -------
+        StudyConfig
+        """
+        sizes = dict(
+            n_samples=300,
+            latents=(2, 4, 8),
+            epochs=3,
+            final_epochs=4,
+            n_pairs=200,
+            da_epochs=2,
+            n_trees=100,
+            min_question_samples=10,
+            tsne_max=300,
+        )
+        return replace(cls(), **{**sizes, **overrides})
+
+    def hidden_dims(self) -> tuple:
+        """Return the encoder channels: the study's three blocks from 256 px up.
+
+        Below 256 pixels two blocks keep a 4x4 (64 px) or 8x8 (128 px) map;
+        the study's three would shrink a 64x64 image to 1x1.
+        """
+        return (32, 64, 128) if self.image_size >= 256 else (32, 64)
+
+    def batch_size_for(self, n_train: int) -> int:
+        """Return the batch size for ``n_train`` training images."""
+        if self.batch_size is not None:
+            return self.batch_size
+        return int(min(256, max(16, 2 ** round(math.log2(max(n_train, 1) / 60)))))
+
+    def to_dict(self) -> dict:
+        """Return the settings as a JSON-ready dict."""
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()
+        }

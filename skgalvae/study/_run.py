@@ -1,0 +1,522 @@
+"""Run the whole study: stages in order, cached, with a report at the end."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import joblib
+import numpy as np
+from joblib import Memory
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ._config import StudyConfig
+from ._data import load_study_data, questions_of, stretcher
+from ._report import Report
+from ._stages import (
+    adapt_domains,
+    class_ssim,
+    classify_questions,
+    final_model,
+    latent_outliers,
+    pca_baseline,
+    pictures,
+    search_latents,
+    split_galaxies,
+)
+
+__all__ = ["run_study"]
+
+_STAGES = (
+    "data",
+    "latent dimension",
+    "classification",
+    "domain adaptation",
+    "outliers",
+    "pictures",
+)
+
+
+def _file_stamp(path):
+    """Size and modification time: a changed input file invalidates the cache."""
+    if path is None or not os.path.exists(path):
+        return None
+    stat = os.stat(path)
+    return (str(path), stat.st_size, stat.st_mtime_ns)
+
+
+def _data_key(config):
+    # The package version: a new skgalvae may compute a stage differently,
+    # while joblib only hashes the thin cached wrappers below.
+    return dict(
+        skgalvae=__version__,
+        data=config.data,
+        image_size=config.image_size,
+        n_samples=config.n_samples,
+        seed=config.seed,
+        data_path=_file_stamp(config.data_path),
+        catalog_path=_file_stamp(config.catalog_path),
+    )
+
+
+def _training_key(config):
+    return dict(
+        skgalvae=__version__,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        cv=config.cv,
+        device=config.device,
+        seed=config.seed,
+        latents=tuple(config.latents),
+    )
+
+
+# Cached stage bodies: ``key`` holds the settings they depend on; ``config``
+# is ignored by the hash.
+def _load(key, config):
+    return load_study_data(config)
+
+
+def _search(key, X_train, stretch, loss, config):
+    return search_latents(X_train, stretch, loss, config)
+
+
+def _final(key, X_train, stretch, loss, n_latent, config):
+    return final_model(X_train, stretch, loss, n_latent, config)
+
+
+def _encode(key, model, pca, X_train, X_test):
+    return {
+        "vae": (model.transform(X_train), model.transform(X_test)),
+        "pca": (pca.fit(X_train).transform(X_train), pca.transform(X_test)),
+    }
+
+
+def _adapt(key, vae, config):
+    return adapt_domains(vae, config)
+
+
+def _pictures(key, model, X_test, classes_test, config):
+    return pictures(model, X_test, classes_test, config)
+
+
+class _Timer:
+    def __init__(self):
+        self.seconds = {}
+
+    @contextmanager
+    def __call__(self, name):
+        start = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - start, 2)
+
+
+def _save(fig, out, filename):
+    fig.savefig(out / filename, dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return filename
+
+
+def run_study(
+    config: StudyConfig | None = None,
+    out: str | os.PathLike = "report",
+    *,
+    cache: bool = True,
+) -> dict:
+    """Reproduce Xu et al. (2023) end to end and write a report.
+
+    Stages, each cached in ``out/cache`` (:class:`joblib.Memory`) so that a
+    re-run after a crash, or with one setting changed, redoes only what
+    depends on it:
+
+    1. latent dimension: GridSearchCV over ``n_latent`` scored by SSIM for
+       each loss; the knee (:class:`~skgalvae.model_selection.KneeRefit`) of
+       the first loss picks the model; per-class SSIM on the test galaxies;
+    2. classification: a random forest per question on the model's latents,
+       and on PCA of the same dimension ("eigengalaxies");
+    3. domain adaptation DECaLS -> BASS+MzLS (simulator only);
+    4. galaxies beyond ``n_sigma`` in any latent;
+    5. reconstructions, latent traversals, a t-SNE map, prior samples.
+
+    Parameters
+    ----------
+    config : StudyConfig, default=None
+        Settings; None runs the default built-in study.
+    out : path-like, default="report"
+        Directory for ``report.md``, ``report.html``, ``results.json``, the
+        PNG figures and the chosen ``model.joblib``.
+    cache : bool, default=True
+        Cache stages in ``out/cache``.
+
+    Returns
+    -------
+    dict
+        Every number of the run, as written to ``results.json``.
+    """
+    config = StudyConfig() if config is None else config
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "The study draws figures with matplotlib: pip install 'skgalvae[plot]'."
+        ) from exc
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    memory = Memory(out / "cache" if cache else None, verbose=0)
+
+    def cached(function):
+        ignore = (
+            ["config"] if "config" in inspect.signature(function).parameters else []
+        )
+        return memory.cache(function, ignore=ignore)
+
+    timer = _Timer()
+    results = {"skgalvae_version": __version__, "config": config.to_dict()}
+    report = Report("Reproducing Xu et al. (2023) with skgalvae")
+    bar = tqdm(_STAGES, desc="study", unit="stage")
+    stages = iter(bar)
+
+    def stage():
+        name = next(stages)
+        bar.set_postfix_str(name)
+        return timer(name)
+
+    with stage():
+        data = cached(_load)(_data_key(config), config)
+        train, test = split_galaxies(data.classes, config.test_size, config.seed)
+        X_train, X_test = data.images[train], data.images[test]
+        display = slice(None, None, -1) if not data.stretch else None  # RGB -> z,r,g
+    results["data"] = {
+        "name": data.name,
+        "n_galaxies": len(data.images),
+        "shape": list(data.images.shape[1:]),
+        "n_train": len(train),
+        "n_test": len(test),
+        "class_counts": data.classes.value_counts().to_dict(),
+    }
+    report.text(
+        f"Data: {data.name}, images {tuple(data.images.shape[1:])}, split "
+        f"{len(train)} train / {len(test)} test. skgalvae {__version__}; "
+        "every number is in `results.json`."
+    )
+
+    # 1. Latent dimension --------------------------------------------------
+    with stage():
+        searches = [
+            cached(_search)(
+                _training_key(config), X_train, stretcher(data), loss, config
+            )
+            for loss in config.losses
+        ]
+        model = cached(_final)(
+            {**_training_key(config), "final_epochs": config.final_epochs},
+            X_train,
+            stretcher(data),
+            config.losses[0],
+            searches[0]["knee"],
+            config,
+        )
+        ssim = class_ssim(model, X_test, data.classes.iloc[test])
+        joblib.dump(model, out / "model.joblib")
+    results["latent_dimension"] = {"searches": searches, "chosen": model[-1].n_latent}
+    results["latent_dimension"].update(ssim)
+    _report_latents(report, searches, ssim, model, out, config)
+
+    # 2. Classification ----------------------------------------------------
+    with stage():
+        n_latent = model[-1].n_latent
+        n_pca = min(n_latent, len(train), int(np.prod(data.images.shape[1:])))
+        pca = pca_baseline(stretcher(data), n_pca, config.seed)
+        encoded = cached(_encode)(_training_key(config), model, pca, X_train, X_test)
+        questions = questions_of(data)
+        labels_train, labels_test = data.labels.iloc[train], data.labels.iloc[test]
+        classification = {
+            name: classify_questions(
+                Z_tr,
+                labels_train,
+                {"test": Z_te},
+                labels_test,
+                questions,
+                n_trees=config.n_trees,
+                min_samples=config.min_question_samples,
+                random_state=config.seed,
+                desc=f"  {name.upper()} forests",
+            )
+            for name, (Z_tr, Z_te) in encoded.items()
+        }
+    results["classification"] = classification
+    _report_classification(report, classification, n_latent, n_pca, out)
+
+    # 3. Domain adaptation -------------------------------------------------
+    with stage():
+        if data.is_simulated:
+            adaptation, da_arrays = cached(_adapt)(
+                {**_training_key(config), "n_pairs": config.n_pairs,
+                 "da_epochs": config.da_epochs, "mmd": tuple(config.mmd_weights)},
+                model[-1],
+                config,
+            )  # fmt: skip
+        else:
+            adaptation = {
+                "skipped": "needs the same galaxies imaged by two surveys; the "
+                "built-in simulator renders them (make_survey_pairs)"
+            }
+    results["domain_adaptation"] = adaptation
+    _report_adaptation(
+        report, adaptation, da_arrays if data.is_simulated else None, out
+    )
+
+    # 4. Outliers ----------------------------------------------------------
+    with stage():
+        Z_all = np.empty((len(data.images), n_latent), dtype=np.float32)
+        Z_all[train], Z_all[test] = encoded["vae"]
+        outliers, sigma = latent_outliers(Z_all, config.n_sigma, data.truth)
+    results["outliers"] = outliers
+    _report_outliers(report, outliers, sigma, data, model, out, display)
+
+    # 5. Pictures ----------------------------------------------------------
+    with stage():
+        arrays = cached(_pictures)(
+            {**_training_key(config), "tsne_max": config.tsne_max},
+            model,
+            X_test,
+            data.classes.iloc[test].to_numpy(),
+            config,
+        )
+    _report_pictures(report, arrays, out, display)
+    bar.close()
+
+    results["timings_s"] = timer.seconds
+    report.heading("Timings")
+    report.table(["stage", "seconds"], list(timer.seconds.items()))
+    results["files"] = {k: str(v) for k, v in report.write(out, results).items()}
+    return results
+
+
+# --------------------------------------------------------------- report parts
+def _report_latents(report, searches, ssim, model, out, config):
+    from ._figures import plot_class_ssim, plot_latent_search
+
+    report.heading("1. Latent dimension (Sec. 4.1, Fig. 3-4)")
+    columns = ["n_latent"] + [f"SSIM ({s['loss'].upper()})" for s in searches]
+
+    def score_cell(search, i):  # a single validation split has no spread to show
+        spread = f" ± {search['std_ssim'][i]:.3f}" if config.cv > 1 else ""
+        return f"{search['mean_ssim'][i]:.3f}{spread}"
+
+    rows = [
+        [n] + [score_cell(s, i) for s in searches]
+        for i, n in enumerate(searches[0]["n_latent"])
+    ]
+    report.table(columns, rows)
+    knees = ", ".join(
+        f"{s['loss'].upper()}: {s['knee']} (90%-of-gain rule: "
+        f"{s['knee_fraction_rule']})"
+        for s in searches
+    )
+    report.text(
+        f"Knee (Kneedle rule, skgalvae.model_selection.KneeRefit): {knees}. The "
+        f"chosen model, {searches[0]['loss'].upper()} with n_latent = "
+        f"{model[-1].n_latent}, is refit on all training galaxies for "
+        f"{model[-1].max_epochs} epochs and saved as `model.joblib`; its test "
+        f"SSIM is {ssim['test_ssim']:.3f}."
+    )
+    report.figure(
+        _save(plot_latent_search(searches), out, "latent_search.png"),
+        "Validation SSIM versus n_latent; stars mark the knees.",
+    )
+    report.table(
+        ["class", "mean SSIM", "std", "n"],
+        [[c, v["mean"], v["std"], v["n"]] for c, v in ssim["per_class"].items()],
+    )
+    report.figure(
+        _save(plot_class_ssim(ssim["per_class"]), out, "class_ssim.png"),
+        "Test SSIM per first-level class.",
+    )
+
+
+def _report_classification(report, classification, n_latent, n_pca, out):
+    from ._figures import plot_classification
+
+    report.heading("2. Classification on latents (Sec. 4.2, Table 3)")
+    report.text(
+        f"A random forest per question on the {n_latent} VAE latents, and on "
+        f"{n_pca} PCA components of the same stretched pixels (the linear "
+        "'eigengalaxy' baseline). Precision, recall and F1 are macro averages."
+    )
+    rows = []
+    for question, entry in classification["vae"].items():
+        counts = f"{entry['n_train']}/{entry['n_test']}"
+        if "skipped" in entry:
+            rows.append([question, counts, f"skipped: {entry['skipped']}"] + [None] * 5)
+            continue
+        v = entry["scores"]["test"]
+        p = classification["pca"][question]["scores"]["test"]
+        rows.append(
+            [question, counts, v["accuracy"], v["precision"], v["recall"], v["f1"],
+             p["accuracy"], p["f1"]]
+        )  # fmt: skip
+    report.table(
+        ["question", "n train/test", "VAE accuracy", "precision", "recall", "F1",
+         "PCA accuracy", "PCA F1"],
+        rows,
+    )  # fmt: skip
+    if any("scores" in e for e in classification["vae"].values()):
+        report.figure(
+            _save(
+                plot_classification(classification["vae"], classification["pca"]),
+                out,
+                "classification.png",
+            ),
+            "Test accuracy per question: VAE latents versus PCA.",
+        )
+
+
+def _report_adaptation(report, adaptation, arrays, out):
+    from ._figures import image_grid, plot_mse_histogram
+
+    report.heading("3. Domain adaptation DECaLS -> BASS+MzLS (Sec. 5, Table 4)")
+    if "skipped" in adaptation:
+        report.text(f"Skipped: {adaptation['skipped']}.")
+        return
+    report.text(
+        f"{adaptation['n_pairs']} simulated galaxies imaged by both surveys, "
+        f"{adaptation['n_train_pairs']} to adapt on and {adaptation['n_test_pairs']} "
+        "to test. Latent MSE is per galaxy between its two surveys' latents."
+    )
+    report.table(
+        ["encoder", "median MSE", "MSE / latent variance", "star", "no star", "MMD²"],
+        [
+            [name, s["median_mse"], s["relative_median_mse"],
+             s["median_mse_star"], s["median_mse_no_star"], s["mmd2"]]
+            for name, s in adaptation["latent_shift"].items()
+        ],
+    )  # fmt: skip
+    accuracy = adaptation["accuracy"]
+    encoders = list(accuracy)
+    questions = list(accuracy[encoders[0]])
+    tests = ["DECaLS", "BASS, DECaLS RF", "BASS, RF retrained"]
+
+    def cell(question, test):
+        values = [accuracy[e][question].get(test) for e in encoders]
+        if values[0] is None:
+            return accuracy[encoders[0]][question].get("skipped", "-")
+        return " / ".join(f"{v:.3f}" for v in values)
+
+    report.text(
+        "Random-forest test accuracy per question; each cell reads "
+        f"{' / '.join(encoders)}. 'BASS, DECaLS RF' applies the forest trained "
+        "on DECaLS latents to the BASS+MzLS latents of the same test galaxies "
+        "(the transfer DA is for); 'BASS, RF retrained' trains on BASS+MzLS "
+        "latents, the study's Table 4 protocol."
+    )
+    report.table(
+        ["question", *tests], [[q] + [cell(q, t) for t in tests] for q in questions]
+    )
+    report.figure(
+        _save(plot_mse_histogram(arrays["mse"]), out, "da_mse_histogram.png"),
+        "Paired latent MSE per test galaxy, before and after domain adaptation.",
+    )
+    order = np.concatenate([arrays["lowest"], arrays["highest"]])
+    mse = arrays["mse"]["before"][order]
+    report.figure(
+        _save(
+            image_grid(
+                [arrays["X_source"][order], arrays["X_target"][order]],
+                ["DECaLS", "BASS+MzLS"],
+                [f"MSE {m:.2g}" for m in mse],
+            ),
+            out,
+            "da_pairs.png",
+        ),
+        "The five pairs with the smallest and the five with the largest latent "
+        "MSE before DA (left to right).",
+    )
+
+
+def _report_outliers(report, outliers, sigma, data, model, out, display):
+    from ._figures import image_grid
+
+    report.heading("4. Latent outliers (Sec. 6)")
+    report.text(
+        f"{outliers['n_outliers']} of {outliers['n_galaxies']} galaxies "
+        f"({100 * outliers['fraction']:.2f}%) lie beyond {outliers['n_sigma']:g} "
+        f"standard deviations in some latent (largest: {outliers['max_sigma']:.1f})."
+    )
+    if "n_defects" in outliers:
+        report.table(
+            ["simulated defects", "bright stars", "outliers that are either",
+             "defect recall", "top-ranked precision"],
+            [[outliers["n_defects"], outliers["n_star"],
+              outliers["outliers_defect_or_star"], outliers["defect_recall"],
+              outliers["top_ranked_precision"]]],
+        )  # fmt: skip
+    top = np.argsort(sigma)[::-1][:10]
+    report.figure(
+        _save(
+            image_grid(
+                [model[:-1].transform(data.images[top])],
+                ["largest σ"],
+                [f"{s:.1f}σ" for s in sigma[top]],
+                display,
+            ),
+            out,
+            "outliers.png",
+        ),
+        "The ten galaxies with the largest standardised latent.",
+    )
+
+
+def _report_pictures(report, arrays, out, display):
+    from ._figures import image_grid, plot_tsne
+
+    report.heading("5. Reconstructions, traversals, t-SNE and generation")
+    report.figure(
+        _save(
+            image_grid(
+                [arrays["originals"], arrays["reconstructions"]],
+                ["original", "reconstruction"],
+                list(arrays["shown_classes"]),
+                display,
+            ),
+            out,
+            "reconstructions.png",
+        ),
+        "Test galaxies and their reconstructions.",
+    )
+    steps = arrays["traversal_steps"]
+    report.figure(
+        _save(
+            image_grid(
+                list(arrays["traversals"].values()),
+                [f"z{d}" for d in arrays["traversals"]],
+                [f"{s:+.0f}σ" for s in steps],
+                display,
+            ),
+            out,
+            "traversals.png",
+        ),
+        "Latent traversals: the most-used latents varied from -3 to +3 standard "
+        "deviations around the median galaxy, the others held.",
+    )
+    report.figure(
+        _save(plot_tsne(arrays["tsne"], arrays["tsne_classes"]), out, "tsne.png"),
+        "t-SNE of the test galaxies' latents, coloured by first-level class.",
+    )
+    samples = arrays["samples"]
+    report.figure(
+        _save(
+            image_grid(
+                [samples[:8], samples[8:16]], ["prior", "samples"], None, display
+            ),
+            out,
+            "prior_samples.png",
+        ),
+        "Galaxies decoded from latents drawn from the prior N(0, I).",
+    )

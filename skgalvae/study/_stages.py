@@ -1,0 +1,499 @@
+"""The computations of the study, one function per stage, no plotting.
+
+Each stage takes arrays and fitted models and returns plain results (numbers
+for ``results.json``) plus the arrays its figures need. They are cached by the
+runner with :class:`joblib.Memory`, so they must be deterministic functions of
+their arguments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.decomposition import PCA
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.frozen import FrozenEstimator
+from sklearn.manifold import TSNE
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+from sklearn.model_selection import GridSearchCV, KFold, ShuffleSplit, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from tqdm.auto import tqdm
+
+from .._domain_adaptation import DomainAdaptedVAETransformer
+from .._vae import VAETransformer
+from ..datasets import make_survey_pairs
+from ..metrics import mmd2, paired_latent_mse
+from ..model_selection import KneeRefit, find_knee
+from ..preprocessing import MTFStretch
+
+__all__ = [
+    "adapt_domains",
+    "class_ssim",
+    "classify_questions",
+    "final_model",
+    "latent_shift",
+    "latent_outliers",
+    "pictures",
+    "search_latents",
+    "split_galaxies",
+]
+
+
+def split_galaxies(classes, test_size, seed):
+    """Train and test indices, 70/30, stratified by first-level class if possible."""
+    index = np.arange(len(classes))
+    counts = pd.Series(classes).value_counts()
+    stratify = np.asarray(classes) if counts.min() >= 2 else None
+    return train_test_split(
+        index, test_size=test_size, random_state=seed, stratify=stratify
+    )
+
+
+def _vae(config, n_train, **params):
+    return VAETransformer(
+        hidden_dims=config.hidden_dims(),
+        max_epochs=config.epochs,
+        batch_size=config.batch_size_for(n_train),
+        device=config.device,
+        random_state=config.seed,
+        **params,
+    )
+
+
+class _CountingSSIM:
+    """The VAE's own score (mean SSIM), ticking a progress bar per call."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def __call__(self, estimator, X, y=None):
+        score = estimator.score(X)
+        self.bar.update(1)
+        return score
+
+
+def search_latents(X_train, stretch, loss, config):
+    """GridSearchCV over ``n_latent`` scored by SSIM, and its knee.
+
+    Parameters
+    ----------
+    X_train : ndarray
+        Training images.
+    stretch : transformer or "passthrough"
+        The pipeline's first step.
+    loss : {"mse", "mae"}
+        Reconstruction loss of the VAEs.
+    config : StudyConfig
+        Sizes and seeds.
+
+    Returns
+    -------
+    dict
+        ``n_latent``, ``mean_ssim``, ``std_ssim``, ``fit_time_s``, and the
+        ``knee`` n_latent by :class:`~skgalvae.model_selection.KneeRefit`.
+    """
+    n_fit = int(len(X_train) * (0.75 if config.cv == 1 else 1 - 1 / config.cv))
+    if config.cv == 1:
+        cv = ShuffleSplit(n_splits=1, test_size=0.25, random_state=config.seed)
+    else:
+        cv = KFold(config.cv, shuffle=True, random_state=config.seed)
+    pipe = Pipeline([("stretch", stretch), ("vae", _vae(config, n_fit, loss=loss))])
+    knee_rule = KneeRefit("vae__n_latent")
+    with tqdm(
+        total=len(config.latents) * config.cv,
+        desc=f"  n_latent search ({loss})",
+        leave=False,
+    ) as bar:
+        search = GridSearchCV(
+            pipe,
+            {"vae__n_latent": list(config.latents)},
+            scoring=_CountingSSIM(bar),
+            cv=cv,
+            refit=False,  # the chosen model is refit longer: final_model
+            error_score="raise",
+        ).fit(X_train)
+    results = search.cv_results_
+    out = {
+        "loss": loss,
+        "n_latent": [int(n) for n in results["param_vae__n_latent"]],
+        "mean_ssim": results["mean_test_score"].tolist(),
+        "std_ssim": results["std_test_score"].tolist(),
+        "fit_time_s": results["mean_fit_time"].tolist(),
+    }
+    out["knee"] = out["n_latent"][knee_rule(results)]
+    out["knee_fraction_rule"] = out["n_latent"][
+        find_knee(out["n_latent"], out["mean_ssim"], method="fraction")
+    ]
+    return out
+
+
+def final_model(X_train, stretch, loss, n_latent, config):
+    """Fit the chosen VAE pipeline for ``config.final_epochs`` on ``X_train``."""
+    return Pipeline(
+        [
+            ("stretch", stretch),
+            (
+                "vae",
+                _vae(config, len(X_train), loss=loss, n_latent=n_latent).set_params(
+                    max_epochs=config.final_epochs
+                ),
+            ),
+        ]
+    ).fit(X_train)
+
+
+def class_ssim(model, X, classes):
+    """SSIM of each image's reconstruction, and its mean per class (Fig. 4)."""
+    stretched = model[:-1].transform(X)
+    ssim = model[-1].score_samples_ssim(stretched)
+    frame = pd.DataFrame({"class": np.asarray(classes), "ssim": ssim})
+    per_class = frame.groupby("class")["ssim"].agg(["mean", "std", "count"])
+    return {
+        "test_ssim": float(ssim.mean()),
+        "per_class": {
+            name: {
+                "mean": float(row["mean"]),
+                "std": float(row["std"]) if row["count"] > 1 else None,
+                "n": int(row["count"]),
+            }
+            for name, row in per_class.sort_values("mean").iterrows()
+        },
+    }
+
+
+def _flatten(X):
+    return np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+
+
+def pca_baseline(stretch, n_components, seed):
+    """Build the linear "eigengalaxy" encoder: PCA of the stretched pixels."""
+    return Pipeline(
+        [
+            ("stretch", stretch),
+            ("flatten", FunctionTransformer(_flatten)),
+            ("pca", PCA(n_components=n_components, random_state=seed)),
+        ]
+    )
+
+
+def _scores(y_true, y_pred):
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y_true, y_pred, average="macro", zero_division=0
+    )
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+    }
+
+
+def classify_questions(
+    Z_train,
+    labels_train,
+    Z_tests,
+    labels_test,
+    questions=None,
+    *,
+    n_trees: int = 200,
+    min_samples: int = 20,
+    random_state=0,
+    desc: str = "  questions",
+) -> dict:
+    """Fit a random forest per question on latents; score on held-out galaxies.
+
+    A question whose labelled training galaxies number fewer than
+    ``min_samples``, or that has a single class, or no labelled test galaxy,
+    is reported as skipped with its counts, never dropped.
+
+    Parameters
+    ----------
+    Z_train : ndarray of shape (n_train, d)
+        Training features.
+    labels_train, labels_test : DataFrame
+        One column per question, NaN where unlabelled.
+    Z_tests : dict of str to ndarray
+        Test features by name; the same forest scores each (e.g. the same
+        galaxies seen by two surveys).
+    questions : list of str, default=None
+        Columns of the labels to classify; None takes them all.
+    n_trees : int, default=200
+        Trees per forest.
+    min_samples : int, default=20
+        Fewest labelled training galaxies a question needs.
+    random_state : int, default=0
+        Seed of the forests.
+    desc : str
+        Progress-bar label.
+
+    Returns
+    -------
+    dict
+        Per question: ``n_train``, ``n_test``, ``class_counts``, and
+        ``scores``: per test name, accuracy and macro precision, recall and
+        F1; or ``skipped`` with the reason.
+    """
+    questions = list(labels_train.columns) if questions is None else questions
+    out = {}
+    for question in tqdm(questions, desc=desc, leave=False):
+        train = labels_train[question].notna().to_numpy()
+        test = labels_test[question].notna().to_numpy()
+        y_train = labels_train[question][train].astype(str).to_numpy()
+        y_test = labels_test[question][test].astype(str).to_numpy()
+        entry = {
+            "n_train": int(train.sum()),
+            "n_test": int(test.sum()),
+            "class_counts": pd.Series(np.concatenate([y_train, y_test]))
+            .value_counts()
+            .to_dict(),
+        }
+        if train.sum() < min_samples:
+            entry["skipped"] = (
+                f"{train.sum()} labelled training galaxies, fewer than {min_samples}"
+            )
+        elif len(np.unique(y_train)) < 2:
+            entry["skipped"] = f"a single class in training: {np.unique(y_train)}"
+        elif test.sum() == 0:
+            entry["skipped"] = "no labelled test galaxy"
+        else:
+            forest = RandomForestClassifier(
+                n_estimators=n_trees, n_jobs=-1, random_state=random_state
+            ).fit(Z_train[train], y_train)
+            entry["scores"] = {
+                name: _scores(y_test, forest.predict(Z[test]))
+                for name, Z in Z_tests.items()
+            }
+        out[question] = entry
+    return out
+
+
+def latent_shift(encoder, X_source, X_target, star=None) -> dict:
+    """How far apart one encoder puts the same galaxies seen by two surveys.
+
+    Parameters
+    ----------
+    encoder : fitted transformer
+        Gives the latents (e.g. a VAE, or a domain-adapted one).
+    X_source, X_target : ndarray
+        The same galaxies, row for row, in the two surveys.
+    star : ndarray of bool, default=None
+        Galaxies with a bright star in the cutout, to split the MSE by.
+
+    Returns
+    -------
+    dict
+        ``median_mse``, ``mean_mse`` and ``mse`` (per galaxy,
+        :func:`~skgalvae.metrics.paired_latent_mse`); ``relative_median_mse``,
+        the median over the source latents' mean variance (shrinking the
+        latent space lowers the raw MSE without aligning anything, this ratio
+        does not); ``mmd2`` between the two latent sets; with ``star``, the
+        median MSE with and without a star and the star share among the 20
+        largest MSEs.
+    """
+    mse = paired_latent_mse(encoder, X_source, X_target)
+    Z_s, Z_t = encoder.transform(X_source), encoder.transform(X_target)
+    spread = float(Z_s.var(axis=0).mean())
+    out = {
+        "median_mse": float(np.median(mse)),
+        "relative_median_mse": float(np.median(mse)) / spread,
+        "mean_mse": float(np.mean(mse)),
+        "mmd2": float(mmd2(Z_s, Z_t)),
+        "mse": mse,
+    }
+    if star is not None:
+        star = np.asarray(star, dtype=bool)
+        out.update(
+            median_mse_star=float(np.median(mse[star])) if star.any() else None,
+            median_mse_no_star=float(np.median(mse[~star])) if (~star).any() else None,
+            top20_star_fraction=float(star[np.argsort(mse)[-20:]].mean()),
+        )
+    return out
+
+
+def _stretched(images):
+    return MTFStretch().fit_transform(images)
+
+
+def adapt_domains(vae, config):
+    """Domain adaptation DECaLS -> BASS+MzLS on simulated survey pairs (Sec. 5).
+
+    The same galaxies rendered by both surveys are split 70/30 by galaxy; a
+    :class:`~skgalvae.DomainAdaptedVAETransformer` per ``config.mmd_weights``
+    is fine-tuned from ``vae`` on the training pairs.
+
+    Returns
+    -------
+    results : dict
+        Paired latent MSE and MMD^2 before and after, and the Table 4
+        accuracies per question.
+    arrays : dict
+        Per-galaxy MSEs and the test image pairs, for the figures.
+    """
+    decals, bass = make_survey_pairs(
+        config.n_pairs, image_size=config.image_size, random_state=config.seed + 1
+    )
+    X_s, X_t = _stretched(decals.images), _stretched(bass.images)
+    train, test = train_test_split(
+        np.arange(config.n_pairs), test_size=config.test_size, random_state=config.seed
+    )
+    encoders = {"before": vae}
+    for weight in tqdm(config.mmd_weights, desc="  adapting", leave=False):
+        encoders[f"after (mmd_weight={weight:g})"] = DomainAdaptedVAETransformer(
+            n_latent=vae.n_latent,
+            hidden_dims=vae.hidden_dims,
+            loss=vae.loss,
+            max_epochs=config.da_epochs,
+            batch_size=max(2, config.batch_size_for(len(train))),
+            mmd_weight=weight,
+            paired=True,
+            init=FrozenEstimator(vae),
+            device=config.device,
+            random_state=config.seed,
+        ).fit(X_s[train], X_target=X_t[train])
+
+    star = decals.params["star"].to_numpy(bool)[test]
+    labels = decals.labels
+    forests = dict(
+        n_trees=config.n_trees,
+        min_samples=config.min_question_samples,
+        random_state=config.seed,
+    )
+    shift, accuracy, mse = {}, {}, {}
+    for name, encoder in encoders.items():
+        Z_s, Z_t = encoder.transform(X_s), encoder.transform(X_t)
+        shift[name] = latent_shift(encoder, X_s[test], X_t[test], star)
+        mse[name] = shift[name].pop("mse")
+        transfer = classify_questions(
+            Z_s[train],
+            labels.iloc[train],
+            {"DECaLS": Z_s[test], "BASS, DECaLS RF": Z_t[test]},
+            labels.iloc[test],
+            **forests,
+        )
+        retrained = classify_questions(
+            Z_t[train],
+            labels.iloc[train],
+            {"BASS, RF retrained": Z_t[test]},
+            labels.iloc[test],
+            **forests,
+        )
+        accuracy[name] = {
+            q: {
+                test_name: scores["accuracy"]
+                for entry in (transfer[q], retrained[q])
+                for test_name, scores in entry.get("scores", {}).items()
+            }
+            | ({"skipped": transfer[q]["skipped"]} if "skipped" in transfer[q] else {})
+            for q in labels.columns
+        }
+    order = np.argsort(mse["before"])
+    results = {
+        "n_pairs": config.n_pairs,
+        "n_train_pairs": len(train),
+        "n_test_pairs": len(test),
+        "latent_shift": shift,
+        "accuracy": accuracy,
+    }
+    arrays = {
+        "mse": mse,
+        "lowest": order[:5],
+        "highest": order[::-1][:5],
+        "X_source": X_s[test],
+        "X_target": X_t[test],
+    }
+    return results, arrays
+
+
+def latent_outliers(Z, n_sigma, truth=None):
+    """Galaxies beyond ``n_sigma`` standard deviations in any latent (Sec. 6).
+
+    The one-pass rule: each latent is standardised by its mean and standard
+    deviation over all galaxies, and a galaxy is an outlier when any
+    standardised latent exceeds ``n_sigma`` in absolute value.
+
+    Returns
+    -------
+    results : dict
+        Count and fraction of outliers; with the simulator's ``truth``, how
+        many are defects or have a bright star, and the recall of defects.
+    sigma : ndarray of shape (n,)
+        Each galaxy's largest absolute standardised latent.
+    """
+    std = Z.std(axis=0)
+    sigma = np.abs((Z - Z.mean(axis=0)) / np.where(std > 0, std, 1.0)).max(axis=1)
+    outlier = sigma > n_sigma
+    results = {
+        "n_sigma": n_sigma,
+        "n_galaxies": len(Z),
+        "n_outliers": int(outlier.sum()),
+        "fraction": float(outlier.mean()),
+        "max_sigma": float(sigma.max()),
+    }
+    if truth is not None:
+        defect = truth["defect"].to_numpy(bool)
+        star = truth["star"].to_numpy(bool)
+        flagged = defect | star
+        top = np.argsort(sigma)[::-1][: max(1, int(flagged.sum()))]
+        results.update(
+            n_defects=int(defect.sum()),
+            n_star=int(star.sum()),
+            outliers_defect_or_star=int((outlier & flagged).sum()),
+            defect_recall=float(outlier[defect].mean()) if defect.any() else None,
+            # Ranking quality without a threshold: of as many top-ranked
+            # galaxies as there are defects and stars, the share that is one.
+            top_ranked_precision=float(flagged[top].mean()),
+        )
+    return results, sigma
+
+
+def pictures(model, X_test, classes_test, config):
+    """Reconstructions, latent traversals, a t-SNE map and prior samples.
+
+    Returns
+    -------
+    dict
+        Arrays for the figures: ``originals``/``reconstructions`` (a few per
+        class), ``traversals`` (dimension -> images), ``tsne`` coordinates
+        with their ``tsne_classes``, and ``samples`` from the prior.
+    """
+    vae = model[-1]
+    rng = np.random.default_rng(config.seed)
+    classes_test = np.asarray(classes_test)
+    shown = np.concatenate(
+        [
+            rng.permutation(np.flatnonzero(classes_test == c))[:2]
+            for c in sorted(set(classes_test))
+        ]
+    )[:12]
+    stretched = model[:-1].transform(X_test)
+    Z = vae.transform(stretched)
+
+    # Traversals through the most-used latents, from the median galaxy.
+    spread = Z.std(axis=0)
+    dims = np.argsort(spread)[::-1][:5]
+    steps = np.linspace(-3, 3, 7)
+    reference = np.median(Z, axis=0)
+    traversals = {}
+    for d in dims:
+        grid = np.repeat(reference[None], len(steps), axis=0)
+        grid[:, d] = reference[d] + steps * spread[d]
+        traversals[int(d)] = vae.inverse_transform(grid.astype(np.float32))
+
+    subset = rng.permutation(len(Z))[: config.tsne_max]
+    tsne = TSNE(
+        n_components=2,
+        perplexity=min(30.0, (len(subset) - 1) / 3),
+        init="pca",
+        random_state=config.seed,
+    ).fit_transform(Z[subset])
+    return {
+        "originals": stretched[shown],
+        "reconstructions": vae.reconstruct(stretched[shown]),
+        "shown_classes": classes_test[shown],
+        "traversals": traversals,
+        "traversal_steps": steps,
+        "tsne": tsne,
+        "tsne_classes": classes_test[subset],
+        "samples": vae.sample(16, random_state=config.seed),
+    }

@@ -1,0 +1,325 @@
+"""The main job: ``skgalvae study`` end to end, its cache, its data paths."""
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.io import fits
+
+from skgalvae._cli import build_parser, config_from_args, main
+from skgalvae.datasets import make_galaxies
+from skgalvae.labels import GZD5_QUESTIONS, gzd5_labels
+from skgalvae.study import StudyConfig, run_study
+from skgalvae.study import _run as study_run
+
+matplotlib = pytest.importorskip("matplotlib")
+
+FIGURES = [
+    "latent_search.png", "class_ssim.png", "classification.png",
+    "da_mse_histogram.png", "da_pairs.png", "outliers.png", "reconstructions.png",
+    "traversals.png", "tsne.png", "prior_samples.png",
+]  # fmt: skip
+
+# Every stage, as small as it goes: seconds, not minutes.
+TINY = dict(
+    n_samples=120,
+    latents=(2, 4),
+    epochs=1,
+    n_pairs=40,
+    da_epochs=1,
+    mmd_weights=(0.5,),
+    n_trees=10,
+    min_question_samples=5,
+    tsne_max=40,
+)
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    """The --quick run CI promises: every stage of the built-in study."""
+    out = tmp_path_factory.mktemp("report")
+    assert main(["study", "--quick", "--out", str(out)]) == 0
+    return out, json.loads((out / "results.json").read_text())
+
+
+def test_quick_run_writes_every_file(quick_report):
+    out, results = quick_report
+    for name in [*FIGURES, "report.md", "report.html", "results.json", "model.joblib"]:
+        assert (out / name).stat().st_size > 0, name
+    for name in FIGURES:
+        image = matplotlib.image.imread(out / name)
+        assert image.ndim == 3 and min(image.shape[:2]) > 100, name
+    markdown = (out / "report.md").read_text()
+    for figure in FIGURES:
+        assert f"({figure})" in markdown
+    assert markdown.count("## ") == 6  # five stages and the timings
+    assert "<table>" in (out / "report.html").read_text()
+
+
+def test_quick_run_latent_search_picks_the_knee(quick_report):
+    out, results = quick_report
+    latent = results["latent_dimension"]
+    config = StudyConfig.quick()
+    assert [s["loss"] for s in latent["searches"]] == ["mse", "mae"]
+    for search in latent["searches"]:
+        assert search["n_latent"] == list(config.latents)
+        assert all(0 < s <= 1 for s in search["mean_ssim"])
+        assert search["knee"] in config.latents
+    assert latent["chosen"] == latent["searches"][0]["knee"]
+    model = joblib.load(out / "model.joblib")
+    assert model[-1].n_latent == latent["chosen"]
+    images = make_galaxies(3, random_state=5).images
+    assert model.transform(images).shape == (3, latent["chosen"])
+    per_class = latent["per_class"]
+    assert sum(v["n"] for v in per_class.values()) == results["data"]["n_test"]
+    assert all(0 < v["mean"] <= 1 for v in per_class.values())
+
+
+def test_quick_run_classifies_every_question_against_pca(quick_report):
+    _, results = quick_report
+    classification = results["classification"]
+    assert set(classification) == {"vae", "pca"}
+    assert list(classification["vae"]) == list(GZD5_QUESTIONS)
+    scored = 0
+    for question, entry in classification["vae"].items():
+        assert entry["n_train"] + entry["n_test"] == sum(entry["class_counts"].values())
+        if "skipped" in entry:
+            assert (
+                str(entry["n_train"]) in entry["skipped"] or "class" in entry["skipped"]
+            )
+            continue
+        scored += 1
+        for encoder in ("vae", "pca"):
+            scores = classification[encoder][question]["scores"]["test"]
+            assert set(scores) == {"accuracy", "precision", "recall", "f1"}
+            assert all(0 <= v <= 1 for v in scores.values())
+    assert scored >= 7
+    # Edge-on disks are easy: both encoders must beat chance clearly.
+    assert classification["vae"]["edge_on"]["scores"]["test"]["accuracy"] > 0.7
+
+
+def test_quick_run_adapts_domains_and_finds_outliers(quick_report):
+    _, results = quick_report
+    adaptation = results["domain_adaptation"]
+    assert list(adaptation["latent_shift"]) == [
+        "before", "after (mmd_weight=0.5)", "after (mmd_weight=500)",
+    ]  # fmt: skip
+    for shift in adaptation["latent_shift"].values():
+        assert shift["median_mse"] > 0
+        assert shift["mean_mse"] >= shift["median_mse"] * 0.5
+    for accuracy in adaptation["accuracy"].values():
+        scored = {q: a for q, a in accuracy.items() if "skipped" not in a}
+        assert scored, accuracy
+        for a in scored.values():
+            assert set(a) == {"DECaLS", "BASS, DECaLS RF", "BASS, RF retrained"}
+    outliers = results["outliers"]
+    assert outliers["n_galaxies"] == results["data"]["n_galaxies"]
+    assert outliers["n_outliers"] == round(
+        outliers["fraction"] * outliers["n_galaxies"]
+    )
+    assert outliers["n_defects"] > 0 and outliers["n_star"] > 0
+
+
+def test_cache_skips_finished_stages_and_changes_redo_them(tmp_path, monkeypatch):
+    calls = []
+    search = study_run.search_latents
+
+    def counting(*args, **kwargs):
+        calls.append(args[2])  # the loss
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(study_run, "search_latents", counting)
+    config = StudyConfig.quick(**TINY)
+    first = run_study(config, tmp_path)
+    assert calls == ["mse", "mae"]
+    # Same settings: nothing trains again, every number is the same.
+    second = run_study(config, tmp_path)
+    assert calls == ["mse", "mae"]
+    for key in ("latent_dimension", "classification", "domain_adaptation", "outliers"):
+        assert second[key] == first[key], key
+    # Forest size does not touch the search; the epochs do.
+    run_study(replace(config, n_trees=12), tmp_path)
+    assert calls == ["mse", "mae"]
+    run_study(replace(config, epochs=2), tmp_path)
+    assert calls == ["mse", "mae", "mse", "mae"]
+
+
+def test_questions_with_too_few_galaxies_are_reported_as_skipped(tmp_path):
+    config = StudyConfig.quick(
+        **{**TINY, "min_question_samples": 50, "losses": ("mse",)}
+    )
+    results = run_study(config, tmp_path, cache=False)
+    entries = results["classification"]["vae"]
+    skipped = {q: e for q, e in entries.items() if "skipped" in e}
+    assert skipped, "at 120 galaxies some GZD-5 branch has fewer than 50"
+    for entry in skipped.values():
+        assert entry["n_train"] < 50
+        assert f"{entry['n_train']} labelled training galaxies" in entry["skipped"]
+    kept = [q for q in entries if q not in skipped]
+    assert all(entries[q]["n_train"] >= 50 for q in kept)
+    markdown = (tmp_path / "report.md").read_text()
+    for question in skipped:
+        assert f"| {question} |" in markdown and "skipped:" in markdown
+
+
+@pytest.fixture
+def fits_cutouts(tmp_path):
+    """Simulated galaxies written as FITS files, with their GZD-5 vote catalogue."""
+    data = make_galaxies(100, random_state=3)
+    folder = tmp_path / "cutouts"
+    folder.mkdir()
+    names = []
+    for i, image in enumerate(data.images):
+        name = f"galaxy_{i:03d}.fits"
+        fits.PrimaryHDU(image.astype(">f4")).writeto(folder / name)
+        names.append(name)
+    (folder / "list.txt").write_text("# one per line\n" + "\n".join(names) + "\n")
+    data.votes.to_csv(folder / "votes.csv", index=False)
+    return folder, data
+
+
+def test_fits_list_runs_the_full_study(fits_cutouts, tmp_path):
+    folder, data = fits_cutouts
+    out = tmp_path / "out"
+    argv = _fits_argv(folder / "list.txt", folder / "votes.csv", out) + [
+        "--latents", "2,4", "--epochs", "1", "--quick", "--n-samples", "100",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["data"]["n_galaxies"] == 100
+    assert list(results["classification"]["vae"]) == list(GZD5_QUESTIONS)
+    # The catalogue's labels are the simulator's own labels, row for row.
+    labels = gzd5_labels(data.votes)
+    counts = {q: int(labels[q].notna().sum()) for q in labels}
+    for question, entry in results["classification"]["vae"].items():
+        assert entry["n_train"] + entry["n_test"] == counts[question]
+    assert "skipped" in results["domain_adaptation"]
+    assert (out / "reconstructions.png").exists()
+
+
+def _write_gz_desi(folder, n=90):
+    rng = np.random.default_rng(0)
+    folder.mkdir()
+    images = rng.integers(0, 40, size=(n, 3, 64, 64), dtype=np.uint8)
+    images[: n // 2, :, 16:48, 16:48] = 250  # "spirals": a big bright square
+    np.savez(folder / "images.npz", images=images)
+    flags = np.zeros((n, 3), int)
+    flags[np.arange(n), [0] * (n // 2) + [1] * (n - n // 2 - 10) + [2] * 10] = 1
+    pd.DataFrame(
+        {
+            "SPIRAL": flags[:, 0], "ELLIPTICAL": flags[:, 1], "UNCERTAIN": flags[:, 2],
+            "NVOTE": 30, "P_EL": flags[:, 1] * 0.9, "P_CS": flags[:, 0] * 0.9,
+            "OBJID": np.arange(n), "RA": "0", "DEC": "0", "dr8_id": np.arange(n),
+        }
+    ).to_csv(folder / "catalog.csv", index=False)  # fmt: skip
+
+
+def test_gz_desi_runs_the_stages_its_labels_allow(tmp_path):
+    _write_gz_desi(tmp_path / "gz")
+    out = tmp_path / "out"
+    argv = ["study", "--gz-desi", str(tmp_path / "gz"), "--out", str(out),
+            "--quick", "--n-samples", "90", "--latents", "2,4",
+            "--epochs", "1"]  # fmt: skip
+    assert main(argv) == 0
+    results = json.loads((out / "results.json").read_text())
+    entry = results["classification"]["vae"]["gz1_class"]
+    assert entry["class_counts"] == {"spiral": 45, "elliptical": 35, "uncertain": 10}
+    # Spirals differ from the rest; ellipticals and uncertain ones do not.
+    assert entry["scores"]["test"]["accuracy"] > 0.65
+    assert set(results["latent_dimension"]["per_class"]) == {
+        "spiral", "elliptical", "uncertain",
+    }  # fmt: skip
+    assert "skipped" in results["domain_adaptation"]
+    assert "outliers" in results and (out / "tsne.png").exists()
+
+
+def _fits_argv(fits_list, catalog, out):
+    return ["study", "--fits-list", str(fits_list), "--catalog", str(catalog),
+            "--out", str(out)]  # fmt: skip
+
+
+def _fail(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    return capsys.readouterr().err
+
+
+def test_missing_fits_list_is_named(tmp_path, capsys):
+    err = _fail(_fits_argv(tmp_path / "nope.txt", tmp_path / "c.csv", tmp_path), capsys)
+    assert "FITS list not found" in err and "nope.txt" in err
+
+
+def test_missing_listed_file_is_named(fits_cutouts, tmp_path, capsys):
+    folder, _ = fits_cutouts
+    (folder / "galaxy_007.fits").unlink()
+    err = _fail(_fits_argv(folder / "list.txt", folder / "votes.csv", tmp_path), capsys)
+    assert "1 of the 100 files" in err and "galaxy_007.fits" in err
+
+
+def test_catalogue_without_needed_columns_is_named(fits_cutouts, tmp_path, capsys):
+    folder, data = fits_cutouts
+    data.votes.drop(columns=["bar_weak_fraction"]).to_csv(folder / "votes.csv")
+    err = _fail(_fits_argv(folder / "list.txt", folder / "votes.csv", tmp_path), capsys)
+    assert "votes.csv" in err and "bar_weak_fraction" in err
+
+
+def test_catalogue_of_another_length_is_named(fits_cutouts, tmp_path, capsys):
+    folder, data = fits_cutouts
+    data.votes.iloc[:60].to_csv(folder / "votes.csv", index=False)
+    err = _fail(_fits_argv(folder / "list.txt", folder / "votes.csv", tmp_path), capsys)
+    assert "has 60 rows" in err and "lists 100 files" in err
+
+
+def test_fits_list_needs_a_catalogue(tmp_path, capsys):
+    err = _fail(["study", "--fits-list", "x.txt", "--out", str(tmp_path)], capsys)
+    assert "--fits-list needs --catalog" in err
+
+
+def test_more_galaxies_than_the_data_holds(tmp_path, capsys):
+    _write_gz_desi(tmp_path / "gz", n=30)
+    err = _fail(["study", "--gz-desi", str(tmp_path / "gz"), "--n-samples", "50",
+                 "--out", str(tmp_path)], capsys)  # fmt: skip
+    assert "n_samples=50" in err and "(30)" in err
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["--latents", "10,x"], "comma-separated integers"),
+        (["--latents", "10"], "at least 2 distinct"),
+        (["--image-size", "100"], "multiple of 64"),
+        (["--epochs", "0"], "must be >= 1"),
+    ],
+)
+def test_bad_options_are_named(argv, match, tmp_path, capsys):
+    err = _fail(["study", "--out", str(tmp_path), *argv], capsys)
+    assert match in err
+
+
+def test_python_dash_m_shows_the_study_help():
+    done = subprocess.run(
+        [sys.executable, "-m", "skgalvae", "study", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for option in ("--gz-desi", "--fits-list", "--catalog", "--quick", "--latents"):
+        assert option in done.stdout
+
+
+def test_readme_main_command_is_the_default_study():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- main-command -->\n```bash\n(.*?)\n```", readme, re.S)
+    command = shlex.split(block.group(1).split("&&")[-1])
+    assert command[:2] == ["skgalvae", "study"]
+    config = config_from_args(build_parser().parse_args(command[1:]))
+    assert config == StudyConfig()  # the budgeted default run, on built-in data
