@@ -136,18 +136,27 @@ def test_cache_skips_finished_stages_and_changes_redo_them(tmp_path, monkeypatch
         calls.append(args[2])  # the loss
         return search(*args, **kwargs)
 
+    adaptations = []
+    adapt = study_run.adapt_domains
+
+    def counting_adapt(*args, **kwargs):
+        adaptations.append(1)
+        return adapt(*args, **kwargs)
+
     monkeypatch.setattr(study_run, "search_latents", counting)
+    monkeypatch.setattr(study_run, "adapt_domains", counting_adapt)
     config = StudyConfig.quick(**TINY)
     first = run_study(config, tmp_path)
-    assert calls == ["mse", "mae"]
+    assert calls == ["mse", "mae"] and len(adaptations) == 1
     # Same settings: nothing trains again, every number is the same.
     second = run_study(config, tmp_path)
-    assert calls == ["mse", "mae"]
+    assert calls == ["mse", "mae"] and len(adaptations) == 1
     for key in ("latent_dimension", "classification", "domain_adaptation", "outliers"):
         assert second[key] == first[key], key
-    # Forest size does not touch the search; the epochs do.
+    # Forest size does not touch the search, but the forests of the domain
+    # adaptation stage are refit; the search epochs redo the search.
     run_study(replace(config, n_trees=12), tmp_path)
-    assert calls == ["mse", "mae"]
+    assert calls == ["mse", "mae"] and len(adaptations) == 2
     run_study(replace(config, epochs=2), tmp_path)
     assert calls == ["mse", "mae", "mse", "mae"]
 

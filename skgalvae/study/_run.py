@@ -256,12 +256,16 @@ def run_study(
     # 3. Domain adaptation -------------------------------------------------
     with stage():
         if data.is_simulated:
-            adaptation, da_arrays = cached(_adapt)(
-                {**_training_key(config), "n_pairs": config.n_pairs,
-                 "da_epochs": config.da_epochs, "mmd": tuple(config.mmd_weights)},
-                model[-1],
-                config,
-            )  # fmt: skip
+            # Its own survey pairs, split and forests: every setting they read.
+            da_key = {
+                **_training_key(config),
+                **{
+                    name: getattr(config, name)
+                    for name in ("image_size", "n_pairs", "da_epochs", "mmd_weights",
+                                 "test_size", "n_trees", "min_question_samples")
+                },
+            }  # fmt: skip
+            adaptation, da_arrays = cached(_adapt)(da_key, model[-1], config)
         else:
             adaptation = {
                 "skipped": "needs the same galaxies imaged by two surveys; the "
