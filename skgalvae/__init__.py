@@ -1,7 +1,8 @@
 """skgalvae: scikit-learn compatible variational autoencoders for galaxy images.
 
 The estimators are :class:`VAETransformer` and, across surveys,
-:class:`DomainAdaptedVAETransformer`; the torch layer lives in
+:class:`DomainAdaptedVAETransformer`, and :class:`LatentOutlierDetector`
+finds galaxies far out in latent space; the torch layer lives in
 :mod:`skgalvae.nn`, metrics in :mod:`skgalvae.metrics` and data in
 :mod:`skgalvae.datasets`.
 """
@@ -9,6 +10,12 @@ The estimators are :class:`VAETransformer` and, across surveys,
 __version__ = "0.1.0"
 
 from ._domain_adaptation import DomainAdaptedVAETransformer  # noqa: E402
+from ._outliers import LatentOutlierDetector  # noqa: E402
 from ._vae import VAETransformer  # noqa: E402
 
-__all__ = ["DomainAdaptedVAETransformer", "VAETransformer", "__version__"]
+__all__ = [
+    "DomainAdaptedVAETransformer",
+    "LatentOutlierDetector",
+    "VAETransformer",
+    "__version__",
+]

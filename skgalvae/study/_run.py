@@ -457,18 +457,29 @@ def _report_outliers(report, outliers, sigma, data, model, out, display):
 
     report.heading("4. Latent outliers (Sec. 6)")
     report.text(
-        f"{outliers['n_outliers']} of {outliers['n_galaxies']} galaxies "
-        f"({100 * outliers['fraction']:.2f}%) lie beyond {outliers['n_sigma']:g} "
-        f"standard deviations in some latent (largest: {outliers['max_sigma']:.1f})."
+        f"Galaxies beyond {outliers['n_sigma']:g} standard deviations in some "
+        f"latent, of {outliers['n_galaxies']} (skgalvae.LatentOutlierDetector): "
+        "the one-pass mean and standard deviation, and the study code's "
+        "iterative clipping."
     )
-    if "n_defects" in outliers:
-        report.table(
-            ["simulated defects", "bright stars", "outliers that are either",
-             "defect recall", "top-ranked precision"],
-            [[outliers["n_defects"], outliers["n_star"],
-              outliers["outliers_defect_or_star"], outliers["defect_recall"],
-              outliers["top_ranked_precision"]]],
-        )  # fmt: skip
+    simulated = "n_defects" in outliers
+    columns = ["rule", "outliers", "fraction", "largest σ"]
+    if simulated:
+        columns += [
+            f"defect or star (of {outliers['n_defects']} + {outliers['n_star']})",
+            "defect recall",
+            "top-ranked precision",
+        ]
+    rows = []
+    for rule in ("one-pass", "iterative"):
+        entry = outliers[rule]
+        row = [rule, entry["n_outliers"], f"{100 * entry['fraction']:.2f}%",
+               entry["max_sigma"]]  # fmt: skip
+        if simulated:
+            row += [entry["outliers_defect_or_star"], entry["defect_recall"],
+                    entry["top_ranked_precision"]]  # fmt: skip
+        rows.append(row)
+    report.table(columns, rows)
     top = np.argsort(sigma)[::-1][:10]
     report.figure(
         _save(
