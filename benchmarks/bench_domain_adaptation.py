@@ -137,18 +137,12 @@ def simulator_run(args, seed):
         timings[f"DA {name} fit_s"] = time.perf_counter() - start
         encoders[name] = da
 
-    shift = {
-        name: latent_shift(enc, X_s[test], X_t[test], star[test])
-        for name, enc in encoders.items()
-    }
-    shift["floor: DECaLS revisit, before"] = latent_shift(
-        vae, X_s[test], X_r[test], star[test]
-    )
     labels = decals.labels  # the truth is the galaxy's, whatever the survey
-    accuracy = {}
+    shift, accuracy = {}, {}
     for name, enc in encoders.items():
         Z_s = enc.transform(X_s)
         Z_t = enc.transform(X_t)
+        shift[name] = latent_shift(Z_s[test], Z_t[test], star[test])
         transfer = question_accuracies(
             Z_s[train], {"decals": Z_s[test], "bass_decals_rf": Z_t[test]},
             labels.iloc[train], labels.iloc[test], seed,
@@ -158,6 +152,9 @@ def simulator_run(args, seed):
             labels.iloc[train], labels.iloc[test], seed,
         )  # fmt: skip
         accuracy[name] = {q: {**transfer[q], **retrained[q]} for q in QUESTIONS}
+    shift["floor: DECaLS revisit, before"] = latent_shift(
+        vae.transform(X_s[test]), vae.transform(X_r[test]), star[test]
+    )
     return shift, accuracy, timings
 
 
@@ -189,13 +186,12 @@ def real_run(args, seed):
             max_epochs=args.da_epochs, mmd_weight=weight, paired=True,
             init=FrozenEstimator(vae), **params,
         ).fit(X_s[train], X_target=X_t[train])  # fmt: skip
-    none = np.zeros(len(test), bool)
     result = {"blur_sigma_px": sigma, "noise": args.real_noise, "encoders": {}}
     for name, enc in encoders.items():
         Z_s, Z_t = enc.transform(X_s), enc.transform(X_t)
         rf = forest(seed).fit(Z_s[train], y[train])
         rf_t = forest(seed).fit(Z_t[train], y[train])
-        shift = latent_shift(enc, X_s[test], X_t[test], none)
+        shift = latent_shift(Z_s[test], Z_t[test])
         result["encoders"][name] = {
             "median_mse": shift["median_mse"],
             "relative_median_mse": shift["relative_median_mse"],

@@ -159,14 +159,23 @@ def paired_latent_mse(transformer, X_source, X_target):
     ndarray of shape (n_galaxies,)
         Latent MSE per galaxy.
     """
-    n_source, n_target = len(X_source), len(X_target)
+    _check_paired(len(X_source), len(X_target), "X")
+    return _paired_mse(transformer.transform(X_source), transformer.transform(X_target))
+
+
+def _check_paired(n_source, n_target, name):
     if n_source != n_target:
         raise ValueError(
-            f"X_source has {n_source} galaxies but X_target has {n_target}; paired "
-            "latent MSE needs the same galaxies, row for row."
+            f"{name}_source has {n_source} galaxies but {name}_target has "
+            f"{n_target}; paired latent MSE needs the same galaxies, row for row."
         )
-    Z_source = np.asarray(transformer.transform(X_source), dtype=np.float64)
-    Z_target = np.asarray(transformer.transform(X_target), dtype=np.float64)
+
+
+def _paired_mse(Z_source, Z_target):
+    """:func:`paired_latent_mse` of latents already encoded, row for row."""
+    Z_source = np.asarray(Z_source, dtype=np.float64)
+    Z_target = np.asarray(Z_target, dtype=np.float64)
+    _check_paired(len(Z_source), len(Z_target), "Z")
     return ((Z_source - Z_target) ** 2).mean(axis=1)
 
 

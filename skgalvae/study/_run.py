@@ -100,8 +100,8 @@ def _adapt(key, vae, config):
     return adapt_domains(vae, config)
 
 
-def _pictures(key, model, X_test, classes_test, config):
-    return pictures(model, X_test, classes_test, config)
+def _pictures(key, model, X_test, Z_test, classes_test, config):
+    return pictures(model, X_test, Z_test, classes_test, config)
 
 
 class _Timer:
@@ -290,6 +290,7 @@ def run_study(
             {**_training_key(config), "tsne_max": config.tsne_max},
             model,
             X_test,
+            encoded["vae"][1],
             data.classes.iloc[test].to_numpy(),
             config,
         )

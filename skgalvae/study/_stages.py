@@ -24,7 +24,8 @@ from .._domain_adaptation import DomainAdaptedVAETransformer
 from .._outliers import LatentOutlierDetector
 from .._vae import VAETransformer
 from ..datasets import make_survey_pairs
-from ..metrics import mmd2, paired_latent_mse
+from ..metrics import mmd2
+from ..metrics._mmd import _paired_mse
 from ..model_selection import KneeRefit, find_knee
 from ..preprocessing import MTFStretch
 
@@ -269,22 +270,21 @@ def classify_questions(
     return out
 
 
-def latent_shift(encoder, X_source, X_target, star=None) -> dict:
-    """How far apart one encoder puts the same galaxies seen by two surveys.
+def latent_shift(Z_source, Z_target, star=None) -> dict:
+    """How far apart an encoder puts the same galaxies seen by two surveys.
 
     Parameters
     ----------
-    encoder : fitted transformer
-        Gives the latents (e.g. a VAE, or a domain-adapted one).
-    X_source, X_target : ndarray
-        The same galaxies, row for row, in the two surveys.
+    Z_source, Z_target : ndarray of shape (n_galaxies, n_latent)
+        One encoder's latents of the same galaxies, row for row, in the two
+        surveys (e.g. a VAE's, or a domain-adapted one's).
     star : ndarray of bool, default=None
         Galaxies with a bright star in the cutout, to split the MSE by.
 
     Returns
     -------
     dict
-        ``median_mse``, ``mean_mse`` and ``mse`` (per galaxy,
+        ``median_mse``, ``mean_mse`` and ``mse`` (per galaxy, as
         :func:`~skgalvae.metrics.paired_latent_mse`); ``relative_median_mse``,
         the median over the source latents' mean variance (shrinking the
         latent space lowers the raw MSE without aligning anything, this ratio
@@ -292,14 +292,13 @@ def latent_shift(encoder, X_source, X_target, star=None) -> dict:
         median MSE with and without a star and the star share among the 20
         largest MSEs.
     """
-    mse = paired_latent_mse(encoder, X_source, X_target)
-    Z_s, Z_t = encoder.transform(X_source), encoder.transform(X_target)
-    spread = float(Z_s.var(axis=0).mean())
+    mse = _paired_mse(Z_source, Z_target)
+    spread = float(np.var(Z_source, axis=0).mean())
     out = {
         "median_mse": float(np.median(mse)),
         "relative_median_mse": float(np.median(mse)) / spread,
         "mean_mse": float(np.mean(mse)),
-        "mmd2": float(mmd2(Z_s, Z_t)),
+        "mmd2": float(mmd2(Z_source, Z_target)),
         "mse": mse,
     }
     if star is not None:
@@ -363,7 +362,7 @@ def adapt_domains(vae, config):
     shift, accuracy, mse = {}, {}, {}
     for name, encoder in encoders.items():
         Z_s, Z_t = encoder.transform(X_s), encoder.transform(X_t)
-        shift[name] = latent_shift(encoder, X_s[test], X_t[test], star)
+        shift[name] = latent_shift(Z_s[test], Z_t[test], star)
         mse[name] = shift[name].pop("mse")
         transfer = classify_questions(
             Z_s[train],
@@ -450,8 +449,11 @@ def latent_outliers(Z, n_sigma, truth=None):
     return results, sigmas["one-pass"]
 
 
-def pictures(model, X_test, classes_test, config):
+def pictures(model, X_test, Z_test, classes_test, config):
     """Reconstructions, latent traversals, a t-SNE map and prior samples.
+
+    ``Z_test`` is ``model.transform(X_test)``, already computed by the
+    classification stage.
 
     Returns
     -------
@@ -469,30 +471,29 @@ def pictures(model, X_test, classes_test, config):
             for c in sorted(set(classes_test))
         ]
     )[:12]
-    stretched = model[:-1].transform(X_test)
-    Z = vae.transform(stretched)
+    originals = model[:-1].transform(X_test[shown])
 
     # Traversals through the most-used latents, from the median galaxy.
-    spread = Z.std(axis=0)
+    spread = Z_test.std(axis=0)
     dims = np.argsort(spread)[::-1][:5]
     steps = np.linspace(-3, 3, 7)
-    reference = np.median(Z, axis=0)
+    reference = np.median(Z_test, axis=0)
     traversals = {}
     for d in dims:
         grid = np.repeat(reference[None], len(steps), axis=0)
         grid[:, d] = reference[d] + steps * spread[d]
         traversals[int(d)] = vae.inverse_transform(grid.astype(np.float32))
 
-    subset = rng.permutation(len(Z))[: config.tsne_max]
+    subset = rng.permutation(len(Z_test))[: config.tsne_max]
     tsne = TSNE(
         n_components=2,
         perplexity=min(30.0, (len(subset) - 1) / 3),
         init="pca",
         random_state=config.seed,
-    ).fit_transform(Z[subset])
+    ).fit_transform(Z_test[subset])
     return {
-        "originals": stretched[shown],
-        "reconstructions": vae.reconstruct(stretched[shown]),
+        "originals": originals,
+        "reconstructions": vae.reconstruct(originals),
         "shown_classes": classes_test[shown],
         "traversals": traversals,
         "traversal_steps": steps,
