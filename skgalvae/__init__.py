@@ -10,12 +10,15 @@ finds galaxies far out in latent space; the torch layer lives in
 __version__ = "0.1.0"
 
 from ._domain_adaptation import DomainAdaptedVAETransformer  # noqa: E402
-from ._outliers import LatentOutlierDetector  # noqa: E402
+from ._gmm_vae import GMMVAETransformer  # noqa: E402
+from ._outliers import LatentOutlierDetector, ReconstructionOutlierDetector  # noqa: E402
 from ._vae import VAETransformer  # noqa: E402
 
 __all__ = [
     "DomainAdaptedVAETransformer",
+    "GMMVAETransformer",
     "LatentOutlierDetector",
+    "ReconstructionOutlierDetector",
     "VAETransformer",
     "__version__",
 ]

@@ -14,6 +14,8 @@ import copy
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
@@ -28,7 +30,14 @@ from ._device import (
 from ._input import check_image_side, check_samples, is_uint8, scan_values
 from ._persistence import pack_module_state, unpack_module_state, warn_if_other_version
 from .metrics import ssim
-from .nn import ArrayDataset, EpochProgressBar, ReconstructionSSIM, VAEModule, VAENet
+from .nn import (
+    ArrayDataset,
+    EpochProgressBar,
+    ReconstructionSSIM,
+    VAEModule,
+    VAENet,
+    reconstruction_error,
+)
 from .nn.modules import conv_downsampling_factor
 
 
@@ -155,6 +164,55 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             f"{self.n_features_in_} features as input (samples of shape {fitted}; "
             f"got {got})."
         )
+
+    def _initial_vae(self):
+        """Return the fitted VAE of ``init`` (unwrapped), checked, or None.
+
+        For estimators with an ``init`` parameter: a fitted VAE to start from.
+        """
+        init = self.init
+        if init is None:
+            return None
+        base = init.estimator if isinstance(init, FrozenEstimator) else init
+        name = type(self).__name__
+        if not isinstance(base, BaseVAE):
+            raise TypeError(
+                f"init must be a fitted VAETransformer (or a FrozenEstimator "
+                f"wrapping one); got {type(base).__name__}."
+            )
+        try:
+            check_is_fitted(base, "net_")
+        except NotFittedError:
+            raise NotFittedError(
+                f"init {type(base).__name__} is not fitted. If this {name} is a "
+                f"clone (GridSearchCV, cross_validate and clone copy parameters "
+                f"unfitted), pass init=sklearn.frozen.FrozenEstimator(vae) so "
+                f"that clones keep it fitted."
+            ) from None
+        for param in ("n_latent", "hidden_dims"):
+            mine, theirs = getattr(self, param), getattr(base, param)
+            if tuple(np.atleast_1d(mine)) != tuple(np.atleast_1d(theirs)):
+                raise ValueError(
+                    f"{param}={mine!r}, but init was fitted with {param}={theirs!r}; "
+                    f"fine-tuning keeps the architecture, so set {param}={theirs!r}."
+                )
+        return base
+
+    def _inherit_from(self, base, samples):
+        """Take ``init``'s data conventions, refusing explicit disagreements."""
+        if samples.sample_shape != base.sample_shape_:
+            raise ValueError(
+                f"X holds samples of shape {samples.sample_shape}, but init was "
+                f"fitted on samples of shape {base.sample_shape_}."
+            )
+        for param in ("pixel_scale", "output_activation"):
+            mine, theirs = getattr(self, param), getattr(base, param + "_")
+            if mine != "auto" and mine != theirs:
+                raise ValueError(
+                    f"{param}={mine!r}, but init was fitted with {param}_="
+                    f"{theirs!r}; leave it 'auto' to keep init's."
+                )
+            setattr(self, param + "_", theirs)
 
     # --------------------------------------------------------------------- net
     def _module_params(self):
@@ -430,10 +488,14 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         """
         return self._sample(n_samples, random_state)
 
-    def _sample(self, n_samples, random_state, **decode_params):
-        check_is_fitted(self)
+    @staticmethod
+    def _check_n_samples(n_samples):
         if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive int; got {n_samples!r}.")
+
+    def _sample(self, n_samples, random_state, **decode_params):
+        check_is_fitted(self)
+        self._check_n_samples(n_samples)
         rng = check_random_state(random_state)
         z = rng.standard_normal((n_samples, self.n_latent)).astype(np.float32)
         return self._decode(z, **decode_params)
@@ -462,6 +524,47 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             )
         _, batches = self._reconstruction_batches(X, "ssim", **decode_params)
         return self._ssim_of(batches)
+
+    def reconstruction_error(self, X, metric: str = "mse"):
+        """Return how badly each sample of ``X`` is reconstructed.
+
+        Defects and contaminants the VAE has rarely seen reconstruct badly,
+        so this is an outlier score in its own right
+        (:class:`~skgalvae.ReconstructionOutlierDetector`).
+
+        Parameters
+        ----------
+        X : array-like of the fit's kind (images or features)
+            Samples to reconstruct.
+        metric : {"mse", "mae", "ssim"}, default="mse"
+            ``"mse"`` and ``"mae"``: the mean squared or absolute difference
+            per value, in ``X``'s units. ``"ssim"``: ``1 - SSIM`` (images
+            only), which weighs structure over flux.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), dtype float64
+            Larger is worse.
+        """
+        return self._reconstruction_error(X, metric)
+
+    def _reconstruction_error(self, X, metric, **decode_params):
+        if metric == "ssim":
+            return 1.0 - self._score_samples_ssim(X, **decode_params)
+        if metric not in ("mse", "mae"):
+            raise ValueError(f"metric must be 'mse', 'mae' or 'ssim'; got {metric!r}.")
+        _, batches = self._reconstruction_batches(X, "error", **decode_params)
+        # Summed in float64, so that a sample's error does not depend on the
+        # batch it came in.
+        errors = torch.cat(
+            [
+                reconstruction_error(x_hat.double(), x.double(), metric).cpu()
+                for x, x_hat in batches
+            ]
+        ).numpy()
+        # Back to the caller's units: the net sees X / pixel_scale_.
+        unit = self.pixel_scale_ ** (2 if metric == "mse" else 1)
+        return errors * (unit / self.n_features_in_)
 
     def _ssim_of(self, batches):
         """Per-image SSIM of ``(x, x_hat)`` batches, as a numpy array."""

@@ -5,9 +5,7 @@ from __future__ import annotations
 import itertools
 from numbers import Integral, Real
 
-import numpy as np
 import torch
-from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -15,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE, _unwrapped
 from ._domains import split_sample_domain
-from ._vae import VAETransformer
+from ._vae import VAETransformer, _vae_parameters_doc
 from .nn import (
     DomainAdaptationLoss,
     DomainAdaptedVAEModule,
@@ -33,13 +31,6 @@ def _take_rows(data, rows):
     if torch.is_tensor(data):
         return data[torch.as_tensor(rows, device=data.device)]
     return data[rows]
-
-
-def _vae_parameters_doc():
-    """Return the Parameters entries of :class:`VAETransformer`, to share them."""
-    doc = VAETransformer.__doc__ or ""
-    start = doc.find("----------\n", doc.find("    Parameters\n")) + len("----------\n")
-    return doc[start : doc.find("\n    Attributes\n")].rstrip() + "\n"
 
 
 class DomainAdaptedVAETransformer(BaseVAE):
@@ -259,52 +250,6 @@ class DomainAdaptedVAETransformer(BaseVAE):
         }
 
     # ------------------------------------------------------------------ intake
-    def _initial_vae(self):
-        """Return the fitted VAE of ``init`` (unwrapped), checked, or None."""
-        init = self.init
-        if init is None:
-            return None
-        base = init.estimator if isinstance(init, FrozenEstimator) else init
-        name = type(self).__name__
-        if not isinstance(base, BaseVAE):
-            raise TypeError(
-                f"init must be a fitted VAETransformer (or a FrozenEstimator "
-                f"wrapping one); got {type(base).__name__}."
-            )
-        try:
-            check_is_fitted(base, "net_")
-        except NotFittedError:
-            raise NotFittedError(
-                f"init {type(base).__name__} is not fitted. If this {name} is a "
-                f"clone (GridSearchCV, cross_validate and clone copy parameters "
-                f"unfitted), pass init=sklearn.frozen.FrozenEstimator(vae) so "
-                f"that clones keep it fitted."
-            ) from None
-        for param in ("n_latent", "hidden_dims"):
-            mine, theirs = getattr(self, param), getattr(base, param)
-            if tuple(np.atleast_1d(mine)) != tuple(np.atleast_1d(theirs)):
-                raise ValueError(
-                    f"{param}={mine!r}, but init was fitted with {param}={theirs!r}; "
-                    f"fine-tuning keeps the architecture, so set {param}={theirs!r}."
-                )
-        return base
-
-    def _inherit_from(self, base, samples):
-        """Take ``init``'s data conventions, refusing explicit disagreements."""
-        if samples.sample_shape != base.sample_shape_:
-            raise ValueError(
-                f"X holds samples of shape {samples.sample_shape}, but init was "
-                f"fitted on samples of shape {base.sample_shape_}."
-            )
-        for param in ("pixel_scale", "output_activation"):
-            mine, theirs = getattr(self, param), getattr(base, param + "_")
-            if mine != "auto" and mine != theirs:
-                raise ValueError(
-                    f"{param}={mine!r}, but init was fitted with {param}_="
-                    f"{theirs!r}; leave it 'auto' to keep init's."
-                )
-            setattr(self, param + "_", theirs)
-
     def _domains(self, samples, sample_domain, X_target):
         """Split or read the two surveys; return source, target and target's min."""
         name = type(self).__name__
@@ -469,6 +414,24 @@ class DomainAdaptedVAETransformer(BaseVAE):
         ndarray of shape (n_samples,), dtype float32
         """
         return self._score_samples_ssim(X, domain=self._check_domain(domain))
+
+    def reconstruction_error(self, X, metric: str = "mse", *, domain: str = "source"):
+        """Return how badly each sample of ``X`` is reconstructed.
+
+        Parameters
+        ----------
+        X : array-like of the fit's kind (images or features)
+            Samples of the survey named by ``domain``.
+        metric : {"mse", "mae", "ssim"}, default="mse"
+            As for :meth:`VAETransformer.reconstruction_error`.
+        domain : {"source", "target"}, default="source"
+            Which survey's decoder reconstructs them.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), dtype float32
+        """
+        return self._reconstruction_error(X, metric, domain=self._check_domain(domain))
 
     def score(self, X, y=None, *, sample_domain=None):
         """Return the mean reconstruction quality of ``X``; higher is better.

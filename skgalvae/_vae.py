@@ -204,3 +204,10 @@ class VAETransformer(BaseVAE):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+
+
+def _vae_parameters_doc():
+    """Return the Parameters entries of :class:`VAETransformer`, to share them."""
+    doc = VAETransformer.__doc__ or ""
+    start = doc.find("----------\n", doc.find("    Parameters\n")) + len("----------\n")
+    return doc[start : doc.find("\n    Attributes\n")].rstrip() + "\n"

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["GZD5_QUESTIONS", "Answer", "Condition", "Question", "gzd5_labels"]
+__all__ = [
+    "GZD5_QUESTIONS",
+    "Answer",
+    "Condition",
+    "Question",
+    "first_level_classes",
+    "gzd5_labels",
+]
 
 
 def vote_column(question: str, answer: str) -> str:
@@ -332,3 +339,37 @@ def gzd5_labels(catalog, question: str | None = None):
     if question is not None:
         return labels[0]
     return pd.concat(labels, axis=1)
+
+
+def first_level_classes(labels: pd.DataFrame) -> pd.Series:
+    """Return the first-level GZD-5 class of each galaxy (Fig. 4, colours).
+
+    Smooth galaxies by roundness (round, in-between, cigar-shaped), disks as
+    edge-on, spiral (arms) or featured (a face-on disk without a clear arm
+    vote); galaxies without a confident answer are "uncertain".
+
+    Parameters
+    ----------
+    labels : DataFrame
+        GZD-5 labels (:func:`skgalvae.labels.gzd5_labels`).
+
+    Returns
+    -------
+    Series of str
+
+    Examples
+    --------
+    >>> from skgalvae.datasets import make_galaxies
+    >>> from skgalvae.labels import first_level_classes
+    >>> labels = make_galaxies(200, random_state=0).labels
+    >>> sorted(first_level_classes(labels).unique())  # doctest: +NORMALIZE_WHITESPACE
+    ['cigar-shaped', 'edge-on', 'featured', 'in-between', 'round', 'spiral']
+    """
+    classes = pd.Series("uncertain", index=labels.index, dtype=object)
+    face_on = labels["edge_on"] == "not edge-on"
+    classes[face_on] = "featured"
+    classes[face_on & (labels["has_arms"] == "yes")] = "spiral"
+    classes[labels["edge_on"] == "edge-on"] = "edge-on"
+    rounded = labels["how_rounded"].notna()
+    classes[rounded] = labels["how_rounded"][rounded].astype(str)
+    return classes

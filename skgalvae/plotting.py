@@ -1,7 +1,10 @@
 """Pictures of galaxy images: colour composites and labelled grids.
 
-:func:`galaxy_rgb` needs only numpy and astropy; :func:`plot_image_grid` imports
-matplotlib when called (``pip install skgalvae[plot]``).
+:func:`galaxy_rgb` needs only numpy and astropy; the ``plot_*`` functions import
+matplotlib when called (``pip install skgalvae[plot]``). :func:`plot_traversals`
+and :func:`plot_interpolation` draw the arrays of
+:func:`skgalvae.inspection.latent_traversals` and
+:func:`skgalvae.inspection.interpolate_galaxies`.
 """
 
 from __future__ import annotations
@@ -9,7 +12,12 @@ from __future__ import annotations
 import numpy as np
 from astropy.visualization import make_lupton_rgb
 
-__all__ = ["galaxy_rgb", "plot_image_grid"]
+__all__ = [
+    "galaxy_rgb",
+    "plot_image_grid",
+    "plot_interpolation",
+    "plot_traversals",
+]
 
 
 def galaxy_rgb(
@@ -136,3 +144,52 @@ def plot_image_grid(
         bottom=0.01,
     )
     return fig
+
+
+def plot_traversals(traversals, *, panel_size: float = 1.0, **rgb):
+    """Plot latent traversals: one row per latent, one column per step.
+
+    Parameters
+    ----------
+    traversals : Bunch
+        The result of :func:`skgalvae.inspection.latent_traversals`.
+    panel_size : float, default=1.0
+        Inches per panel.
+    **rgb
+        Passed to :func:`galaxy_rgb`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    return plot_image_grid(
+        list(traversals.images),
+        row_labels=[f"z{d}" for d in traversals.dims],
+        column_labels=[f"{s:+.1f}σ" for s in traversals.steps],
+        panel_size=panel_size,
+        **rgb,
+    )
+
+
+def plot_interpolation(path, *, panel_size: float = 1.0, **rgb):
+    """Plot an interpolation between two galaxies as one row.
+
+    Parameters
+    ----------
+    path : Bunch
+        The result of :func:`skgalvae.inspection.interpolate_galaxies`.
+    panel_size : float, default=1.0
+        Inches per panel.
+    **rgb
+        Passed to :func:`galaxy_rgb`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    return plot_image_grid(
+        [path.images],
+        column_labels=[f"t={t:.2f}" for t in path.t],
+        panel_size=panel_size,
+        **rgb,
+    )

@@ -42,3 +42,22 @@ def test_study_example(tmp_path, monkeypatch, capsys):
     out = run_example("plot_study.py", tmp_path, monkeypatch, capsys)
     assert "knee" in out and "edge_on: VAE" in out
     assert (tmp_path / "report.md").stat().st_size > 1_000
+
+
+def test_latent_space_example(tmp_path, monkeypatch, capsys):
+    out = run_example("plot_latent_space.py", tmp_path, monkeypatch, capsys)
+    assert "bulge_fraction: best tracked by vae" in out
+    for name in ("correlations", "traversals", "interpolation"):
+        assert (tmp_path / f"latent_{name}.png").stat().st_size > 5_000
+
+
+def test_gmm_vae_example(tmp_path, monkeypatch, capsys):
+    out = run_example("plot_gmm_vae.py", tmp_path, monkeypatch, capsys)
+    assert "ARI k-means on VAE latents" in out and "ARI GMM-VAE clusters" in out
+    assert (tmp_path / "gmm_vae_samples.png").stat().st_size > 20_000
+
+
+def test_outliers_example(tmp_path, monkeypatch, capsys):
+    out = run_example("plot_outliers.py", tmp_path, monkeypatch, capsys)
+    assert "latent:" in out and "reconstruction:" in out
+    assert (tmp_path / "outliers.png").stat().st_size > 20_000

@@ -3,11 +3,14 @@
 Nothing in here imports the estimator layer.
 """
 
-from .callbacks import EpochProgressBar, ReconstructionSSIM
+from .callbacks import EpochProgressBar, KLWarmup, ReconstructionSSIM
 from .data import ArrayDataset, DeviceBatchLoader, DomainBatchLoader, DomainDataset
 from .losses import (
     DomainAdaptationLoss,
     ELBOLoss,
+    GMMELBOLoss,
+    gmm_kl_divergence,
+    gmm_log_joint,
     kl_divergence,
     mmd2,
     rbf_bandwidths,
@@ -19,6 +22,7 @@ from .modules import (
     DenseDecoder,
     DenseEncoder,
     DomainAdaptedVAEModule,
+    GMMVAEModule,
     VAEModule,
 )
 from .net import VAENet
@@ -36,9 +40,14 @@ __all__ = [
     "DomainDataset",
     "ELBOLoss",
     "EpochProgressBar",
+    "GMMELBOLoss",
+    "GMMVAEModule",
+    "KLWarmup",
     "ReconstructionSSIM",
     "VAEModule",
     "VAENet",
+    "gmm_kl_divergence",
+    "gmm_log_joint",
     "kl_divergence",
     "mmd2",
     "rbf_bandwidths",

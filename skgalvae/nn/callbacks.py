@@ -1,4 +1,4 @@
-"""skorch callbacks: per-epoch reconstruction SSIM and an epoch progress bar."""
+"""skorch callbacks: reconstruction SSIM, an epoch progress bar, KL warm-up."""
 
 from __future__ import annotations
 
@@ -84,3 +84,38 @@ class EpochProgressBar(Callback):
     def on_train_end(self, net, **kwargs):
         """Close the bar."""
         self.bar_.close()
+
+
+class KLWarmup(Callback):
+    """Raise the weight of the KL term linearly over the first epochs.
+
+    KL annealing (Bowman et al. 2016; used by AstroVaDEr, Spindler et al.
+    2021): with the full KL weight from the first step, the posterior can
+    collapse onto the prior before the decoder learns to use the latents.
+    In epoch ``e`` (from 1) the criterion's ``kl_weight`` is ``min(1, e /
+    n_epochs)`` times the net's ``criterion__kl_weight``; the value used is
+    recorded as ``kl_weight`` in the history.
+
+    Parameters
+    ----------
+    n_epochs : int
+        Epochs until the full weight.
+    """
+
+    def __init__(self, n_epochs):
+        self.n_epochs = n_epochs
+
+    def on_train_begin(self, net, **kwargs):
+        """Read the full weight the criterion was built with."""
+        self.full_weight_ = net.get_params_for("criterion").get("kl_weight", 1.0)
+
+    def on_epoch_begin(self, net, **kwargs):
+        """Set this epoch's weight on the criterion."""
+        epoch = len(net.history)  # the net opened this epoch's row already
+        weight = self.full_weight_ * min(1.0, epoch / self.n_epochs)
+        net.criterion_.kl_weight = weight
+        net.history.record("kl_weight", weight)
+
+    def on_train_end(self, net, **kwargs):
+        """Leave the criterion at its full weight."""
+        net.criterion_.kl_weight = self.full_weight_

@@ -9,6 +9,8 @@ or Laplace (MAE) likelihood.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -26,8 +28,13 @@ def reconstruction_error(x_hat, x, kind="mse"):
     Returns
     -------
     torch.Tensor of shape (n,)
+        In float32, or float64 for float64 inputs.
     """
-    diff = x_hat.float() - x.float()
+    # At least float32 (bf16 autocast outputs are widened); float64 stays.
+    dtype = torch.promote_types(
+        torch.promote_types(x_hat.dtype, x.dtype), torch.float32
+    )
+    diff = x_hat.to(dtype) - x.to(dtype)
     if kind == "mse":
         err = diff.square()
     elif kind == "mae":
@@ -47,6 +54,77 @@ def kl_divergence(mu, logvar):
     mu = mu.float()
     logvar = logvar.float()
     return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum(dim=1)
+
+
+def gmm_log_joint(z, logits, means, logvars):
+    """Per-sample ``log pi_c + log N(z | mu_c, diag(exp(logvar_c)))``.
+
+    Parameters
+    ----------
+    z : torch.Tensor of shape (n, d)
+        Latent points.
+    logits : torch.Tensor of shape (k,)
+        Unnormalised log mixture weights.
+    means, logvars : torch.Tensor of shape (k, d)
+        Component means and log-variances.
+
+    Returns
+    -------
+    torch.Tensor of shape (n, k)
+        In float32 (float64 for float64 ``z``); ``log_softmax`` over the last
+        axis gives the log responsibilities.
+    """
+    dtype = torch.promote_types(z.dtype, torch.float32)  # float64 stays
+    z, logits, means, logvars = (t.to(dtype) for t in (z, logits, means, logvars))
+    log_normal = -0.5 * (
+        math.log(2 * math.pi)
+        + logvars
+        + (z.unsqueeze(1) - means).square() * torch.exp(-logvars)
+    ).sum(dim=-1)
+    return torch.log_softmax(logits, dim=0) + log_normal
+
+
+def gmm_kl_divergence(mu, logvar, z, logits, means, logvars):
+    """Per-sample ``KL(q(z, c | x) || p(z, c))`` of VaDE (Jiang et al. 2017).
+
+    ``q(z | x) = N(mu, exp(logvar))`` and ``q(c | x)`` is approximated by the
+    responsibilities ``gamma = p(c | z)`` at the drawn ``z``; the prior is
+    ``p(c) p(z | c)``, a mixture of diagonal Gaussians. In closed form (eq. 17
+    of the paper, the ``log 2 pi`` terms cancelling)::
+
+        0.5 sum_c gamma_c sum_d [logvar_cd + exp(logvar_d - logvar_cd)
+                                 + (mu_d - mu_cd)^2 exp(-logvar_cd)]
+        - sum_c gamma_c (log pi_c - log gamma_c) - 0.5 sum_d (1 + logvar_d)
+
+    With one component of mean 0 and variance 1 it is
+    :func:`kl_divergence`.
+
+    Parameters
+    ----------
+    mu, logvar, z : torch.Tensor of shape (n, d)
+        Posterior mean, log-variance and the draw from it.
+    logits, means, logvars : torch.Tensor
+        The prior, as for :func:`gmm_log_joint`.
+
+    Returns
+    -------
+    torch.Tensor of shape (n,)
+    """
+    log_gamma = torch.log_softmax(gmm_log_joint(z, logits, means, logvars), dim=1)
+    gamma = log_gamma.exp()
+    mu, logvar = mu.float(), logvar.float()
+    logvars = logvars.float()
+    per_component = (
+        logvars
+        + torch.exp(logvar.unsqueeze(1) - logvars)
+        + (mu.unsqueeze(1) - means.float()).square() * torch.exp(-logvars)
+    ).sum(dim=-1)
+    log_pi = torch.log_softmax(logits.float(), dim=0)
+    return (
+        0.5 * (gamma * per_component).sum(dim=1)
+        - (gamma * (log_pi - log_gamma)).sum(dim=1)
+        - 0.5 * (1.0 + logvar).sum(dim=1)
+    )
 
 
 def rbf_bandwidths(sq_distances, n_kernels=5, kernel_mul=2.0):
@@ -178,6 +256,32 @@ class ELBOLoss(nn.Module):
         """Compute the loss terms for one batch."""
         rec = reconstruction_error(x_hat, x, self.reconstruction).mean()
         kl = kl_divergence(mu, logvar).mean()
+        return {"loss": rec + self.kl_weight * kl, "reconstruction": rec, "kl": kl}
+
+
+class GMMELBOLoss(ELBOLoss):
+    """Batch-mean VaDE loss ``reconstruction + kl_weight * KL`` (mixture prior).
+
+    The KL is :func:`gmm_kl_divergence`, against the module's own mixture
+    prior, which is trained with the rest through this loss.
+
+    Parameters
+    ----------
+    reconstruction : {"mse", "mae"}, default="mse"
+        Reconstruction term.
+    kl_weight : float, default=1.0
+        Weight of the KL term.
+
+    Returns
+    -------
+    dict
+        ``{"loss", "reconstruction", "kl"}``, each a scalar tensor.
+    """
+
+    def forward(self, x_hat, x, mu, logvar, z, logits, means, logvars):
+        """Compute the loss terms for one batch (the module's outputs and x)."""
+        rec = reconstruction_error(x_hat, x, self.reconstruction).mean()
+        kl = gmm_kl_divergence(mu, logvar, z, logits, means, logvars).mean()
         return {"loss": rec + self.kl_weight * kl, "reconstruction": rec, "kl": kl}
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .losses import gmm_log_joint
+
 _OUTPUT_ACTIVATIONS = {
     "relu": nn.ReLU,
     "sigmoid": nn.Sigmoid,
@@ -331,4 +333,74 @@ class DomainAdaptedVAEModule(VAEModule):
             self.target_decoder(z[n:]),
             mu[n:],
             logvar[n:],
+        )
+
+
+class GMMVAEModule(VAEModule):
+    """A VAE whose prior is a learned mixture of diagonal Gaussians (VaDE).
+
+    ``p(z) = sum_c pi_c N(z | mu_c, diag(sigma_c^2))``, with the mixture
+    weights (as logits), means and log-variances as parameters trained with
+    the encoder and decoder (Jiang et al. 2017).
+
+    Parameters
+    ----------
+    sample_shape, n_latent, hidden_dims, output_activation
+        As for :class:`VAEModule`.
+    n_components : int, default=10
+        Number of mixture components.
+    """
+
+    def __init__(
+        self,
+        sample_shape,
+        n_latent,
+        hidden_dims=(32, 64, 128),
+        output_activation="relu",
+        n_components=10,
+    ):
+        super().__init__(sample_shape, n_latent, hidden_dims, output_activation)
+        self.n_components = int(n_components)
+        self.prior_logits = nn.Parameter(torch.zeros(self.n_components))
+        self.prior_means = nn.Parameter(torch.randn(self.n_components, self.n_latent))
+        self.prior_logvars = nn.Parameter(torch.zeros(self.n_components, self.n_latent))
+
+    def load_vae_state(self, state_dict):
+        """Load a state that holds the prior as well as the VAE's weights.
+
+        Parameters
+        ----------
+        state_dict : dict
+            ``state_dict()`` of a :class:`VAEModule` of the same shapes plus
+            ``prior_logits``, ``prior_means`` and ``prior_logvars`` (e.g. from
+            a Gaussian mixture fitted on its latents).
+        """
+        self.load_state_dict(state_dict)
+
+    def log_joint(self, z):
+        """Return ``log pi_c + log N(z | mu_c, sigma_c^2)``, shape (n, n_components).
+
+        Normalised over components (``log_softmax``), it is the log of the
+        responsibilities ``p(c | z)``.
+        """
+        return gmm_log_joint(z, self.prior_logits, self.prior_means, self.prior_logvars)
+
+    def forward(self, x):
+        """Encode, draw ``z``, decode; also return ``z`` and the prior.
+
+        Returns
+        -------
+        x_hat, mu, logvar, z, prior_logits, prior_means, prior_logvars
+            The criterion (:class:`~skgalvae.nn.GMMELBOLoss`) needs all.
+        """
+        mu, logvar = self.encode(x)
+        z = self.latent_draw(mu, logvar)
+        return (
+            self.decode(z),
+            mu,
+            logvar,
+            z,
+            self.prior_logits,
+            self.prior_means,
+            self.prior_logvars,
         )

@@ -125,15 +125,19 @@ class VAENet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Evaluate the criterion's terms for one batch.
 
-        A tensor batch ``X`` is scored as ``criterion(x_hat, X, mu, logvar)``
-        (:class:`~skgalvae.nn.ELBOLoss`); a dict batch of named inputs as
+        A tensor batch ``X`` is scored as ``criterion(x_hat, X, mu, logvar,
+        *more)`` for module outputs ``(x_hat, mu, logvar, *more)``
+        (:class:`~skgalvae.nn.ELBOLoss`, :class:`~skgalvae.nn.GMMELBOLoss`); a
+        dict batch of named inputs as
         ``criterion(y_pred, **X)`` (:class:`~skgalvae.nn.DomainAdaptationLoss`).
         """
         if isinstance(X, dict):
             terms = self.criterion_(y_pred, **X)
         else:
-            x_hat, mu, logvar = y_pred
-            terms = self.criterion_(x_hat, X, mu, logvar)
+            # Modules may return more than (x_hat, mu, logvar): a mixture
+            # prior's criterion also takes z and the prior's parameters.
+            x_hat, mu, logvar, *more = y_pred
+            terms = self.criterion_(x_hat, X, mu, logvar, *more)
         self._batch_terms.append(
             {k: v.detach() for k, v in terms.items() if k != "loss"}
         )

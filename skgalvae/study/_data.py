@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..datasets import load_gz_desi, make_galaxies
 from ..io import read_fits
-from ..labels import GZD5_QUESTIONS, gzd5_labels
+from ..labels import GZD5_QUESTIONS, first_level_classes, gzd5_labels
 from ..preprocessing import MTFStretch
 
 __all__ = ["StudyData", "StudyInputError", "load_study_data"]
@@ -56,32 +56,6 @@ class StudyData:
     def is_simulated(self) -> bool:
         """True for the built-in simulator (survey pairs can be rendered)."""
         return self.truth is not None
-
-
-def first_level_classes(labels: pd.DataFrame) -> pd.Series:
-    """Return the first-level GZD-5 class of each galaxy (Fig. 4, colours).
-
-    Smooth galaxies by roundness (round, in-between, cigar-shaped), disks as
-    edge-on, spiral (arms) or featured (a face-on disk without a clear arm
-    vote); galaxies without a confident answer are "uncertain".
-
-    Parameters
-    ----------
-    labels : DataFrame
-        GZD-5 labels (:func:`skgalvae.labels.gzd5_labels`).
-
-    Returns
-    -------
-    Series of str
-    """
-    classes = pd.Series("uncertain", index=labels.index, dtype=object)
-    face_on = labels["edge_on"] == "not edge-on"
-    classes[face_on] = "featured"
-    classes[face_on & (labels["has_arms"] == "yes")] = "spiral"
-    classes[labels["edge_on"] == "edge-on"] = "edge-on"
-    rounded = labels["how_rounded"].notna()
-    classes[rounded] = labels["how_rounded"][rounded].astype(str)
-    return classes
 
 
 def _subsample(n_available, n_samples, seed, where):

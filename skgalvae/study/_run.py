@@ -514,13 +514,13 @@ def _report_pictures(report, arrays, out, display):
         ),
         "Test galaxies and their reconstructions.",
     )
-    steps = arrays["traversal_steps"]
+    walk = arrays["traversals"]
     report.figure(
         _save(
             image_grid(
-                list(arrays["traversals"].values()),
-                [f"z{d}" for d in arrays["traversals"]],
-                [f"{s:+.0f}σ" for s in steps],
+                list(walk.images),
+                [f"z{d}" for d in walk.dims],
+                [f"{s:+.0f}σ" for s in walk.steps],
                 display,
             ),
             out,

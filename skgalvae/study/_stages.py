@@ -24,6 +24,7 @@ from .._domain_adaptation import DomainAdaptedVAETransformer
 from .._outliers import LatentOutlierDetector
 from .._vae import VAETransformer
 from ..datasets import make_survey_pairs
+from ..inspection import latent_traversals
 from ..metrics import mmd2
 from ..metrics._mmd import _paired_mse
 from ..model_selection import KneeRefit, find_knee
@@ -459,7 +460,7 @@ def pictures(model, X_test, Z_test, classes_test, config):
     -------
     dict
         Arrays for the figures: ``originals``/``reconstructions`` (a few per
-        class), ``traversals`` (dimension -> images), ``tsne`` coordinates
+        class), ``traversals`` (from :func:`latent_traversals`), ``tsne`` coordinates
         with their ``tsne_classes``, and ``samples`` from the prior.
     """
     vae = model[-1]
@@ -474,15 +475,7 @@ def pictures(model, X_test, Z_test, classes_test, config):
     originals = model[:-1].transform(X_test[shown])
 
     # Traversals through the most-used latents, from the median galaxy.
-    spread = Z_test.std(axis=0)
-    dims = np.argsort(spread)[::-1][:5]
-    steps = np.linspace(-3, 3, 7)
-    reference = np.median(Z_test, axis=0)
-    traversals = {}
-    for d in dims:
-        grid = np.repeat(reference[None], len(steps), axis=0)
-        grid[:, d] = reference[d] + steps * spread[d]
-        traversals[int(d)] = vae.inverse_transform(grid.astype(np.float32))
+    traversals = latent_traversals(vae, Z_test, n_dims=5, n_steps=7, span=3.0)
 
     subset = rng.permutation(len(Z_test))[: config.tsne_max]
     tsne = TSNE(
@@ -496,7 +489,6 @@ def pictures(model, X_test, Z_test, classes_test, config):
         "reconstructions": vae.reconstruct(originals),
         "shown_classes": classes_test[shown],
         "traversals": traversals,
-        "traversal_steps": steps,
         "tsne": tsne,
         "tsne_classes": classes_test[subset],
         "samples": vae.sample(16, random_state=config.seed),
