@@ -57,7 +57,7 @@ def _vae(args):
     )  # fmt: skip
 
 
-def _detectors(encoder, Z, n_sigma):
+def _detectors(encoder, n_sigma):
     """``name -> (fitted detector, the input it scores)`` for every score."""
     frozen = FrozenEstimator(encoder)
     detectors = {
@@ -78,7 +78,7 @@ def _detectors(encoder, Z, n_sigma):
 def _sigmas(encoder, images, Z):
     """Each score's sigma for every galaxy (thresholds only cut these)."""
     out = {}
-    for name, detector in _detectors(encoder, Z, 8.0).items():
+    for name, detector in _detectors(encoder, 8.0).items():
         X = Z if name.startswith("latent") else images
         out[name] = (detector, detector.fit(X).sigma(X), X)
     return out

@@ -550,7 +550,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
     def _reconstruction_error(self, X, metric, **decode_params):
         if metric == "ssim":
-            return 1.0 - self._score_samples_ssim(X, **decode_params)
+            return 1.0 - self._score_samples_ssim(X, **decode_params).astype(np.float64)
         if metric not in ("mse", "mae"):
             raise ValueError(f"metric must be 'mse', 'mae' or 'ssim'; got {metric!r}.")
         _, batches = self._reconstruction_batches(X, "error", **decode_params)

@@ -429,7 +429,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
 
         Returns
         -------
-        ndarray of shape (n_samples,), dtype float32
+        ndarray of shape (n_samples,), dtype float64
         """
         return self._reconstruction_error(X, metric, domain=self._check_domain(domain))
 

@@ -252,11 +252,19 @@ class ELBOLoss(nn.Module):
         self.reconstruction = reconstruction
         self.kl_weight = kl_weight
 
-    def forward(self, x_hat, x, mu, logvar):
-        """Compute the loss terms for one batch."""
+    def forward(self, x_hat, x, mu, logvar, *prior):
+        """Compute the loss terms for one batch.
+
+        ``prior`` holds any further module outputs the KL needs (see
+        :class:`GMMELBOLoss`); the standard normal prior needs none.
+        """
         rec = reconstruction_error(x_hat, x, self.reconstruction).mean()
-        kl = kl_divergence(mu, logvar).mean()
+        kl = self.kl(mu, logvar, *prior).mean()
         return {"loss": rec + self.kl_weight * kl, "reconstruction": rec, "kl": kl}
+
+    def kl(self, mu, logvar):
+        """Per-sample KL divergence from the prior: :func:`kl_divergence`."""
+        return kl_divergence(mu, logvar)
 
 
 class GMMELBOLoss(ELBOLoss):
@@ -278,11 +286,13 @@ class GMMELBOLoss(ELBOLoss):
         ``{"loss", "reconstruction", "kl"}``, each a scalar tensor.
     """
 
-    def forward(self, x_hat, x, mu, logvar, z, logits, means, logvars):
-        """Compute the loss terms for one batch (the module's outputs and x)."""
-        rec = reconstruction_error(x_hat, x, self.reconstruction).mean()
-        kl = gmm_kl_divergence(mu, logvar, z, logits, means, logvars).mean()
-        return {"loss": rec + self.kl_weight * kl, "reconstruction": rec, "kl": kl}
+    def kl(self, mu, logvar, z, logits, means, logvars):
+        """Per-sample KL from the mixture prior: :func:`gmm_kl_divergence`.
+
+        ``z`` and the prior's parameters are the extra outputs of
+        :class:`~skgalvae.nn.GMMVAEModule`.
+        """
+        return gmm_kl_divergence(mu, logvar, z, logits, means, logvars)
 
 
 class DomainAdaptationLoss(nn.Module):

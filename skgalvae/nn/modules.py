@@ -10,8 +10,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .losses import gmm_log_joint
-
 _OUTPUT_ACTIVATIONS = {
     "relu": nn.ReLU,
     "sigmoid": nn.Sigmoid,
@@ -376,14 +374,6 @@ class GMMVAEModule(VAEModule):
             a Gaussian mixture fitted on its latents).
         """
         self.load_state_dict(state_dict)
-
-    def log_joint(self, z):
-        """Return ``log pi_c + log N(z | mu_c, sigma_c^2)``, shape (n, n_components).
-
-        Normalised over components (``log_softmax``), it is the log of the
-        responsibilities ``p(c | z)``.
-        """
-        return gmm_log_joint(z, self.prior_logits, self.prior_means, self.prior_logvars)
 
     def forward(self, x):
         """Encode, draw ``z``, decode; also return ``z`` and the prior.
