@@ -16,6 +16,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
@@ -38,6 +39,7 @@ from .nn import (
     VAENet,
     reconstruction_error,
 )
+from .nn.distributed import broadcast_seed, data_parallel_rank, unwrap_ddp
 from .nn.modules import conv_downsampling_factor
 
 
@@ -71,6 +73,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     _feature_prefix = "vae"
     #: The torch module the net trains.
     _module_class = VAEModule
+    #: Whether fit can train data-parallel under torch.distributed.
+    _supports_data_parallel = True
 
     # ------------------------------------------------------------------ intake
     def _check_hyperparameters(self):
@@ -230,8 +234,14 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             "criterion__kl_weight": self.kl_weight,
         }
 
-    def _build_net(self, device, callbacks=()):
-        """Return an uninitialised :class:`~skgalvae.nn.VAENet` for this fit."""
+    def _build_net(self, device, callbacks=(), shard=None):
+        """Return an uninitialised :class:`~skgalvae.nn.VAENet` for this fit.
+
+        ``shard`` is ``(rank, world_size)`` to train data-parallel.
+        """
+        parallel = {}
+        if shard is not None:
+            parallel = {"data_parallel": True, "iterator_train__shard": shard}
         return VAENet(
             self._module_class,
             **self._module_params(),
@@ -251,17 +261,18 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             compile=self.compile,
             callbacks=list(callbacks),
             verbose=0,
+            **parallel,
         )
 
     def _dataset(self, data):
         """Wrap an array of samples for the net, scaled by ``pixel_scale_``."""
         return ArrayDataset(data, scale=self.pixel_scale_)
 
-    def _fit_callbacks(self, data_range):
+    def _fit_callbacks(self, data_range, shard=None):
         callbacks = []
         if self._is_image:
             callbacks.append(("train_ssim", ReconstructionSSIM(data_range)))
-        if self.verbose:
+        if self.verbose and (shard is None or shard[0] == 0):  # one bar per fit
             callbacks.append(("progress", EpochProgressBar(desc=type(self).__name__)))
         # Deep copies: skorch initialises callbacks in place, and fit must not
         # change the estimator's parameters.
@@ -299,17 +310,27 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         With ``init_state`` (a module ``state_dict``), the module starts from
         those weights through its ``load_vae_state`` instead of at random.
         """
+        shard = data_parallel_rank()
+        if shard is not None and not self._supports_data_parallel:
+            raise NotImplementedError(
+                f"{type(self).__name__} cannot train data-parallel yet (this "
+                f"process is rank {shard[0]} of a torch.distributed group of "
+                f"{shard[1]}); fit it in a single process."
+            )
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        net = self._build_net(
-            self.device_, self._fit_callbacks(self.data_range_ / self.pixel_scale_)
-        )
+        # Every process must shuffle and draw noise alike: rank 0's seed.
+        seed = broadcast_seed(seed)
+        callbacks = self._fit_callbacks(self.data_range_ / self.pixel_scale_, shard)
+        net = self._build_net(self.device_, callbacks, shard=shard)
         with seeded_torch(seed, self.device_):
-            if init_state is None:
-                net.fit(dataset, None)
-            else:
-                net.initialize()
+            net.initialize()
+            if init_state is not None:
                 _unwrapped(net.module_).load_vae_state(init_state)
-                net.partial_fit(dataset, None)
+                if shard is not None:  # DDP copied the weights before this load
+                    _sync_parameters(net.module_)
+            net.partial_fit(dataset, None)
+        # The fitted module is used (and pickled) alone, outside the group.
+        net.module_ = unwrap_ddp(net.module_)
         self.net_ = net
         self.history_ = net.history
         return self
@@ -359,12 +380,19 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         samples, _ = self._read_samples(X, reset=False, input_name=input_name)
         dataset = self._dataset(samples.data)
-        mus, logvars = [], []
+        # Filled in place: keeping every batch's small result alive until a
+        # final concatenation pins the allocator's heap between the large
+        # activation buffers, and RSS grew by GBs over 100k images.
+        mus = np.empty((len(dataset), self.n_latent), dtype=np.float32)
+        logvars = np.empty_like(mus)
         batches = self.net_.encode_iter(dataset, batch_size=self.batch_size)
+        start = 0
         for mu, logvar in self._batches(batches, len(dataset), "encode"):
-            mus.append(mu.cpu())
-            logvars.append(logvar.cpu())
-        return torch.cat(mus).numpy(), torch.cat(logvars).numpy()
+            stop = start + len(mu)
+            mus[start:stop] = mu.cpu().numpy()
+            logvars[start:stop] = logvar.cpu().numpy()
+            start = stop
+        return mus, logvars
 
     def transform(self, X):
         """Encode ``X`` to the posterior means ``mu``.
@@ -683,6 +711,32 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         return net
 
 
+def split_vae(estimator):
+    """Return ``(preprocessing or None, final_step)`` of an estimator.
+
+    ``estimator`` is a VAE or a Pipeline of preprocessing steps ending in one,
+    either possibly wrapped in :class:`~sklearn.frozen.FrozenEstimator`; the
+    final step comes back unwrapped. Callers check that it is a
+    :class:`BaseVAE` where they need one.
+    """
+    if isinstance(estimator, FrozenEstimator):
+        estimator = estimator.estimator
+    preprocessing = None
+    if isinstance(estimator, Pipeline):
+        preprocessing = estimator[:-1] if len(estimator) > 1 else None
+        estimator = estimator[-1]
+    if isinstance(estimator, FrozenEstimator):
+        estimator = estimator.estimator
+    return preprocessing, estimator
+
+
 def _unwrapped(module):
-    """Return the module itself from under a ``torch.compile`` wrapper."""
+    """Return the module itself from under DDP and ``torch.compile`` wrappers."""
+    module = unwrap_ddp(module)
     return getattr(module, "_orig_mod", module)
+
+
+def _sync_parameters(module):
+    """Give every process rank 0's parameters and buffers."""
+    for tensor in unwrap_ddp(module).state_dict().values():
+        torch.distributed.broadcast(tensor, src=0)

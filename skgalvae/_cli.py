@@ -1,8 +1,13 @@
-"""The ``skgalvae`` command line: ``skgalvae study`` runs the main job."""
+"""The ``skgalvae`` command line: ``skgalvae study`` runs the main job.
+
+``skgalvae encode`` streams a survey through a fitted model into a latent
+table (:func:`skgalvae.survey.encode_survey`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 __all__ = ["main"]
@@ -110,7 +115,71 @@ def build_parser() -> argparse.ArgumentParser:
     )
     study.add_argument("--seed", type=int, help="random seed (default 0)")
     study.add_argument("--no-cache", action="store_true", help="recompute every stage")
+    _add_encode_parser(commands)
     return parser
+
+
+def _add_encode_parser(commands):
+    encode = commands.add_parser(
+        "encode",
+        help="encode a survey into a latent table on disk, resumably",
+        description=(
+            "Encode every image of SOURCE with the fitted model in MODEL (a "
+            "joblib file of a VAE or a Pipeline ending in one) into OUTPUT (a "
+            ".zarr group or .parquet directory), chunk by chunk with bounded "
+            "memory. Run the same command again to resume an interrupted run. "
+            "Rows that cannot be read keep NaN latents and are listed by id."
+        ),
+    )
+    encode.add_argument("model", help="joblib file of the fitted model")
+    encode.add_argument(
+        "source",
+        help="a .zarr store or .h5 file (with --key), or a text file listing one "
+        "FITS/JPEG/PNG path per line (relative to the text file)",
+    )
+    encode.add_argument("output", help="latents.zarr or latents.parquet")
+    encode.add_argument("--key", help="the image array inside the store")
+    encode.add_argument("--ids", help="an id array inside the store")
+    encode.add_argument(
+        "--batch-size", type=_positive_int, help="rows per chunk (default 4096)"
+    )
+    encode.add_argument("--std", action="store_true", help="also write the sigmas")
+    encode.add_argument(
+        "--overwrite", action="store_true", help="start again instead of resuming"
+    )
+    encode.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _source_paths(list_file):
+    """Read a list of image paths, one per line, relative to the list file."""
+    base = os.path.dirname(os.path.abspath(list_file))
+    with open(list_file) as handle:
+        lines = [line.strip() for line in handle]
+    return [os.path.join(base, line) for line in lines if line]
+
+
+def run_encode(args) -> int:
+    """Run ``skgalvae encode`` from parsed arguments; print the summary."""
+    import joblib
+
+    from .survey import encode_survey
+
+    source = args.source
+    if source.lower().endswith(".txt"):
+        source = _source_paths(source)
+    summary = encode_survey(
+        joblib.load(args.model),
+        source,
+        args.output,
+        key=args.key,
+        ids=args.ids,
+        batch_size=args.batch_size,
+        std=args.std,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    print(summary, file=sys.stderr)
+    return 0
 
 
 def config_from_args(args):
@@ -169,6 +238,11 @@ def main(argv=None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "encode":
+        try:
+            return run_encode(args)
+        except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
+            parser.exit(2, f"skgalvae encode: error: {exc}\n")
     try:
         config = config_from_args(args)
     except ValueError as exc:

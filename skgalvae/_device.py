@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import torch
@@ -10,8 +11,11 @@ import torch
 def resolve_device(device: str) -> str:
     """Turn the ``device`` parameter into a concrete torch device string.
 
-    ``"auto"`` means CUDA when torch sees a GPU, else CPU. Any other value is
-    parsed by :class:`torch.device`.
+    ``"auto"`` means CUDA when torch sees a GPU, else CPU. Under ``torchrun``
+    (``LOCAL_RANK`` set) it is the process's own GPU, ``cuda:LOCAL_RANK``
+    (modulo the GPUs it sees); a process that sees one GPU (a Dask worker
+    given ``CUDA_VISIBLE_DEVICES``, a SLURM task with ``--gpus-per-task=1``)
+    gets that one. Any other value is parsed by :class:`torch.device`.
 
     Raises
     ------
@@ -19,7 +23,12 @@ def resolve_device(device: str) -> str:
         If the string is not a device, or CUDA is requested but unavailable.
     """
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        if not torch.cuda.is_available():
+            return "cpu"
+        local_rank = os.environ.get("LOCAL_RANK")
+        if local_rank is not None and local_rank.isdigit():
+            return f"cuda:{int(local_rank) % torch.cuda.device_count()}"
+        return "cuda"
     try:
         parsed = torch.device(device)
     except (RuntimeError, TypeError) as exc:

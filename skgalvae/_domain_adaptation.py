@@ -167,6 +167,8 @@ class DomainAdaptedVAETransformer(BaseVAE):
     """
 
     _module_class = DomainAdaptedVAEModule
+    # Its batches pair two surveys (DomainBatchLoader), which are not sharded.
+    _supports_data_parallel = False
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
         # MMD compares samples within a batch: it needs two per side.

@@ -222,8 +222,8 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
             params["optimizer__param_groups"] = [("*prior_*", {"lr": self.prior_lr})]
         return params
 
-    def _fit_callbacks(self, data_range):
-        callbacks = super()._fit_callbacks(data_range)
+    def _fit_callbacks(self, data_range, shard=None):
+        callbacks = super()._fit_callbacks(data_range, shard)
         if self.kl_warmup:
             callbacks.insert(0, ("kl_warmup", KLWarmup(self.kl_warmup)))
         return callbacks

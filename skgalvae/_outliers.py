@@ -17,10 +17,10 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.frozen import FrozenEstimator
-from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import BaseVAE, split_vae
 
 __all__ = ["LatentOutlierDetector", "ReconstructionOutlierDetector"]
 
@@ -225,16 +225,8 @@ class LatentOutlierDetector(_SigmaRuleMixin, BaseEstimator):
 
 def _split_vae(estimator):
     """Return ``(preprocessing or None, vae)`` of a VAE or a Pipeline ending in one."""
-    if isinstance(estimator, FrozenEstimator):
-        estimator = estimator.estimator
-    if isinstance(estimator, Pipeline):
-        preprocessing = estimator[:-1] if len(estimator) > 1 else None
-        vae = estimator[-1]
-    else:
-        preprocessing, vae = None, estimator
-    if isinstance(vae, FrozenEstimator):
-        vae = vae.estimator
-    if not hasattr(vae, "reconstruction_error"):
+    preprocessing, vae = split_vae(estimator)
+    if not isinstance(vae, BaseVAE):
         raise TypeError(
             f"ReconstructionOutlierDetector needs a skgalvae VAE, or a Pipeline "
             f"ending in one, as estimator; got {type(vae).__name__}, which has "

@@ -2,7 +2,11 @@
 
 from sklearn.exceptions import InconsistentVersionWarning as _SklearnVersionWarning
 
-__all__ = ["InconsistentVersionWarning", "NonFiniteFilledWarning"]
+__all__ = [
+    "InconsistentVersionWarning",
+    "NonFiniteFilledWarning",
+    "UnreadableRowsWarning",
+]
 
 
 class InconsistentVersionWarning(_SklearnVersionWarning):
@@ -43,4 +47,13 @@ class NonFiniteFilledWarning(UserWarning):
 
     The message names the file and the number of pixels filled. Turn it into
     an error with ``warnings.simplefilter("error", NonFiniteFilledWarning)``.
+    """
+
+
+class UnreadableRowsWarning(UserWarning):
+    """Some rows of a survey could not be read, so they have no latents.
+
+    :func:`~skgalvae.survey.encode_survey` keeps such rows in its output with
+    NaN latents and the reason in their ``error`` column, and lists them by
+    id in the returned summary's ``failures``; this warning says how many.
     """

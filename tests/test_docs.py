@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_MODULES = [
     "skgalvae", "skgalvae.metrics", "skgalvae.model_selection", "skgalvae.study",
     "skgalvae.preprocessing", "skgalvae.datasets", "skgalvae.labels", "skgalvae.io",
-    "skgalvae.plotting", "skgalvae.nn", "skgalvae.exceptions",
+    "skgalvae.plotting", "skgalvae.nn", "skgalvae.exceptions", "skgalvae.survey",
 ]  # fmt: skip
 CONSTANTS = {"__version__", "BANDS", "SURVEYS", "GZ1_CLASSES", "GZD5_QUESTIONS"}
 

@@ -63,11 +63,23 @@ class LazyImages(ABC):
 
     @property
     def sample_shape(self):
-        """Shape (bands, h, w) of one image, from the first item."""
+        """Shape (bands, h, w) of one image, from the first readable item.
+
+        A corrupt or missing first file is skipped here (reading it still
+        fails, naming it), so one bad file does not make a survey unreadable.
+        """
         if self._sample_shape is None:
             if not self.items:
                 raise ValueError(f"{type(self).__name__} is empty.")
-            self._sample_shape = tuple(self.read_one(self.items[0]).shape)
+            first_error = None
+            for item in self.items:
+                try:
+                    self._sample_shape = tuple(self.read_one(item).shape)
+                    break
+                except (OSError, ValueError) as exc:
+                    first_error = first_error or exc
+            else:
+                raise first_error
         return self._sample_shape
 
     @property
@@ -90,7 +102,7 @@ class LazyImages(ABC):
         if tuple(image.shape) != self.sample_shape:
             raise ValueError(
                 f"{item} has shape {tuple(image.shape)}, but the first image of the "
-                f"collection ({self.items[0]}) has {self.sample_shape}; pass size= "
+                f"collection has {self.sample_shape}; pass size= "
                 "to crop or resample them to one size."
             )
         return image

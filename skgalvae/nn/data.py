@@ -26,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from .distributed import shard_bounds
+
 # Fraction of free device memory the staged data may take; the rest is left for
 # activations, gradients and optimizer state.
 _STAGE_MEMORY_FRACTION = 0.5
@@ -152,6 +154,13 @@ class DeviceBatchLoader:
         Copy the whole array to ``device`` once (see :func:`should_stage`).
     channels_last : bool, default=False
         Deliver 4-D batches in ``torch.channels_last`` memory format.
+    shard : tuple of (int, int) or None, default=None
+        ``(rank, world_size)`` for data-parallel training: each batch of
+        ``batch_size`` rows is split over the processes and this process gets
+        its share, rows ``shard_bounds(len(batch), rank, world_size)`` of it
+        (a last batch with fewer rows than processes joins the one before).
+        While iterating, ``current_shard`` holds ``(low, high, batch_rows)``
+        of the batch last yielded.
     """
 
     def __init__(
@@ -162,8 +171,11 @@ class DeviceBatchLoader:
         device="cpu",
         stage="auto",
         channels_last=False,
+        shard=None,
     ):
         self.dataset = dataset
+        self.shard = shard
+        self.current_shard = None
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self.device = torch.device(device)
@@ -174,7 +186,11 @@ class DeviceBatchLoader:
         self._staged = None
 
     def __len__(self):
-        return -(-len(self.dataset) // self.batch_size)
+        n, size = len(self.dataset), self.batch_size
+        n_batches = -(-n // size)
+        if self.shard is not None and n_batches > 1 and 0 < n % size < self.shard[1]:
+            n_batches -= 1  # the short last batch joins the one before
+        return n_batches
 
     def _to_compute(self, x):
         x = x.to(torch.float32)
@@ -270,12 +286,52 @@ class DeviceBatchLoader:
         return self._iter_streamed(batches)
 
     def __iter__(self):
-        return self.iter_batches(self._batch_indices())
+        if self.shard is None:
+            return self.iter_batches(self._batch_indices())
+        return self._iter_shards()
+
+    def _iter_shards(self):
+        rank, world_size = self.shard
+        batches = join_short_last_batch(list(self._batch_indices()), world_size)
+        bounds = []
+        for index in batches:
+            n_rows = _batch_length(index)
+            bounds.append((*shard_bounds(n_rows, rank, world_size), n_rows))
+        local = [
+            _sub_index(index, low, high)
+            for index, (low, high, _) in zip(batches, bounds, strict=True)
+        ]
+        for bound, batch in zip(bounds, self.iter_batches(local), strict=True):
+            self.current_shard = bound
+            yield batch
+        self.current_shard = None
 
 
 def _batch_length(index):
     """Rows in a batch index: a slice or a tensor of row numbers."""
     return len(index) if isinstance(index, torch.Tensor) else index.stop - index.start
+
+
+def _sub_index(index, low, high):
+    """Rows ``low:high`` of a batch index (a slice or a tensor of rows)."""
+    if isinstance(index, slice):
+        return slice(index.start + low, index.start + high)
+    return index[low:high]
+
+
+def join_short_last_batch(batches, min_rows):
+    """Join a last batch of fewer than ``min_rows`` rows to the one before.
+
+    Two uses: MMD needs two samples per side, and data-parallel training one
+    row per process.
+    """
+    if len(batches) > 1 and _batch_length(batches[-1]) < min_rows:
+        last, before = batches.pop(), batches.pop()
+        if isinstance(last, slice):
+            batches.append(slice(before.start, last.stop))
+        else:
+            batches.append(torch.cat([before, last]))
+    return batches
 
 
 class DomainDataset(torch.utils.data.Dataset):
@@ -389,16 +445,8 @@ class DomainBatchLoader:
         return batches
 
     def _source_batches(self):
-        batches = list(self.source._batch_indices())
-        if len(batches) > 1 and _batch_length(batches[-1]) == 1:
-            # MMD needs two samples per side: a last batch of one joins the
-            # one before it.
-            last, before = batches.pop(), batches.pop()
-            if isinstance(last, slice):
-                batches.append(slice(before.start, last.stop))
-            else:
-                batches.append(torch.cat([before, last]))
-        return batches
+        # MMD needs two samples per side.
+        return join_short_last_batch(list(self.source._batch_indices()), 2)
 
     def __iter__(self):
         self.source.batch_size = self.target.batch_size = self.batch_size

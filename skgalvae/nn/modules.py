@@ -243,11 +243,23 @@ class VAEModule(nn.Module):
         mu, logvar = self.encode(x)
         return self.decode(self.latent_draw(mu, logvar)), mu, logvar
 
+    #: ``(low, high, batch_rows)`` while training data-parallel: this process
+    #: holds rows ``low:high`` of a global batch, and takes those rows of noise
+    #: drawn for the whole batch, as one process would (skgalvae.nn.distributed).
+    noise_rows = None
+
     def latent_draw(self, mu, logvar):
         """Draw ``z ~ N(mu, exp(logvar))`` when training (reparameterised), else mu."""
         if self.training:
-            return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            return mu + self._standard_noise(mu) * torch.exp(0.5 * logvar)
         return mu
+
+    def _standard_noise(self, mu):
+        if self.noise_rows is None:
+            return torch.randn_like(mu)
+        low, high, batch_rows = self.noise_rows
+        shape = (batch_rows, *mu.shape[1:])
+        return torch.randn(shape, dtype=mu.dtype, device=mu.device)[low:high]
 
 
 class DomainAdaptedVAEModule(VAEModule):

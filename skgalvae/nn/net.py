@@ -27,6 +27,7 @@ from skorch import NeuralNet
 from skorch.dataset import get_len
 
 from .data import ArrayDataset, DeviceBatchLoader
+from .distributed import all_reduce_sum, unwrap_ddp
 from .losses import ELBOLoss
 
 _AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16}
@@ -49,6 +50,19 @@ def _check_finite_losses(table, names, epoch):
             )
 
 
+def _global_batch_means(table, sizes, shards):
+    """Turn each process's per-batch means into the global batches' means.
+
+    ``table`` rows are this process's batch means of each term; weighted by
+    its rows and summed over processes they give the global batch sums.
+    """
+    local_rows = torch.tensor(sizes, dtype=table.dtype, device=table.device)
+    table = all_reduce_sum(table * local_rows[:, None])
+    global_rows = [batch_rows for _, _, batch_rows in shards]
+    divisor = torch.tensor(global_rows, dtype=table.dtype, device=table.device)
+    return table / divisor[:, None], global_rows
+
+
 class VAENet(NeuralNet):
     """skorch ``NeuralNet`` for VAEs, with a fast device path.
 
@@ -63,6 +77,10 @@ class VAENet(NeuralNet):
         Autocast dtype of the forward pass; parameters stay float32.
     channels_last : bool, default=False
         Keep convolution weights in ``torch.channels_last`` format.
+    data_parallel : bool, default=False
+        Wrap the module in ``DistributedDataParallel`` (needs an initialised
+        process group; see the user guide, "Survey scale"). Give the training
+        iterator ``shard=(rank, world_size)`` with it.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -76,6 +94,7 @@ class VAENet(NeuralNet):
         iterator_train=DeviceBatchLoader,
         iterator_valid=DeviceBatchLoader,
         train_split=None,
+        data_parallel=False,
         **kwargs,
     ):
         super().__init__(
@@ -88,14 +107,33 @@ class VAENet(NeuralNet):
         )
         self.precision = precision
         self.channels_last = channels_last
+        self.data_parallel = data_parallel
+        self._shard = None
 
     # -- set-up ------------------------------------------------------------------
     def initialize_module(self):
-        """Build the module, then move it to channels_last when asked."""
+        """Build the module, to channels_last and into DDP when asked."""
         super().initialize_module()
         if self.channels_last:
             self.module_.to(memory_format=torch.channels_last)
+        if self.data_parallel:
+            device = torch.device(self.device)
+            self.module_ = torch.nn.parallel.DistributedDataParallel(
+                self.module_,
+                device_ids=[device.index or 0] if device.type == "cuda" else None,
+            )
         return self
+
+    @property
+    def _core_module(self):
+        """The module itself, from under DDP and ``torch.compile`` wrappers."""
+        module = unwrap_ddp(self.module_)
+        return getattr(module, "_orig_mod", module)
+
+    def _set_shard(self, shard):
+        """Note the share of the global batch this process holds (or None)."""
+        self._shard = shard
+        self._core_module.noise_rows = shard
 
     def get_iterator(self, dataset, training=False):
         """Return a :class:`DeviceBatchLoader` delivering to this net's device."""
@@ -141,27 +179,46 @@ class VAENet(NeuralNet):
         self._batch_terms.append(
             {k: v.detach() for k, v in terms.items() if k != "loss"}
         )
-        return terms["loss"]
+        return terms["loss"] * self._loss_share(training)
+
+    def _loss_share(self, training):
+        """Weight of this process's batch-mean loss in data-parallel training.
+
+        DDP averages gradients over processes; weighting each by its rows
+        times the number of processes over the global batch's rows makes that
+        average the gradient of the global batch mean, even for uneven shares.
+        """
+        if not training or self._shard is None:
+            return 1.0
+        low, high, batch_rows = self._shard
+        return (high - low) * torch.distributed.get_world_size() / batch_rows
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """Run one epoch; record per-batch losses with a single device sync."""
         if iterator is None:
             return
         self._batch_terms = []
-        losses, sizes = [], []
+        losses, sizes, shards = [], [], []
         for batch in iterator:
+            shard = getattr(iterator, "current_shard", None) if training else None
+            self._set_shard(shard)
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
-            losses.append(step["loss"].detach())
+            losses.append(step["loss"].detach() / self._loss_share(training))
             sizes.append(get_len(batch[0]))
+            shards.append(shard)
             self.notify("on_batch_end", batch=batch, training=training, **step)
+        self._set_shard(None)
         names = list(self._batch_terms[0]) if self._batch_terms else []
         if losses:
             columns = [torch.stack(losses).float()] + [
                 torch.stack([terms[name] for terms in self._batch_terms]).float()
                 for name in names
             ]
-            table = torch.stack(columns, dim=1).cpu().tolist()  # the one sync
+            table = torch.stack(columns, dim=1)
+            if shards[0] is not None:
+                table, sizes = _global_batch_means(table, sizes, shards)
+            table = table.cpu().tolist()  # the one sync
         else:
             table = []
         if training:
@@ -184,6 +241,12 @@ class VAENet(NeuralNet):
         """Open no history row here: rows are written after the epoch."""
 
     # -- inference -----------------------------------------------------------------
+    @property
+    def _inference_module(self):
+        # encode/decode are methods of the module, not of a DDP wrapper; a
+        # torch.compile wrapper passes them through (uncompiled) itself.
+        return unwrap_ddp(self.module_)
+
     def _eval_batches(self, dataset, batch_size):
         self.module_.eval()
         loader = self.get_iterator(dataset, training=False)
@@ -196,7 +259,7 @@ class VAENet(NeuralNet):
         """Yield ``(mu, logvar)`` float32 tensors on the device, batch by batch."""
         for x, _ in self._eval_batches(dataset, batch_size):
             with self.autocast():
-                mu, logvar = self.module_.encode(x)
+                mu, logvar = self._inference_module.encode(x)
             yield mu.float(), logvar.float()
 
     @torch.inference_mode()
@@ -207,8 +270,9 @@ class VAENet(NeuralNet):
         """
         for x, _ in self._eval_batches(dataset, batch_size):
             with self.autocast():
-                mu, _ = self.module_.encode(x)
-                x_hat = self.module_.decode(mu, **decode_params)
+                module = self._inference_module
+                mu, _ = module.encode(x)
+                x_hat = module.decode(mu, **decode_params)
             yield x, x_hat.float()
 
     @torch.inference_mode()
@@ -219,5 +283,5 @@ class VAENet(NeuralNet):
         """
         for z_batch, _ in self._eval_batches(ArrayDataset(z), batch_size):
             with self.autocast():
-                x_hat = self.module_.decode(z_batch, **decode_params)
+                x_hat = self._inference_module.decode(z_batch, **decode_params)
             yield x_hat.float()

@@ -1,0 +1,424 @@
+"""Encode a survey too large for memory, chunk by chunk, resumably."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+from tqdm.auto import tqdm
+
+from .._base import BaseVAE, split_vae
+from ..exceptions import UnreadableRowsWarning
+from ._sources import open_source, resolve_ids
+from ._stores import as_objects, plain, remove_store, store_class
+
+__all__ = ["EncodingSummary", "encode_survey"]
+
+_DEFAULT_CHUNK_ROWS = 4096
+# Rows re-encoded on resume to check that the same model and survey wrote the
+# output, and how closely they must agree (loose enough for bf16 on a GPU vs
+# float32 on a CPU; a different model disagrees by order one).
+_PROBE_ROWS = 16
+_PROBE_TOLERANCE = 0.05
+
+
+class LatentEncoder:
+    """Images to latents (and optionally their standard deviations).
+
+    Parameters
+    ----------
+    estimator : fitted transformer
+        A skgalvae VAE, a Pipeline of preprocessing steps ending in one, or
+        any fitted transformer (then without ``std``).
+    std : bool
+        Also return the posterior standard deviations (VAEs only).
+    """
+
+    def __init__(self, estimator, std=False):
+        self.estimator = estimator
+        self.preprocessing, final = split_vae(estimator)
+        self.vae = final if isinstance(final, BaseVAE) else None
+        check_is_fitted(final)
+        if std and self.vae is None:
+            raise TypeError(
+                f"std=True needs a skgalvae VAE (or a Pipeline ending in one) to "
+                f"give posterior standard deviations; got {type(final).__name__}."
+            )
+        self.std = std
+
+    def feature_names(self) -> list[str]:
+        """Names of the latent columns, e.g. ``vae0`` ... ``vae39``."""
+        named = self.vae if self.vae is not None else self.estimator
+        if not hasattr(named, "get_feature_names_out"):
+            raise TypeError(
+                f"{type(named).__name__} has no get_feature_names_out, which "
+                f"names the output columns; pass a skgalvae VAE or a Pipeline "
+                f"ending in one."
+            )
+        return [str(name) for name in named.get_feature_names_out()]
+
+    def __call__(self, images):
+        """Return ``(latents, std or None)`` as float32 arrays."""
+        if self.vae is None:
+            return np.asarray(self.estimator.transform(images), dtype=np.float32), None
+        X = (
+            images
+            if self.preprocessing is None
+            else self.preprocessing.transform(images)
+        )
+        mu, logvar = self.vae._encode(X)
+        return mu, (np.exp(0.5 * logvar, dtype=np.float32) if self.std else None)
+
+
+@dataclass
+class EncodingSummary:
+    """What :func:`encode_survey` did.
+
+    Attributes
+    ----------
+    output : str
+        The store written.
+    format : str
+        ``"zarr"`` or ``"parquet"``.
+    n_rows : int
+        Rows in the survey (and the store).
+    n_encoded : int
+        Rows processed by this call.
+    n_resumed : int
+        Rows found done by an earlier, interrupted call and skipped.
+    seconds : float
+        Wall time of this call.
+    failures : dict
+        Id to reason of every row in the store that could not be read (this
+        call's and earlier ones'); their latents are NaN.
+    """
+
+    output: str
+    format: str
+    n_rows: int
+    n_encoded: int
+    n_resumed: int
+    seconds: float
+    failures: dict = field(default_factory=dict)
+
+    @property
+    def n_failed(self) -> int:
+        """Number of rows that could not be read."""
+        return len(self.failures)
+
+    @property
+    def images_per_second(self) -> float:
+        """Throughput of this call: rows processed per second of wall time."""
+        return self.n_encoded / self.seconds if self.seconds > 0 else float("nan")
+
+    def __str__(self):
+        lines = [
+            f"Encoded {self.n_encoded} of {self.n_rows} rows into {self.output} "
+            f"({self.format}) in {self.seconds:.1f} s: "
+            f"{self.images_per_second:.0f} images/s.",
+        ]
+        if self.n_resumed:
+            lines.append(f"Resumed: {self.n_resumed} rows were already done.")
+        if self.failures:
+            shown = list(self.failures.items())[:10]
+            lines.append(f"{self.n_failed} rows could not be read (NaN latents):")
+            lines += [f"  {row_id}: {reason}" for row_id, reason in shown]
+            if self.n_failed > len(shown):
+                lines.append(f"  ... and {self.n_failed - len(shown)} more")
+        else:
+            lines.append("Every row was read.")
+        return "\n".join(lines)
+
+
+def _check_batch_size(batch_size):
+    if batch_size is not None and (
+        not isinstance(batch_size, Integral) or isinstance(batch_size, bool)
+    ):
+        raise TypeError(f"batch_size must be an int or None; got {batch_size!r}.")
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
+
+
+def _new_metadata(reader, encoder, chunk_rows, ids):
+    from .. import __version__
+
+    names = encoder.feature_names()
+    return {
+        "n_rows": reader.n_rows,
+        "chunk_rows": int(chunk_rows),
+        "n_latent": len(names),
+        "feature_names": names,
+        "std": bool(encoder.std),
+        "estimator": repr(encoder.estimator),
+        "source": reader.name,
+        "id_kind": "str" if np.asarray(ids[:1]).dtype.kind in "OUS" else "int",
+        "skgalvae_version": __version__,
+    }
+
+
+def _check_resumable(store, reader, encoder, batch_size, ids):
+    """Refuse to resume into a store that another survey or model wrote."""
+    meta = store.metadata
+    path = store.path
+    if meta["n_rows"] != reader.n_rows:
+        raise ValueError(
+            f"{path} holds {meta['n_rows']} rows but {reader.name} has "
+            f"{reader.n_rows}; it was written for another survey. Pass "
+            f"overwrite=True to start again."
+        )
+    if batch_size is not None and batch_size != meta["chunk_rows"]:
+        raise ValueError(
+            f"{path} was started with batch_size={meta['chunk_rows']}; resume "
+            f"with that batch_size (or None), or pass overwrite=True."
+        )
+    names = encoder.feature_names()
+    if names != meta["feature_names"] or bool(encoder.std) != meta["std"]:
+        raise ValueError(
+            f"{path} holds features {meta['feature_names'][:3]}... (std="
+            f"{meta['std']}) but this estimator gives {names[:3]}... (std="
+            f"{encoder.std}); pass overwrite=True to start again."
+        )
+    done = np.flatnonzero(store.done_chunks())
+    if len(done):
+        _check_probe(store, int(done[0]), reader, encoder, ids)
+
+
+def _check_probe(store, chunk, reader, encoder, ids):
+    """Re-encode a few stored rows; they must match what is stored."""
+    stored_ids = store.read_column(chunk, "id")
+    errors = store.read_column(chunk, "error")
+    stored = store.chunk_latents(chunk)
+    start, _ = store.chunk_range(chunk)
+    stop = start + min(_PROBE_ROWS, len(stored_ids))
+    if not np.array_equal(as_objects(ids[start:stop]), stored_ids[: stop - start]):
+        raise ValueError(
+            f"The ids of rows {start}:{stop} in {store.path} differ from the "
+            f"source's; it was written for another survey or id list. Pass "
+            f"overwrite=True to start again."
+        )
+    block = reader.read(start, stop)
+    ok = block.ok & (errors[: stop - start] == "")
+    if not ok.any():
+        return
+    fresh, _ = encoder(block.images[ok])
+    old = stored[: stop - start][ok]
+    scale = max(float(np.abs(old).max()), 1.0)
+    if not np.allclose(
+        fresh, old, rtol=_PROBE_TOLERANCE, atol=_PROBE_TOLERANCE * scale
+    ):
+        raise ValueError(
+            f"Re-encoding rows {start}:{stop} gives latents that differ from "
+            f"those stored in {store.path} (max difference "
+            f"{float(np.abs(fresh - old).max()):.3g}): another model wrote it. "
+            f"Pass overwrite=True to start again."
+        )
+
+
+def _open_store(output, format, overwrite, reader, encoder, batch_size, ids):
+    """Open the store to resume, or create it; return it and whether resumed."""
+    store_cls = store_class(output, format)
+    if os.path.exists(output) and overwrite:
+        remove_store(output)
+    if os.path.exists(output):
+        store = store_cls.open(output)
+        _check_resumable(store, reader, encoder, batch_size, ids)
+        return store
+    chunk_rows = batch_size or min(_DEFAULT_CHUNK_ROWS, reader.n_rows)
+    metadata = _new_metadata(reader, encoder, chunk_rows, ids)
+    return store_cls.create(output, metadata, np.asarray(ids[:1]).dtype)
+
+
+def _encode_block(block, encoder, n_latent, std):
+    """Latents, stds and per-row error strings of one block, NaN where failed."""
+    n = block.stop - block.start
+    latents = np.full((n, n_latent), np.nan, dtype=np.float32)
+    latent_std = np.full((n, n_latent), np.nan, dtype=np.float32) if std else None
+    ok = block.ok
+    if ok.any():
+        mu, sigma = encoder(block.images[ok] if not ok.all() else block.images)
+        latents[ok] = mu
+        if std:
+            latent_std[ok] = sigma
+    errors = np.full(n, "", dtype=object)
+    for offset, reason in block.errors.items():
+        errors[offset] = reason
+    return latents, latent_std, errors
+
+
+def encode_survey(
+    estimator,
+    source,
+    output,
+    *,
+    key: str | None = None,
+    ids=None,
+    batch_size: int | None = None,
+    std: bool = False,
+    format: str = "auto",
+    overwrite: bool = False,
+    n_readers: int = 1,
+    progress: bool = True,
+) -> EncodingSummary:
+    """Encode every image of a survey into a latent table on disk.
+
+    The survey is read, encoded and written ``batch_size`` rows at a time,
+    with the next chunks read while one is encoded, so memory stays bounded
+    by a few chunks whatever the survey's size. Each written chunk is
+    committed atomically: if the run stops (killed, out of time on a batch
+    queue, a node lost), calling ``encode_survey`` again with the same
+    arguments carries on from the first chunk not done, never writing a row
+    twice or skipping one.
+
+    Rows that cannot be read (a corrupt or missing file, NaN or inf pixels)
+    are not dropped: they keep their place in the output with NaN latents and
+    the reason in the ``error`` column, are listed by id in the summary, and
+    raise an :class:`~skgalvae.exceptions.UnreadableRowsWarning`.
+
+    Parameters
+    ----------
+    estimator : fitted transformer
+        A fitted :class:`~skgalvae.VAETransformer` (or another skgalvae VAE),
+        a fitted Pipeline of preprocessing steps ending in one (e.g.
+        ``make_pipeline(MTFStretch(), VAETransformer())``), or any fitted
+        transformer with ``get_feature_names_out`` (then without ``std``).
+        It encodes on its own device: a GPU where it was fitted with
+        ``device="auto"`` and one is present.
+    source : array-like, path or list of paths
+        The images, samples first, in the layout the estimator was fitted on:
+
+        - the path of a zarr store (``"survey.zarr"``) or HDF5 file
+          (``"survey.h5"``), with ``key`` naming the image array in it;
+        - a zarr array, an ``h5py.Dataset``, a numpy array or memmap;
+        - a dask array (each chunk is computed when read: on a
+          ``dask.distributed`` cluster when a client is active);
+        - a list of FITS or JPEG/PNG paths, or a
+          :class:`skgalvae.io.FITSDataset` to set reading options.
+    output : str or path-like
+        Where to write: a ``.zarr`` group or a ``.parquet`` directory (one
+        file per chunk; ``pandas.read_parquet`` reads it whole). Read either
+        back with :func:`read_latents`.
+    key : str, default=None
+        The image array inside a zarr group or HDF5 file given by path.
+    ids : array-like or str, default=None
+        One id per row (ints or strings, e.g. catalogue ids), or the name of
+        an array next to the images in the store. None means file paths for
+        lists of files, else row numbers.
+    batch_size : int, default=None
+        Rows per chunk read, encoded and committed. None means 4096 for a
+        new output, or the output's own when resuming. Memory is about
+        ``(n_readers + 2) * batch_size`` images.
+    std : bool, default=False
+        Also write the posterior standard deviations (``latent_std``, or
+        ``<name>_std`` columns).
+    format : {"auto", "zarr", "parquet"}, default="auto"
+        Output format; ``"auto"`` follows ``output``'s suffix.
+    overwrite : bool, default=False
+        Delete an existing ``output`` and start again. Without it an existing
+        output is resumed, after checking it holds this survey's ids and the
+        same model's latents (a few stored rows are re-encoded).
+    n_readers : int, default=1
+        Threads reading chunks ahead of the encoder.
+    progress : bool, default=True
+        Show a progress bar over rows.
+
+    Returns
+    -------
+    EncodingSummary
+        Rows encoded and resumed, throughput, and failed rows by id;
+        ``print`` it for a report.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalvae import VAETransformer
+    >>> from skgalvae.survey import encode_survey, read_latents
+    >>> X = np.random.default_rng(0).random((40, 1, 64, 64), dtype=np.float32)
+    >>> vae = VAETransformer(n_latent=4, hidden_dims=(8,), max_epochs=1).fit(X)
+    >>> summary = encode_survey(vae, X, "latents.parquet", batch_size=16,
+    ...                         progress=False)  # doctest: +SKIP
+    >>> read_latents("latents.parquet").shape  # doctest: +SKIP
+    (40, 6)
+    """
+    _check_batch_size(batch_size)
+    if not isinstance(n_readers, Integral) or n_readers < 1:
+        raise ValueError(f"n_readers must be a positive int; got {n_readers!r}.")
+    encoder = LatentEncoder(estimator, std=std)
+    output = os.fspath(output)
+    reader, container = open_source(source, key)
+    try:
+        ids = resolve_ids(ids, reader, container)
+        store = _open_store(output, format, overwrite, reader, encoder, batch_size, ids)
+        return _run(store, reader, encoder, ids, n_readers, progress)
+    finally:
+        reader.close()
+
+
+def _run(store, reader, encoder, ids, n_readers, progress):
+    start_time = time.perf_counter()
+    done = store.done_chunks()
+    pending = [int(c) for c in np.flatnonzero(~done)]
+    n_resumed = sum(
+        stop - start
+        for start, stop in (store.chunk_range(int(c)) for c in np.flatnonzero(done))
+    )
+    failures = store.failures() if done.any() else {}
+    n_latent = store.metadata["n_latent"]
+    bar = tqdm(
+        total=store.n_rows,
+        initial=n_resumed,
+        unit="img",
+        desc="encode",
+        disable=not progress,
+    )
+    n_encoded = 0
+    with bar, ThreadPoolExecutor(max_workers=n_readers) as pool:
+        futures = {}
+
+        def submit(position):
+            if position < len(pending):
+                chunk = pending[position]
+                futures[position] = pool.submit(reader.read, *store.chunk_range(chunk))
+
+        for position in range(n_readers + 1):
+            submit(position)
+        for position, chunk in enumerate(pending):
+            block = futures.pop(position).result()
+            submit(position + n_readers + 1)
+            latents, latent_std, errors = _encode_block(
+                block, encoder, n_latent, encoder.std
+            )
+            store.write_chunk(
+                chunk, ids[block.start : block.stop], latents, latent_std, errors
+            )
+            for offset, reason in block.errors.items():
+                failures[plain(ids[block.start + offset])] = reason
+            n_encoded += block.stop - block.start
+            bar.update(block.stop - block.start)
+            if failures:
+                bar.set_postfix(failed=len(failures), refresh=False)
+    summary = EncodingSummary(
+        output=store.path,
+        format=store.format,
+        n_rows=store.n_rows,
+        n_encoded=n_encoded,
+        n_resumed=n_resumed,
+        seconds=time.perf_counter() - start_time,
+        failures=failures,
+    )
+    if failures:
+        first = ", ".join(str(row_id) for row_id in list(failures)[:5])
+        first += ", ..." if len(failures) > 5 else ""
+        warnings.warn(
+            f"{len(failures)} rows of {reader.name} could not be read and have NaN "
+            f"latents in {store.path} (ids {first}); "
+            f"summary.failures gives each reason.",
+            UnreadableRowsWarning,
+            stacklevel=3,
+        )
+    return summary

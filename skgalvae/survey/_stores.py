@@ -1,0 +1,322 @@
+"""Where latents go: chunked stores whose chunks are committed atomically.
+
+A store holds ``n_rows`` rows in chunks of ``chunk_rows``. Writing a chunk and
+marking it done are one step as seen from outside: a run killed at any point
+leaves every chunk either complete or not done, so a resumed run redoes
+exactly the chunks that are not done. Each row holds its id, its latents
+(NaN for a row that could not be read), optionally their posterior standard
+deviations, and an error message (empty for a good row).
+
+- :class:`ZarrLatentStore`: a zarr group (``latent``, ``latent_std``, ``id``,
+  ``error`` arrays and a ``done`` flag per chunk, each flag its own zarr chunk
+  so writers never share an object).
+- :class:`ParquetLatentStore`: a directory of one parquet file per chunk,
+  each written under a temporary name and renamed into place; pandas and
+  pyarrow read the directory as one table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+_METADATA_KEY = "skgalvae_encoding"
+
+
+class LatentStore(ABC):
+    """A chunked table of latents with atomic per-chunk commits."""
+
+    format = None
+
+    def __init__(self, path, metadata):
+        self.path = os.fspath(path)
+        self.metadata = metadata
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows of the survey."""
+        return self.metadata["n_rows"]
+
+    @property
+    def chunk_rows(self) -> int:
+        """Rows per chunk."""
+        return self.metadata["chunk_rows"]
+
+    @property
+    def n_chunks(self) -> int:
+        """Number of chunks."""
+        return -(-self.n_rows // self.chunk_rows)
+
+    def chunk_range(self, chunk: int) -> tuple[int, int]:
+        """Row range ``(start, stop)`` of ``chunk``."""
+        start = chunk * self.chunk_rows
+        return start, min(start + self.chunk_rows, self.n_rows)
+
+    @classmethod
+    @abstractmethod
+    def create(cls, path, metadata, id_dtype):
+        """Create an empty store at ``path``; ``metadata`` names the columns."""
+
+    @classmethod
+    @abstractmethod
+    def open(cls, path):
+        """Open an existing store."""
+
+    @abstractmethod
+    def done_chunks(self) -> np.ndarray:
+        """Boolean array, one flag per chunk: committed or not."""
+
+    @abstractmethod
+    def write_chunk(self, chunk, ids, latents, latent_std, errors):
+        """Write and commit one chunk's rows (``errors``: str per row, "" if ok)."""
+
+    @abstractmethod
+    def read_column(self, chunk, name):
+        """Read the ``"id"`` or ``"error"`` column of a committed chunk."""
+
+    @abstractmethod
+    def chunk_latents(self, chunk):
+        """Read the latents of a committed chunk, (rows, n_latent)."""
+
+    def failures(self) -> dict:
+        """Id to error message of every failed row in committed chunks."""
+        failed = {}
+        for chunk in np.flatnonzero(self.done_chunks()):
+            errors = self.read_column(int(chunk), "error")
+            bad = np.flatnonzero(errors != "")
+            if len(bad):  # ids are read only for chunks with failures
+                ids = self.read_column(int(chunk), "id")
+                failed.update({plain(ids[row]): str(errors[row]) for row in bad})
+        return failed
+
+
+def plain(value):
+    """Return a numpy scalar as a plain Python value (for dict keys and JSON)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def as_objects(values):
+    """Return strings (zarr gives numpy's StringDType) as an object array."""
+    values = np.asarray(values)
+    return values.astype(object) if values.dtype.kind in "OUST" else values
+
+
+def _is_string_dtype(dtype) -> bool:
+    return np.dtype(dtype).kind in "OUST"
+
+
+class ZarrLatentStore(LatentStore):
+    """Latents in a zarr group, chunked along rows."""
+
+    format = "zarr"
+
+    @classmethod
+    def create(cls, path, metadata, id_dtype):
+        """Create the group and its arrays, all rows not done."""
+        import zarr
+
+        group = zarr.open_group(os.fspath(path), mode="w")
+        n, rows, k = metadata["n_rows"], metadata["chunk_rows"], metadata["n_latent"]
+        for name in ("latent", "latent_std") if metadata["std"] else ("latent",):
+            group.create_array(
+                name, shape=(n, k), chunks=(rows, k), dtype="f4", fill_value=np.nan
+            )
+        id_kind = str if _is_string_dtype(id_dtype) else "i8"
+        group.create_array("id", shape=(n,), chunks=(rows,), dtype=id_kind)
+        group.create_array("error", shape=(n,), chunks=(rows,), dtype=str)
+        n_chunks = -(-n // rows)
+        group.create_array(
+            "done", shape=(n_chunks,), chunks=(1,), dtype=bool, fill_value=False
+        )
+        group.attrs[_METADATA_KEY] = metadata
+        return cls(path, metadata, group)
+
+    def __init__(self, path, metadata, group):
+        super().__init__(path, metadata)
+        self.group = group
+
+    @classmethod
+    def open(cls, path):
+        """Open the group written by :meth:`create`."""
+        import zarr
+
+        group = zarr.open_group(os.fspath(path), mode="r+")
+        metadata = group.attrs.get(_METADATA_KEY)
+        if metadata is None:
+            raise ValueError(f"{path} is a zarr group, but not one skgalvae wrote.")
+        return cls(path, dict(metadata), group)
+
+    def done_chunks(self):
+        """One flag per chunk."""
+        return np.asarray(self.group["done"][:], dtype=bool)
+
+    def write_chunk(self, chunk, ids, latents, latent_std, errors):
+        """Write the rows, then set the chunk's flag (the commit)."""
+        start, stop = self.chunk_range(chunk)
+        self.group["latent"][start:stop] = latents
+        if latent_std is not None:
+            self.group["latent_std"][start:stop] = latent_std
+        self.group["id"][start:stop] = ids
+        self.group["error"][start:stop] = errors
+        self.group["done"][chunk] = True
+
+    def read_column(self, chunk, name):
+        """Read the ids or error messages of one chunk."""
+        start, stop = self.chunk_range(chunk)
+        return as_objects(self.group[name][start:stop])
+
+    def chunk_latents(self, chunk):
+        """Read the latents of one chunk."""
+        return self.group["latent"][slice(*self.chunk_range(chunk))]
+
+
+class ParquetLatentStore(LatentStore):
+    """Latents in a directory of parquet files, one per committed chunk."""
+
+    format = "parquet"
+    _metadata_file = "_skgalvae.json"
+
+    @classmethod
+    def create(cls, path, metadata, id_dtype):
+        """Create the directory with its metadata file."""
+        os.makedirs(path, exist_ok=False)
+        with open(os.path.join(path, cls._metadata_file), "w") as handle:
+            json.dump(metadata, handle)
+        return cls(path, metadata)
+
+    @classmethod
+    def open(cls, path):
+        """Open a directory written by :meth:`create`."""
+        try:
+            with open(os.path.join(path, cls._metadata_file)) as handle:
+                metadata = json.load(handle)
+        except FileNotFoundError:
+            raise ValueError(
+                f"{path} exists but is not a latent table skgalvae wrote (no "
+                f"{cls._metadata_file})."
+            ) from None
+        store = cls(path, metadata)
+        store._remove_partial_writes()
+        return store
+
+    def _part(self, chunk):
+        return os.path.join(self.path, f"part-{chunk:09d}.parquet")
+
+    def _remove_partial_writes(self):
+        # A run killed while writing leaves a temporary file; its chunk is redone.
+        for name in os.listdir(self.path):
+            if name.endswith(".tmp"):
+                os.remove(os.path.join(self.path, name))
+
+    def done_chunks(self):
+        """One flag per chunk: its part file exists."""
+        return np.asarray([os.path.exists(self._part(c)) for c in range(self.n_chunks)])
+
+    def _columns(self):
+        names = self.metadata["feature_names"]
+        return names, [f"{name}_std" for name in names]
+
+    def write_chunk(self, chunk, ids, latents, latent_std, errors):
+        """Write the part under a temporary name, then rename it (the commit)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        names, std_names = self._columns()
+        columns = {"id": pa.array(ids)}
+        columns.update({n: pa.array(latents[:, i]) for i, n in enumerate(names)})
+        if latent_std is not None:
+            for i, n in enumerate(std_names):
+                columns[n] = pa.array(latent_std[:, i])
+        columns["error"] = pa.array(errors, type=pa.string())
+        final = self._part(chunk)
+        temporary = final + ".tmp"
+        pq.write_table(pa.table(columns), temporary)
+        os.replace(temporary, final)
+
+    def read_column(self, chunk, name):
+        """Read the ids or error messages of one chunk."""
+        import pyarrow.parquet as pq
+
+        column = pq.read_table(self._part(chunk), columns=[name])[name]
+        return as_objects(column.to_numpy(zero_copy_only=False))
+
+    def chunk_latents(self, chunk):
+        """Read the latents of one chunk."""
+        import pyarrow.parquet as pq
+
+        names, _ = self._columns()
+        table = pq.read_table(self._part(chunk), columns=names)
+        return np.stack([table[n].to_numpy() for n in names], axis=1)
+
+
+_STORES = {store.format: store for store in (ZarrLatentStore, ParquetLatentStore)}
+
+
+def store_class(output, format):
+    """Return the store class for ``format``, or from ``output``'s suffix."""
+    if format == "auto":
+        suffix = os.fspath(output).rstrip("/").rsplit(".", 1)[-1].lower()
+        if suffix not in _STORES:
+            raise ValueError(
+                f"Cannot tell the output format of {os.fspath(output)!r}: end it in "
+                f".zarr or .parquet, or pass format='zarr' or 'parquet'."
+            )
+        format = suffix
+    if format not in _STORES:
+        raise ValueError(f"format must be 'auto', 'zarr' or 'parquet'; got {format!r}.")
+    return _STORES[format]
+
+
+def remove_store(path):
+    """Delete a store directory (``overwrite=True``)."""
+    shutil.rmtree(os.fspath(path))
+
+
+def read_latents(path):
+    """Read an encoded survey into a DataFrame, one row per galaxy.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.zarr`` group or ``.parquet`` directory written by
+        :func:`~skgalvae.survey.encode_survey`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id``, the latent features (``vae0`` ...), their ``_std``
+        columns if written, and ``error`` ("" for a good row, else why the
+        row could not be read; its latents are NaN). Only committed chunks
+        are read: an unfinished run gives the rows done so far.
+    """
+    import pandas as pd
+
+    path = os.fspath(path)
+    is_parquet = os.path.exists(os.path.join(path, ParquetLatentStore._metadata_file))
+    store = (ParquetLatentStore if is_parquet else ZarrLatentStore).open(path)
+    done = np.flatnonzero(store.done_chunks())
+    if is_parquet:
+        import pyarrow.parquet as pq
+
+        frames = [pq.read_table(store._part(int(c))).to_pandas() for c in done]
+        if frames:
+            return pd.concat(frames, ignore_index=True)
+        return pd.DataFrame(columns=["id", *store.metadata["feature_names"], "error"])
+    names = store.metadata["feature_names"]
+    rows = np.concatenate([np.arange(*store.chunk_range(int(c))) for c in done] or [[]])
+    rows = rows.astype(np.intp)
+    group = store.group
+    frame = pd.DataFrame({"id": as_objects(group["id"][:])[rows]})
+    latents = group["latent"][:][rows]
+    for i, name in enumerate(names):
+        frame[name] = latents[:, i]
+    if "latent_std" in group:
+        std = group["latent_std"][:][rows]
+        for i, name in enumerate(names):
+            frame[f"{name}_std"] = std[:, i]
+    frame["error"] = as_objects(group["error"][:])[rows]
+    return frame

@@ -1,0 +1,163 @@
+"""Data-parallel fits under torch.distributed (two gloo processes on loopback).
+
+The VAE and the GMM-VAE fitted by ``torchrun --nproc_per_node=2`` match the
+same fits in one process.
+"""
+
+import subprocess
+import sys
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+from skgalvae import (
+    DomainAdaptedVAETransformer,
+    GMMVAETransformer,
+    VAETransformer,
+)
+from skgalvae._device import resolve_device
+from skgalvae.datasets import make_blobs_images
+from skgalvae.nn.data import ArrayDataset, DeviceBatchLoader
+from skgalvae.nn.distributed import shard_bounds
+
+# 99 galaxies in global batches of 32: the last batch of 3 splits 1 + 2, so
+# the uneven-share weighting is exercised too.
+N_SAMPLES, BATCH_SIZE = 99, 32
+PARAMS = dict(
+    n_latent=3, hidden_dims=(8, 16), batch_size=BATCH_SIZE, max_epochs=3, lr=3e-3
+)
+GMM_PARAMS = dict(PARAMS, n_components=3, max_epochs=2, pretrain_epochs=2)
+
+# What a user launches with `torchrun --nproc_per_node=2 fit_ddp.py OUT`.
+_FIT_DDP = f"""
+import sys
+import joblib, torch, torch.distributed as dist
+from skgalvae import GMMVAETransformer, VAETransformer
+from skgalvae.datasets import make_blobs_images
+
+dist.init_process_group("gloo")
+torch.set_num_threads(1)
+X = make_blobs_images({N_SAMPLES}, image_size=64, random_state=0).images
+vae = VAETransformer(**{PARAMS!r}, random_state=int(sys.argv[2])).fit(X)
+gmm = GMMVAETransformer(**{GMM_PARAMS!r}, random_state=3).fit(X)
+rank = dist.get_rank()
+result = (vae.transform(X), vae.history_[:, "train_loss"], vae, gmm.predict_proba(X))
+joblib.dump(result, f"{{sys.argv[1]}}/{{rank}}.joblib")
+dist.destroy_process_group()
+"""
+
+
+def _torchrun(script, *args, nproc=2):
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",  # rendezvous on localhost, a free port
+        f"--nproc_per_node={nproc}",
+        str(script),
+        *map(str, args),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def blobs99():
+    return make_blobs_images(N_SAMPLES, image_size=64, random_state=0).images
+
+
+def test_two_gloo_processes_fit_like_one(blobs99, tmp_path):
+    script = tmp_path / "fit_ddp.py"
+    script.write_text(_FIT_DDP)
+    _torchrun(script, tmp_path, 7)
+    single = VAETransformer(**PARAMS, random_state=7).fit(blobs99)
+    latents_0, losses_0, vae_0, proba_0 = joblib.load(tmp_path / "0.joblib")
+    latents_1, losses_1, _, proba_1 = joblib.load(tmp_path / "1.joblib")
+    np.testing.assert_array_equal(latents_0, latents_1)  # the ranks agree exactly
+    np.testing.assert_array_equal(proba_0, proba_1)
+    reference = single.transform(blobs99)
+    # Measured: 6e-8 for the VAE, 4e-6 for the mixture's responsibilities.
+    np.testing.assert_allclose(latents_0, reference, atol=1e-5, rtol=1e-4)
+    # The recorded losses are the global batches' means, as in one process.
+    np.testing.assert_allclose(losses_0, single.history_[:, "train_loss"], rtol=1e-4)
+    state, single_state = vae_0.net_.module_.state_dict(), single.net_.module_
+    for name, tensor in single_state.state_dict().items():
+        np.testing.assert_allclose(state[name], tensor, atol=1e-5, rtol=1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a 4-epoch mixture
+        gmm = GMMVAETransformer(**GMM_PARAMS, random_state=3).fit(blobs99)
+    np.testing.assert_allclose(proba_0, gmm.predict_proba(blobs99), atol=1e-4)
+    # The fitted model is a plain module again, usable outside the group.
+    assert not isinstance(vae_0.net_.module_, torch.nn.parallel.DistributedDataParallel)
+    np.testing.assert_allclose(vae_0.transform(blobs99), latents_0, atol=1e-6)
+
+
+def test_a_different_seed_gives_a_different_fit(blobs99):
+    # The tolerance above is meaningful: the seed matters far more than it.
+    a = VAETransformer(**PARAMS, random_state=7).fit(blobs99).transform(blobs99)
+    b = VAETransformer(**PARAMS, random_state=8).fit(blobs99).transform(blobs99)
+    assert np.abs(a - b).max() > 1e-2
+
+
+@pytest.mark.parametrize("n_rows", [99, 97, 96, 65])
+def test_shards_cover_each_global_batch_once(n_rows):
+    data = ArrayDataset(np.arange(n_rows, dtype=np.float32)[:, None])
+    torch.manual_seed(0)
+    whole = [x.squeeze(1) for x, _ in DeviceBatchLoader(data, 32, shuffle=True)]
+    pieces = []
+    for rank in range(3):
+        torch.manual_seed(0)
+        loader = DeviceBatchLoader(data, 32, shuffle=True, shard=(rank, 3))
+        batches = []
+        for x, _ in loader:
+            low, high, batch_rows = loader.current_shard
+            assert high - low == len(x) and batch_rows >= 3
+            batches.append(x.squeeze(1))
+        assert len(batches) == len(loader)
+        pieces.append(batches)
+    joined = [torch.cat(parts) for parts in zip(*pieces, strict=True)]
+    if n_rows % 32 and n_rows % 32 < 3:  # a short last batch joins the one before
+        whole[-2:] = [torch.cat(whole[-2:])]
+    assert len(joined) == len(whole)
+    for a, b in zip(joined, whole, strict=True):
+        torch.testing.assert_close(a, b)
+    assert shard_bounds(10, 2, 3) == (6, 10)
+
+
+def test_auto_device_under_torchrun(monkeypatch):
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("auto") == "cuda:1"
+    monkeypatch.delenv("LOCAL_RANK")
+    assert resolve_device("auto") == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert resolve_device("auto") == "cpu"
+
+
+_DA_IN_GROUP = """
+import torch.distributed as dist
+import numpy as np
+from skgalvae import DomainAdaptedVAETransformer
+dist.init_process_group("gloo")
+X = np.random.default_rng(0).random((8, 1, 64, 64), dtype=np.float32)
+try:
+    DomainAdaptedVAETransformer(hidden_dims=(8,), max_epochs=1).fit(X, X_target=X)
+except NotImplementedError as exc:
+    assert "cannot train data-parallel" in str(exc), exc
+else:
+    raise AssertionError("no error")
+dist.destroy_process_group()
+"""
+
+
+def test_domain_adaptation_refuses_data_parallel_clearly(tmp_path):
+    assert not DomainAdaptedVAETransformer._supports_data_parallel
+    script = tmp_path / "da.py"
+    script.write_text(_DA_IN_GROUP)
+    _torchrun(script)

@@ -1,0 +1,274 @@
+"""encode_survey and encode_dask: out-of-core, resumable encoding of a survey."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.io import fits
+from sklearn.pipeline import make_pipeline
+
+from skgalvae.exceptions import UnreadableRowsWarning
+from skgalvae.preprocessing import AsinhStretch
+from skgalvae.survey import encode_dask, encode_survey, read_latents
+
+zarr = pytest.importorskip("zarr")
+h5py = pytest.importorskip("h5py")
+da = pytest.importorskip("dask.array")
+
+
+@pytest.fixture(scope="module")
+def survey(images):
+    """The session's 96 blob images as float32, the survey to encode."""
+    return np.asarray(images, dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def reference(fitted_vae, survey):
+    return fitted_vae.transform(survey)
+
+
+def _latent_columns(frame, n_latent):
+    return frame[[f"vae{i}" for i in range(n_latent)]].to_numpy()
+
+
+@pytest.mark.parametrize("suffix", [".zarr", ".parquet"])
+def test_store_round_trip_equals_in_memory_transform(
+    fitted_vae, survey, reference, tmp_path, suffix
+):
+    output = tmp_path / f"latents{suffix}"
+    summary = encode_survey(
+        fitted_vae, survey, output, batch_size=40, std=True, progress=False
+    )
+    assert (summary.n_rows, summary.n_encoded, summary.n_resumed) == (96, 96, 0)
+    assert summary.n_failed == 0 and summary.images_per_second > 0
+    frame = read_latents(output)
+    assert list(frame["id"]) == list(range(96))
+    np.testing.assert_allclose(_latent_columns(frame, 4), reference, atol=1e-5)
+    std = frame[[f"vae{i}_std" for i in range(4)]].to_numpy()
+    np.testing.assert_allclose(std, fitted_vae.transform_std(survey), rtol=1e-5)
+    assert (frame["error"] == "").all()
+    if suffix == ".parquet":  # the directory is a plain parquet dataset
+        assert len(pd.read_parquet(output)) == 96
+
+
+def test_zarr_and_hdf5_paths_with_ids_from_the_store(
+    fitted_vae, survey, reference, tmp_path
+):
+    catalogue_ids = np.arange(1000, 1096)
+    group = zarr.open_group(str(tmp_path / "survey.zarr"), mode="w")
+    group.create_array("images", data=survey, chunks=(10, 3, 64, 64))
+    group.create_array("objid", data=catalogue_ids)
+    with h5py.File(tmp_path / "survey.h5", "w") as handle:
+        handle["images"] = survey
+        handle["objid"] = catalogue_ids
+    for name in ("survey.zarr", "survey.h5"):
+        output = tmp_path / f"from_{name}.parquet"
+        encode_survey(
+            fitted_vae,
+            tmp_path / name,
+            output,
+            key="images",
+            ids="objid",
+            batch_size=50,
+            progress=False,
+        )
+        frame = read_latents(output)
+        np.testing.assert_array_equal(frame["id"], catalogue_ids)
+        np.testing.assert_allclose(_latent_columns(frame, 4), reference, atol=1e-5)
+    with pytest.raises(ValueError, match="pass key="):
+        encode_survey(fitted_vae, tmp_path / "survey.zarr", tmp_path / "x.zarr")
+    with pytest.raises(KeyError, match="no such array"):
+        encode_survey(
+            fitted_vae,
+            tmp_path / "survey.zarr",
+            tmp_path / "y.zarr",
+            key="images",
+            ids="missing",
+        )
+
+
+def test_unreadable_rows_are_kept_reported_by_id_and_not_dropped(
+    fitted_vae, survey, reference, tmp_path
+):
+    paths = []
+    for i in range(12):
+        path = tmp_path / f"gal{i:02d}.fits"
+        fits.PrimaryHDU(survey[i]).writeto(path)
+        paths.append(str(path))
+    with open(paths[0], "wb") as handle:  # the first file, which sets the shape
+        handle.write(b"not a FITS file")
+    os.remove(paths[8])
+    nan_cube = survey[10].copy()
+    nan_cube[1, 5, 5] = np.nan
+    fits.PrimaryHDU(nan_cube).writeto(paths[10], overwrite=True)
+    with pytest.warns(UnreadableRowsWarning, match="3 rows"):
+        summary = encode_survey(
+            fitted_vae,
+            paths,
+            tmp_path / "files.zarr",
+            batch_size=5,
+            progress=False,
+        )
+    assert set(summary.failures) == {paths[0], paths[8], paths[10]}
+    assert "NaN" in summary.failures[paths[10]]
+    assert paths[8] in str(summary) and "could not be read" in str(summary)
+    frame = read_latents(tmp_path / "files.zarr")
+    assert list(frame["id"]) == paths  # every row kept, in order
+    bad = frame["error"] != ""
+    assert list(np.flatnonzero(bad)) == [0, 8, 10]
+    assert np.isnan(_latent_columns(frame, 4)[bad]).all()
+    np.testing.assert_allclose(
+        _latent_columns(frame, 4)[~bad], reference[:12][~bad.to_numpy()], atol=1e-5
+    )
+
+
+def test_pipeline_and_generic_transformers(fitted_vae, survey, tmp_path):
+    stretch = AsinhStretch().fit(survey)
+    pipe = make_pipeline(stretch, fitted_vae)
+    encode_survey(pipe, survey, tmp_path / "pipe.zarr", std=True, progress=False)
+    frame = read_latents(tmp_path / "pipe.zarr")
+    np.testing.assert_allclose(
+        _latent_columns(frame, 4), pipe.transform(survey), atol=1e-5
+    )
+    with pytest.raises(TypeError, match="std=True needs a skgalvae VAE"):
+        encode_survey(stretch, survey, tmp_path / "s.zarr", std=True)
+
+
+def test_resuming_checks_the_output_belongs_to_this_run(
+    fitted_vae, small_vae, survey, tmp_path
+):
+    output = tmp_path / "latents.zarr"
+    encode_survey(fitted_vae, survey, output, batch_size=32, progress=False)
+    again = encode_survey(fitted_vae, survey, output, progress=False)
+    assert (again.n_encoded, again.n_resumed) == (0, 96)
+    with pytest.raises(ValueError, match="batch_size=32"):
+        encode_survey(fitted_vae, survey, output, batch_size=16, progress=False)
+    with pytest.raises(ValueError, match="holds 96 rows"):
+        encode_survey(fitted_vae, survey[:50], output, progress=False)
+    other = small_vae(random_state=1).fit(survey)
+    with pytest.raises(ValueError, match="another model"):
+        encode_survey(other, survey, output, progress=False)
+    with pytest.raises(ValueError, match="another survey or id list"):
+        encode_survey(fitted_vae, survey, output, ids=np.arange(96) + 5)
+    fresh = encode_survey(other, survey, output, overwrite=True, progress=False)
+    assert fresh.n_encoded == 96
+    with pytest.raises(ValueError, match="end it in"):
+        encode_survey(fitted_vae, survey, tmp_path / "latents.csv")
+
+
+_KILLED_RUN = """
+import sys, time
+import joblib, numpy as np, zarr
+from skgalvae.survey import encode_survey
+
+class SlowDisk:
+    # A zarr array that reads slowly, so the parent can kill mid-way.
+    def __init__(self, array):
+        self.array, self.shape, self.ndim = array, array.shape, array.ndim
+    def __getitem__(self, key):
+        time.sleep(0.15)
+        return self.array[key]
+
+model_path, store_path, output = sys.argv[1:]
+vae = joblib.load(model_path)
+source = SlowDisk(zarr.open_array(store_path, mode="r"))
+encode_survey(vae, source, output, batch_size=8, progress=False)
+"""
+
+
+def test_a_killed_run_resumes_without_duplicates_or_gaps(
+    fitted_vae, survey, reference, tmp_path
+):
+    import joblib
+
+    joblib.dump(fitted_vae, tmp_path / "vae.joblib")
+    zarr.create_array(str(tmp_path / "survey.zarr"), data=survey, chunks=(8, 3, 64, 64))
+    output = tmp_path / "latents.zarr"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _KILLED_RUN,
+            str(tmp_path / "vae.joblib"),
+            str(tmp_path / "survey.zarr"),
+            str(output),
+        ]
+    )
+    n_done = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if (output / "done").exists():
+            n_done = int(zarr.open_group(str(output), mode="r")["done"][:].sum())
+            if n_done >= 3:
+                break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run finished before the kill"
+    done_before = zarr.open_group(str(output), mode="r")["done"][:]
+    assert 3 <= done_before.sum() < len(done_before)
+    partial = read_latents(output)
+    assert len(partial) == 8 * done_before.sum()
+
+    resumed = encode_survey(
+        fitted_vae, tmp_path / "survey.zarr", output, progress=False
+    )
+    assert resumed.n_resumed == 8 * int(done_before.sum())
+    assert resumed.n_encoded + resumed.n_resumed == 96  # no row twice, none skipped
+    frame = read_latents(output)
+    assert list(frame["id"]) == list(range(96))
+    np.testing.assert_allclose(_latent_columns(frame, 4), reference, atol=1e-5)
+
+
+def test_encode_dask_equals_the_in_memory_transform(fitted_vae, survey, reference):
+    images = da.from_array(survey, chunks=(25, 3, 32, 64))
+    latents = encode_dask(fitted_vae, images)
+    assert latents.shape == (96, 4) and latents.chunks[0] == (25, 25, 25, 21)
+    np.testing.assert_allclose(latents.compute(), reference, atol=1e-5)
+    both = encode_dask(fitted_vae, images, std=True).compute()
+    np.testing.assert_allclose(both[:, 4:], fitted_vae.transform_std(survey), rtol=1e-5)
+    with pytest.raises(TypeError, match="must be a dask array"):
+        encode_dask(fitted_vae, survey)
+
+
+def test_encode_survey_reads_a_dask_array(fitted_vae, survey, reference, tmp_path):
+    images = da.from_array(survey, chunks=(10, 3, 64, 64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        encode_survey(fitted_vae, images, tmp_path / "d.parquet", progress=False)
+    frame = read_latents(tmp_path / "d.parquet")
+    np.testing.assert_allclose(_latent_columns(frame, 4), reference, atol=1e-5)
+
+
+def test_command_line_encode_from_a_list_of_files(fitted_vae, survey, tmp_path, capsys):
+    import joblib
+
+    from skgalvae._cli import main
+
+    joblib.dump(fitted_vae, tmp_path / "vae.joblib")
+    (tmp_path / "cutouts").mkdir()
+    names = []
+    for i in range(6):
+        fits.PrimaryHDU(survey[i]).writeto(tmp_path / "cutouts" / f"g{i}.fits")
+        names.append(f"cutouts/g{i}.fits")
+    (tmp_path / "list.txt").write_text("\n".join(names) + "\n")
+    args = ["encode", str(tmp_path / "vae.joblib"), str(tmp_path / "list.txt")]
+    output = str(tmp_path / "out.parquet")
+    assert main([*args, output, "--batch-size", "4", "--quiet"]) == 0
+    assert "Encoded 6 of 6 rows" in capsys.readouterr().err
+    frame = read_latents(output)
+    assert [os.path.basename(i) for i in frame["id"]] == [
+        f"g{i}.fits" for i in range(6)
+    ]
+    assert main([*args, output, "--quiet"]) == 0
+    assert "Resumed: 6 rows were already done" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main([*args, str(tmp_path / "out.csv"), "--quiet"])
+    assert exit_info.value.code == 2
+    assert "end it in .zarr or .parquet" in capsys.readouterr().err
