@@ -61,3 +61,12 @@ def test_outliers_example(tmp_path, monkeypatch, capsys):
     out = run_example("plot_outliers.py", tmp_path, monkeypatch, capsys)
     assert "latent:" in out and "reconstruction:" in out
     assert (tmp_path / "outliers.png").stat().st_size > 20_000
+
+
+def test_encode_survey_example(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("zarr")
+    out = run_example("plot_encode_survey.py", tmp_path, monkeypatch, capsys)
+    assert "interrupted; done so far: 120 rows" in out
+    assert "Resumed: 120 rows were already done." in out
+    assert "1000000007: non-finite values" in out and "ids in order: True" in out
+    assert (tmp_path / "encode_survey.png").stat().st_size > 5_000

@@ -272,3 +272,20 @@ def test_command_line_encode_from_a_list_of_files(fitted_vae, survey, tmp_path, 
         main([*args, str(tmp_path / "out.csv"), "--quiet"])
     assert exit_info.value.code == 2
     assert "end it in .zarr or .parquet" in capsys.readouterr().err
+
+
+def test_read_only_memmap_with_a_nan_row(fitted_vae, survey, reference, tmp_path):
+    stored = survey.copy()
+    stored[5, 2, 10, 10] = np.inf
+    np.save(tmp_path / "survey.npy", stored)
+    memmap = np.load(tmp_path / "survey.npy", mmap_mode="r")  # read-only
+    with pytest.warns(UnreadableRowsWarning, match="1 rows"):
+        summary = encode_survey(
+            fitted_vae, memmap, tmp_path / "m.zarr", ids=[f"g{i}" for i in range(96)]
+        )
+    assert summary.failures == {"g5": "non-finite values: 0 NaN and 1 inf"}
+    frame = read_latents(tmp_path / "m.zarr")
+    keep = np.arange(96) != 5
+    np.testing.assert_allclose(
+        _latent_columns(frame, 4)[keep], reference[keep], atol=1e-5
+    )

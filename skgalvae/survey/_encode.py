@@ -157,7 +157,7 @@ def _new_metadata(reader, encoder, chunk_rows, ids):
         "std": bool(encoder.std),
         "estimator": repr(encoder.estimator),
         "source": reader.name,
-        "id_kind": "str" if np.asarray(ids[:1]).dtype.kind in "OUS" else "int",
+        "id_kind": "str" if np.asarray(ids[:1]).dtype.kind in "OUST" else "int",
         "skgalvae_version": __version__,
     }
 
@@ -393,11 +393,10 @@ def _run(store, reader, encoder, ids, n_readers, progress):
             latents, latent_std, errors = _encode_block(
                 block, encoder, n_latent, encoder.std
             )
-            store.write_chunk(
-                chunk, ids[block.start : block.stop], latents, latent_std, errors
-            )
+            chunk_ids = as_objects(ids[block.start : block.stop])
+            store.write_chunk(chunk, chunk_ids, latents, latent_std, errors)
             for offset, reason in block.errors.items():
-                failures[plain(ids[block.start + offset])] = reason
+                failures[plain(chunk_ids[offset])] = reason
             n_encoded += block.stop - block.start
             bar.update(block.stop - block.start)
             if failures:

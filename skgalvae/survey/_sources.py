@@ -29,7 +29,8 @@ class RowBlock:
     start, stop : int
         The row range.
     images : ndarray of shape (stop - start, ...)
-        The images; rows that failed hold zeros.
+        The images as read (possibly a read-only view); the rows that failed
+        hold zeros or their unusable values, and are never encoded.
     errors : dict of int to str
         Why each failed row failed, by offset from ``start``.
     """
@@ -116,7 +117,6 @@ class RowSource:
                     errors[int(offset)] = (
                         f"non-finite values: {n_nan} NaN and {n_inf} inf"
                     )
-                    images[offset] = 0
         return RowBlock(start, stop, images, errors)
 
     def _read_rows(self, start, stop):
