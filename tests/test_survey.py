@@ -182,14 +182,24 @@ encode_survey(vae, source, output, batch_size=8, progress=False)
 """
 
 
+def _n_committed(output):
+    """Chunks committed so far: zarr done flags, or parquet part files."""
+    if output.suffix == ".parquet":
+        return len(list(output.glob("part-*.parquet")))
+    if not (output / "done").exists():
+        return 0
+    return int(zarr.open_group(str(output), mode="r")["done"][:].sum())
+
+
+@pytest.mark.parametrize("suffix", [".zarr", ".parquet"])
 def test_a_killed_run_resumes_without_duplicates_or_gaps(
-    fitted_vae, survey, reference, tmp_path
+    fitted_vae, survey, reference, tmp_path, suffix
 ):
     import joblib
 
     joblib.dump(fitted_vae, tmp_path / "vae.joblib")
     zarr.create_array(str(tmp_path / "survey.zarr"), data=survey, chunks=(8, 3, 64, 64))
-    output = tmp_path / "latents.zarr"
+    output = tmp_path / f"latents{suffix}"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -200,30 +210,58 @@ def test_a_killed_run_resumes_without_duplicates_or_gaps(
             str(output),
         ]
     )
-    n_done = 0
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if (output / "done").exists():
-            n_done = int(zarr.open_group(str(output), mode="r")["done"][:].sum())
-            if n_done >= 3:
-                break
+        if _n_committed(output) >= 3:
+            break
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL, "the run finished before the kill"
-    done_before = zarr.open_group(str(output), mode="r")["done"][:]
-    assert 3 <= done_before.sum() < len(done_before)
-    partial = read_latents(output)
-    assert len(partial) == 8 * done_before.sum()
+    n_done = _n_committed(output)
+    assert 3 <= n_done < 12
+    assert len(read_latents(output)) == 8 * n_done  # committed chunks only
 
     resumed = encode_survey(
         fitted_vae, tmp_path / "survey.zarr", output, progress=False
     )
-    assert resumed.n_resumed == 8 * int(done_before.sum())
+    assert resumed.n_resumed == 8 * n_done
     assert resumed.n_encoded + resumed.n_resumed == 96  # no row twice, none skipped
     frame = read_latents(output)
     assert list(frame["id"]) == list(range(96))
     np.testing.assert_allclose(_latent_columns(frame, 4), reference, atol=1e-5)
+
+
+def test_a_partial_parquet_write_is_redone(fitted_vae, survey, reference, tmp_path):
+    output = tmp_path / "latents.parquet"
+    encode_survey(fitted_vae, survey, output, batch_size=32, progress=False)
+    # As if killed while writing chunk 1: its part half-written under the
+    # temporary name, never renamed into place.
+    part = output / "part-000000001.parquet"
+    part.rename(output / "part-000000001.parquet.tmp")
+    with open(output / "part-000000001.parquet.tmp", "r+b") as handle:
+        handle.truncate(100)
+    assert len(read_latents(output)) == 64
+    resumed = encode_survey(fitted_vae, survey, output, progress=False)
+    assert (resumed.n_encoded, resumed.n_resumed) == (32, 64)
+    assert not list(output.glob("*.tmp"))
+    frame = read_latents(output)
+    np.testing.assert_allclose(_latent_columns(frame, 4), reference, atol=1e-5)
+
+
+@pytest.mark.parametrize("n_readers", [1, 3])
+def test_read_ahead_threads_keep_the_order(
+    fitted_vae, survey, reference, tmp_path, n_readers
+):
+    output = tmp_path / "latents.zarr"
+    encode_survey(
+        fitted_vae, survey, output, batch_size=7, n_readers=n_readers, progress=False
+    )
+    frame = read_latents(output)
+    assert list(frame["id"]) == list(range(96))
+    np.testing.assert_allclose(_latent_columns(frame, 4), reference, atol=1e-5)
+    with pytest.raises(ValueError, match="n_readers must be a positive int"):
+        encode_survey(fitted_vae, survey, tmp_path / "x.zarr", n_readers=0)
 
 
 def test_encode_dask_equals_the_in_memory_transform(fitted_vae, survey, reference):
