@@ -317,6 +317,12 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"process is rank {shard[0]} of a torch.distributed group of "
                 f"{shard[1]}); fit it in a single process."
             )
+        if shard is not None and min(self.batch_size, len(dataset)) < shard[1]:
+            raise ValueError(
+                f"Data-parallel training over {shard[1]} processes needs at least "
+                f"one row per process in every batch; got batch_size="
+                f"{self.batch_size} (the global batch) and {len(dataset)} samples."
+            )
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         # Every process must shuffle and draw noise alike: rank 0's seed.
         seed = broadcast_seed(seed)

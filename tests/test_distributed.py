@@ -143,7 +143,7 @@ def test_auto_device_under_torchrun(monkeypatch):
 _DA_IN_GROUP = """
 import torch.distributed as dist
 import numpy as np
-from skgalvae import DomainAdaptedVAETransformer
+from skgalvae import DomainAdaptedVAETransformer, VAETransformer
 dist.init_process_group("gloo")
 X = np.random.default_rng(0).random((8, 1, 64, 64), dtype=np.float32)
 try:
@@ -152,11 +152,17 @@ except NotImplementedError as exc:
     assert "cannot train data-parallel" in str(exc), exc
 else:
     raise AssertionError("no error")
+try:  # a global batch of 1 cannot be shared by 2 processes
+    VAETransformer(hidden_dims=(8,), max_epochs=1, batch_size=1).fit(X)
+except ValueError as exc:
+    assert "one row per process" in str(exc), exc
+else:
+    raise AssertionError("no error")
 dist.destroy_process_group()
 """
 
 
-def test_domain_adaptation_refuses_data_parallel_clearly(tmp_path):
+def test_unsupported_data_parallel_fits_fail_clearly(tmp_path):
     assert not DomainAdaptedVAETransformer._supports_data_parallel
     script = tmp_path / "da.py"
     script.write_text(_DA_IN_GROUP)

@@ -179,7 +179,8 @@ class VAENet(NeuralNet):
         self._batch_terms.append(
             {k: v.detach() for k, v in terms.items() if k != "loss"}
         )
-        return terms["loss"] * self._loss_share(training)
+        share = self._loss_share(training)
+        return terms["loss"] if share == 1.0 else terms["loss"] * share
 
     def _loss_share(self, training):
         """Weight of this process's batch-mean loss in data-parallel training.
@@ -204,7 +205,9 @@ class VAENet(NeuralNet):
             self._set_shard(shard)
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
-            losses.append(step["loss"].detach() / self._loss_share(training))
+            loss = step["loss"].detach()
+            share = self._loss_share(training)
+            losses.append(loss if share == 1.0 else loss / share)
             sizes.append(get_len(batch[0]))
             shards.append(shard)
             self.notify("on_batch_end", batch=batch, training=training, **step)
