@@ -41,6 +41,7 @@ from .nn import (
 )
 from .nn.distributed import broadcast_seed, data_parallel_rank, unwrap_ddp
 from .nn.modules import conv_downsampling_factor
+from .nn.net import core_module
 
 
 @contextlib.contextmanager
@@ -331,7 +332,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         with seeded_torch(seed, self.device_):
             net.initialize()
             if init_state is not None:
-                _unwrapped(net.module_).load_vae_state(init_state)
+                core_module(net.module_).load_vae_state(init_state)
                 if shard is not None:  # DDP copied the weights before this load
                     _sync_parameters(net.module_)
             net.partial_fit(dataset, None)
@@ -706,7 +707,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         with seeded_torch(0, self.device_):  # weights are overwritten below
             net.initialize()
         state = unpack_module_state(packed, type(self).__name__)
-        _unwrapped(net.module_).load_state_dict(state)
+        core_module(net.module_).load_state_dict(state)
         net.history = self.history_
         return net
 
@@ -754,13 +755,7 @@ def split_vae(estimator):
     return preprocessing, estimator
 
 
-def _unwrapped(module):
-    """Return the module itself from under DDP and ``torch.compile`` wrappers."""
-    module = unwrap_ddp(module)
-    return getattr(module, "_orig_mod", module)
-
-
 def _sync_parameters(module):
     """Give every process rank 0's parameters and buffers."""
-    for tensor in unwrap_ddp(module).state_dict().values():
+    for tensor in core_module(module).state_dict().values():
         torch.distributed.broadcast(tensor, src=0)

@@ -11,7 +11,7 @@ from sklearn.utils import metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, _unwrapped
+from ._base import BaseVAE
 from ._domains import split_sample_domain
 from ._vae import VAETransformer, _vae_parameters_doc
 from .nn import (
@@ -20,6 +20,7 @@ from .nn import (
     DomainBatchLoader,
     DomainDataset,
 )
+from .nn.net import core_module
 
 _DOMAINS = ("source", "target")
 
@@ -337,7 +338,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         dataset = DomainDataset(self._dataset(source), self._dataset(target))
         init_state = None
         if base is not None:
-            init_state = _unwrapped(base.net_.module_).state_dict()
+            init_state = core_module(base.net_.module_).state_dict()
         return self._train_net(dataset, init_state)
 
     # ---------------------------------------------------------------- inference

@@ -16,9 +16,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE, _unwrapped
+from ._base import BaseVAE
 from ._vae import VAETransformer, _vae_parameters_doc
 from .nn import GMMELBOLoss, GMMVAEModule, KLWarmup, gmm_log_joint
+from .nn.net import core_module
 
 # The VAE's own parameters, passed to the VAE pre-trained when init is None.
 _VAE_PARAMETERS = tuple(VAETransformer._parameter_constraints)
@@ -263,7 +264,7 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
             base = self._pretrained_vae(samples.data, rng)
         else:
             self._inherit_from(base, samples)
-        state = dict(_unwrapped(base.net_.module_).state_dict())
+        state = dict(core_module(base.net_.module_).state_dict())
         mu, logvar = base._encode(samples.data)
         state.update(self._initial_prior(mu, np.exp(logvar), rng))
         self._train_net(self._dataset(samples.data), state)
@@ -328,7 +329,7 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         }
 
     def _set_mixture_attributes(self):
-        module = _unwrapped(self.net_.module_)
+        module = core_module(self.net_.module_)
         logits = module.prior_logits.detach().cpu().double().numpy()
         self.weights_ = softmax(logits)
         self.means_ = module.prior_means.detach().cpu().double().numpy()

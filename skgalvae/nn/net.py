@@ -50,6 +50,16 @@ def _check_finite_losses(table, names, epoch):
             )
 
 
+def core_module(module):
+    """Return the module itself, from under DDP and ``torch.compile`` wrappers.
+
+    Its own methods (``encode``, ``decode``, ``load_vae_state``) and its
+    state dict's keys are those of the plain module.
+    """
+    module = unwrap_ddp(module)
+    return getattr(module, "_orig_mod", module)
+
+
 def _global_batch_means(table, sizes, shards):
     """Turn each process's per-batch means into the global batches' means.
 
@@ -124,16 +134,10 @@ class VAENet(NeuralNet):
             )
         return self
 
-    @property
-    def _core_module(self):
-        """The module itself, from under DDP and ``torch.compile`` wrappers."""
-        module = unwrap_ddp(self.module_)
-        return getattr(module, "_orig_mod", module)
-
     def _set_shard(self, shard):
         """Note the share of the global batch this process holds (or None)."""
         self._shard = shard
-        self._core_module.noise_rows = shard
+        core_module(self.module_).noise_rows = shard
 
     def get_iterator(self, dataset, training=False):
         """Return a :class:`DeviceBatchLoader` delivering to this net's device."""
@@ -244,12 +248,6 @@ class VAENet(NeuralNet):
         """Open no history row here: rows are written after the epoch."""
 
     # -- inference -----------------------------------------------------------------
-    @property
-    def _inference_module(self):
-        # encode/decode are methods of the module, not of a DDP wrapper; a
-        # torch.compile wrapper passes them through (uncompiled) itself.
-        return unwrap_ddp(self.module_)
-
     def _eval_batches(self, dataset, batch_size):
         self.module_.eval()
         loader = self.get_iterator(dataset, training=False)
@@ -262,7 +260,7 @@ class VAENet(NeuralNet):
         """Yield ``(mu, logvar)`` float32 tensors on the device, batch by batch."""
         for x, _ in self._eval_batches(dataset, batch_size):
             with self.autocast():
-                mu, logvar = self._inference_module.encode(x)
+                mu, logvar = core_module(self.module_).encode(x)
             yield mu.float(), logvar.float()
 
     @torch.inference_mode()
@@ -273,7 +271,7 @@ class VAENet(NeuralNet):
         """
         for x, _ in self._eval_batches(dataset, batch_size):
             with self.autocast():
-                module = self._inference_module
+                module = core_module(self.module_)
                 mu, _ = module.encode(x)
                 x_hat = module.decode(mu, **decode_params)
             yield x, x_hat.float()
@@ -286,5 +284,5 @@ class VAENet(NeuralNet):
         """
         for z_batch, _ in self._eval_batches(ArrayDataset(z), batch_size):
             with self.autocast():
-                x_hat = self._inference_module.decode(z_batch, **decode_params)
+                x_hat = core_module(self.module_).decode(z_batch, **decode_params)
             yield x_hat.float()

@@ -66,9 +66,11 @@ class RowSource:
         h5py, a dask array (computed per read) or a lazy collection of files.
     name : str
         How errors name the source.
+    close : callable or None, default=None
+        Closes the file the source was opened from (an HDF5 file).
     """
 
-    def __init__(self, data, name):
+    def __init__(self, data, name, close=None):
         if getattr(data, "ndim", 0) < 2:
             raise ValueError(
                 f"{name} must hold images or feature rows (at least 2-D, samples "
@@ -76,7 +78,7 @@ class RowSource:
             )
         self.data = data
         self.name = name
-        self._close = None
+        self._close = close
 
     @property
     def n_rows(self) -> int:
@@ -203,9 +205,7 @@ def open_source(source, key=None):
                 f"a lazy collection, a list of file paths, or the path of a zarr or "
                 f"HDF5 store; got {type(source).__name__}."
             )
-    reader = RowSource(data, name)
-    reader._close = close
-    return reader, container
+    return RowSource(data, name, close), container
 
 
 def resolve_ids(ids, reader, container):
