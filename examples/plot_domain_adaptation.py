@@ -62,7 +62,7 @@ def main(argv=None):
     X, X_target = (MTFStretch().fit_transform(s.images) for s in (decals, bass))
     star = decals.params["star"].to_numpy(bool)
 
-    params = dict(n_latent=16, hidden_dims=(32, 64), batch_size=32, random_state=0)
+    params = dict(n_latent=16, batch_size=32, random_state=0)
     vae = VAETransformer(max_epochs=args.epochs, **params).fit(X)
     da = DomainAdaptedVAETransformer(
         max_epochs=args.da_epochs,

@@ -78,7 +78,7 @@ def main(argv=None):
     n_train = args.n_samples // 4
     model = make_pipeline(
         MTFStretch(),
-        VAETransformer(8, hidden_dims=(32, 64), max_epochs=args.epochs,
+        VAETransformer(8, max_epochs=args.epochs,
                        batch_size=32, random_state=0),
     ).fit(data.images[:n_train])  # fmt: skip
 

@@ -63,7 +63,7 @@ def main(argv=None):
     data = make_galaxies(args.n_samples, random_state=0)
     X = MTFStretch().fit_transform(data.images)
     vae = VAETransformer(
-        n_latent=8, hidden_dims=(32, 64), max_epochs=args.epochs, batch_size=32,
+        n_latent=8, max_epochs=args.epochs, batch_size=32,
         random_state=0,
     ).fit(X)  # fmt: skip
     Z = vae.transform(X)

@@ -65,7 +65,7 @@ def main(argv=None):
 
     encoder = make_pipeline(
         MTFStretch(),
-        VAETransformer(8, hidden_dims=(32, 64), max_epochs=args.epochs,
+        VAETransformer(8, max_epochs=args.epochs,
                        batch_size=32, random_state=0),
     ).fit(data.images)  # fmt: skip
     latent = make_pipeline(FrozenEstimator(encoder), LatentOutlierDetector(n_sigma=8))

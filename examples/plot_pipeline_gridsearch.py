@@ -62,7 +62,6 @@ def main(argv=None):
             (
                 "vae",
                 VAETransformer(
-                    hidden_dims=(32, 64),  # a 4x4 map at 64x64 (docs: small images)
                     max_epochs=epochs,
                     batch_size=8,  # more steps: a few hundred images per fold
                     device=args.device,

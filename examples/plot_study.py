@@ -48,7 +48,7 @@ results = run_study(config, args.out)
 # The latent dimension: validation SSIM per candidate and the knee.
 for search in results["latent_dimension"]["searches"]:
     pairs = zip(search["n_latent"], search["mean_ssim"], strict=True)
-    print(search["loss"], {n: round(s, 3) for n, s in pairs}, "knee", search["knee"])
+    print(search["model"], {n: round(s, 3) for n, s in pairs}, "knee", search["knee"])
 
 # %%
 # Classification: test accuracy of a random forest per question, on the VAE

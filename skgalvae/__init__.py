@@ -7,12 +7,11 @@ finds galaxies far out in latent space; the torch layer lives in
 :mod:`skgalvae.datasets`.
 """
 
-__version__ = "0.1.0"
-
-from ._domain_adaptation import DomainAdaptedVAETransformer  # noqa: E402
-from ._gmm_vae import GMMVAETransformer  # noqa: E402
-from ._outliers import LatentOutlierDetector, ReconstructionOutlierDetector  # noqa: E402
-from ._vae import VAETransformer  # noqa: E402
+from ._domain_adaptation import DomainAdaptedVAETransformer
+from ._gmm_vae import GMMVAETransformer
+from ._outliers import LatentOutlierDetector, ReconstructionOutlierDetector
+from ._vae import VAETransformer
+from ._version import __version__
 
 __all__ = [
     "DomainAdaptedVAETransformer",

@@ -9,7 +9,8 @@ driven by :class:`~skgalvae.nn.VAENet`.
 from __future__ import annotations
 
 import contextlib
-import copy
+import inspect
+import warnings
 
 import numpy as np
 import torch
@@ -30,18 +31,22 @@ from ._device import (
 )
 from ._input import check_image_side, check_samples, is_uint8, scan_values
 from ._persistence import pack_module_state, unpack_module_state, warn_if_other_version
-from .metrics import ssim
-from .nn import (
-    ArrayDataset,
-    EpochProgressBar,
-    ReconstructionSSIM,
-    VAEModule,
-    VAENet,
-    reconstruction_error,
+from ._training import (
+    OPTIMIZERS,
+    active_latents,
+    fit_callbacks,
+    optimizer_settings,
+    validation_split,
 )
+from . import _version
+from .nn import ArrayDataset, VAEModule, VAENet, reconstruction_error
+from .nn.architectures import get_architecture, resolve_hidden_dims
 from .nn.distributed import broadcast_seed, data_parallel_rank, unwrap_ddp
-from .nn.modules import conv_downsampling_factor
+from .nn.likelihoods import LEGACY_NAMES, check_noise
 from .nn.net import core_module
+from .nn.ssim import ssim
+
+__all__ = ["OPTIMIZERS", "BaseVAE", "collect_rows", "split_vae"]
 
 
 @contextlib.contextmanager
@@ -63,11 +68,16 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     """Base class of skgalvae's VAE estimators; not for direct use.
 
     Subclasses define ``__init__`` (storing the parameters below) and
-    ``_parameter_constraints``. Parameters read here: ``n_latent``,
-    ``hidden_dims``, ``image_shape``, ``loss``, ``kl_weight``, ``lr``,
-    ``batch_size``, ``max_epochs``, ``pixel_scale``, ``output_activation``,
-    ``device``, ``precision``, ``channels_last``, ``stage_to_device``,
-    ``compile``, ``random_state``, ``verbose``, ``callbacks``.
+    ``_parameter_constraints``. Parameters read here and in
+    :mod:`skgalvae._training`: every parameter of :class:`VAETransformer`
+    (``n_latent``, ``architecture``, ``hidden_dims``, ``image_shape``,
+    ``likelihood``, ``noise``, ``loss``, ``kl_weight``, ``kl_warmup``,
+    ``free_bits``, ``lr``, ``lr_schedule``, ``optimizer``,
+    ``optimizer_params``, ``batch_size``, ``max_epochs``, ``early_stopping``,
+    ``validation_fraction``, ``n_iter_no_change``, ``tol``, ``augment``,
+    ``warm_start``, ``pixel_scale``, ``output_activation``, ``device``,
+    ``precision``, ``channels_last``, ``stage_to_device``, ``compile``,
+    ``random_state``, ``verbose``, ``callbacks``).
     """
 
     #: Prefix of the output feature names: ``vae0, vae1, ...``.
@@ -79,14 +89,17 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ intake
     def _check_hyperparameters(self):
-        dims = tuple(self.hidden_dims)
-        if not dims or not all(
-            isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
-            for d in dims
+        dims = self.hidden_dims
+        if not isinstance(dims, str) and (
+            not tuple(dims)
+            or not all(
+                isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
+                for d in dims
+            )
         ):
             raise ValueError(
-                f"hidden_dims must be a non-empty sequence of positive ints; got "
-                f"{self.hidden_dims!r}."
+                f"hidden_dims must be 'auto' or a non-empty sequence of positive "
+                f"ints; got {self.hidden_dims!r}."
             )
         if self.image_shape is not None and (
             len(self.image_shape) != 3
@@ -99,9 +112,23 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"{self.image_shape!r}."
             )
 
-    @property
-    def _side_multiple(self):
-        return conv_downsampling_factor(len(self.hidden_dims))
+    def _image_network(self, sample_shape, input_name):
+        """Check that the architecture takes images of ``sample_shape``.
+
+        Returns the encoder widths it will build and the side multiple.
+        """
+        name = type(self).__name__
+        family = get_architecture(self.architecture)
+        if not family.takes_images:
+            raise ValueError(
+                f"{input_name} holds images, but architecture={self.architecture!r} "
+                f"({family.description}) takes feature vectors only; use "
+                f"architecture='resnet' or 'xu2023' for images."
+            )
+        dims = resolve_hidden_dims(self.architecture, self.hidden_dims, sample_shape)
+        multiple = family.side_multiple(dims)
+        check_image_side(sample_shape, multiple, input_name, name)
+        return dims
 
     def _read_samples(self, X, *, reset, input_name="X", reference=None):
         """Validate ``X`` against the parameters (and the fit, unless ``reset``).
@@ -120,9 +147,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         if reset:
             if samples.is_image:
                 self._check_image_shape_param(samples, input_name)
-                check_image_side(
-                    samples.sample_shape, self._side_multiple, input_name, name
-                )
+                self._image_network(samples.sample_shape, input_name)
         else:
             self._check_like_fit(samples, input_name, reference)
         # The value range is needed at fit only; later calls just check finiteness.
@@ -194,9 +219,16 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"unfitted), pass init=sklearn.frozen.FrozenEstimator(vae) so "
                 f"that clones keep it fitted."
             ) from None
-        for param in ("n_latent", "hidden_dims"):
-            mine, theirs = getattr(self, param), getattr(base, param)
-            if tuple(np.atleast_1d(mine)) != tuple(np.atleast_1d(theirs)):
+        mismatches = [
+            ("n_latent", self.n_latent, base.n_latent),
+            ("architecture", self.architecture, base.architecture_),
+        ]
+        if not isinstance(self.hidden_dims, str):  # "auto" takes init's
+            mismatches.append(
+                ("hidden_dims", tuple(self.hidden_dims), tuple(base.hidden_dims_))
+            )
+        for param, mine, theirs in mismatches:
+            if mine != theirs:
                 raise ValueError(
                     f"{param}={mine!r}, but init was fitted with {param}={theirs!r}; "
                     f"fine-tuning keeps the architecture, so set {param}={theirs!r}."
@@ -218,27 +250,40 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                     f"{theirs!r}; leave it 'auto' to keep init's."
                 )
             setattr(self, param + "_", theirs)
+        self.hidden_dims_ = tuple(base.hidden_dims_)
 
     # --------------------------------------------------------------------- net
     def _module_params(self):
         return {
             "module__sample_shape": self.sample_shape_,
             "module__n_latent": self.n_latent,
-            "module__hidden_dims": tuple(self.hidden_dims),
+            "module__hidden_dims": self.hidden_dims_,
             "module__output_activation": self.output_activation_,
+            "module__architecture": self.architecture_,
         }
+
+    @property
+    def _n_bands(self):
+        """Bands of the images (one noise scale each); 1 for feature vectors."""
+        return self.sample_shape_[0] if self._is_image else 1
 
     def _criterion_params(self):
         """Return the criterion's parameters as ``VAENet`` keyword arguments."""
         return {
-            "criterion__reconstruction": self.loss,
+            "criterion__likelihood": self.likelihood_,
+            "criterion__noise": check_noise(
+                self.noise, self._n_bands, self.pixel_scale_
+            ),
+            "criterion__n_bands": self._n_bands,
             "criterion__kl_weight": self.kl_weight,
+            "criterion__free_bits": self.free_bits,
         }
 
-    def _build_net(self, device, callbacks=(), shard=None):
+    def _build_net(self, device, callbacks=(), shard=None, train_split=None):
         """Return an uninitialised :class:`~skgalvae.nn.VAENet` for this fit.
 
-        ``shard`` is ``(rank, world_size)`` to train data-parallel.
+        ``shard`` is ``(rank, world_size)`` to train data-parallel;
+        ``train_split`` holds out the validation data (skorch's parameter).
         """
         parallel = {}
         if shard is not None:
@@ -246,11 +291,13 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         return VAENet(
             self._module_class,
             **self._module_params(),
+            **optimizer_settings(self),
             **self._criterion_params(),
-            optimizer=torch.optim.Adam,
             lr=self.lr,
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
+            augment=self.augment,
+            train_split=train_split,
             device=device,
             precision=resolve_precision(self.precision, device),
             channels_last=resolve_channels_last(
@@ -261,7 +308,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             iterator_valid__stage=self.stage_to_device,
             compile=self.compile,
             callbacks=list(callbacks),
-            verbose=0,
+            verbose=int(self.verbose >= 2),  # skorch's per-epoch table
             **parallel,
         )
 
@@ -269,15 +316,9 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         """Wrap an array of samples for the net, scaled by ``pixel_scale_``."""
         return ArrayDataset(data, scale=self.pixel_scale_)
 
-    def _fit_callbacks(self, data_range, shard=None):
-        callbacks = []
-        if self._is_image:
-            callbacks.append(("train_ssim", ReconstructionSSIM(data_range)))
-        if self.verbose and (shard is None or shard[0] == 0):  # one bar per fit
-            callbacks.append(("progress", EpochProgressBar(desc=type(self).__name__)))
-        # Deep copies: skorch initialises callbacks in place, and fit must not
-        # change the estimator's parameters.
-        return callbacks + copy.deepcopy(list(self.callbacks or []))
+    def _fit_callbacks(self, data_range, shard=None, validation=False):
+        """Return the net's callbacks: monitors, schedules, stopping, the user's."""
+        return fit_callbacks(self, data_range, shard=shard, validation=validation)
 
     def _set_fit_attributes(self, samples, value_range):
         """Set the fitted attributes that describe the training data."""
@@ -290,6 +331,11 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             self.pixel_scale_ = 255.0 if is_uint8(samples.data) else 1.0
         else:
             self.pixel_scale_ = float(self.pixel_scale)
+        self.architecture_ = self.architecture
+        self.likelihood_ = self._resolve_likelihood()
+        self.hidden_dims_ = resolve_hidden_dims(
+            self.architecture, self.hidden_dims, samples.sample_shape
+        )
         if self.output_activation == "auto":
             self.output_activation_ = self._auto_output_activation(low)
         else:
@@ -300,10 +346,27 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             self.data_range_ = float(high - low) if high > low else 1.0
         self.device_ = resolve_device(self.device)
 
-    @staticmethod
-    def _auto_output_activation(low):
-        """ReLU (the study's) for non-negative data, else no final activation."""
-        return "relu" if low >= 0 else "identity"
+    def _resolve_likelihood(self):
+        """``likelihood``, or the deprecated ``loss``'s summed error when set."""
+        if self.loss == "deprecated":
+            return self.likelihood
+        new = LEGACY_NAMES[self.loss]
+        warnings.warn(
+            f"loss={self.loss!r} is deprecated and will be removed in a future "
+            f"release; use likelihood={new!r} instead (the same summed error).",
+            FutureWarning,
+            stacklevel=4,
+        )
+        return new
+
+    def _auto_output_activation(self, low):
+        """Return the architecture's default for non-negative data, else identity.
+
+        For ``"xu2023"`` that is the study's ReLU.
+        """
+        if low < 0:
+            return "identity"
+        return get_architecture(self.architecture).default_output_activation
 
     def _train_net(self, dataset, init_state=None):
         """Train a new net on ``dataset``; set ``net_`` and ``history_``.
@@ -324,23 +387,62 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"one row per process in every batch; got batch_size="
                 f"{self.batch_size} (the global batch) and {len(dataset)} samples."
             )
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        rng = check_random_state(self.random_state)
+        seed = rng.randint(np.iinfo(np.int32).max)
         # Every process must shuffle and draw noise alike: rank 0's seed.
         seed = broadcast_seed(seed)
-        callbacks = self._fit_callbacks(self.data_range_ / self.pixel_scale_, shard)
-        net = self._build_net(self.device_, callbacks, shard=shard)
+        train_split = None
+        if self.early_stopping:
+            dataset, train_split = validation_split(
+                dataset, self.validation_fraction, rng, type(self).__name__
+            )
+        warm = self._warm_net(dataset)
+        callbacks = self._fit_callbacks(
+            self.data_range_ / self.pixel_scale_, shard, train_split is not None
+        )
+        net = self._build_net(self.device_, callbacks, shard, train_split)
         with seeded_torch(seed, self.device_):
             net.initialize()
-            if init_state is not None:
+            if warm is not None:
+                core_module(net.module_).load_state_dict(warm)
+            elif init_state is not None:
                 core_module(net.module_).load_vae_state(init_state)
-                if shard is not None:  # DDP copied the weights before this load
-                    _sync_parameters(net.module_)
+            if shard is not None and (warm is not None or init_state is not None):
+                _sync_parameters(net.module_)  # DDP copied the weights before
             net.partial_fit(dataset, None)
         # The fitted module is used (and pickled) alone, outside the group.
         net.module_ = unwrap_ddp(net.module_)
         self.net_ = net
         self.history_ = net.history
+        self._set_diagnostics(dataset)
         return self
+
+    def _warm_net(self, dataset):
+        """Return the fitted weights to continue from, with ``warm_start``."""
+        fitted = getattr(self, "net_", None)
+        if not self.warm_start or fitted is None:
+            return None
+        module = core_module(fitted.module_)
+        if module.sample_shape != tuple(self.sample_shape_) or (
+            module.n_latent != self.n_latent
+        ):
+            raise ValueError(
+                f"warm_start=True continues the fitted network, which takes samples "
+                f"of shape {module.sample_shape} and has n_latent={module.n_latent}; "
+                f"got samples of shape {tuple(self.sample_shape_)} and n_latent="
+                f"{self.n_latent}. Set warm_start=False to train a new one."
+            )
+        return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+    def _set_diagnostics(self, dataset):
+        """Set ``active_latents_``, ``n_active_latents_`` and ``noise_scale_``."""
+        self.active_latents_ = active_latents(self.net_, dataset, self.batch_size)
+        self.n_active_latents_ = int(self.active_latents_.sum())
+        likelihood = getattr(self.net_.criterion_, "likelihood", None)
+        if likelihood is None:  # domain adaptation: the source survey's
+            likelihood = self.net_.criterion_.elbo.likelihood
+        scale = likelihood.noise_scale()
+        self.noise_scale_ = None if scale is None else scale * self.pixel_scale_
 
     @property
     def _is_image(self):
@@ -680,27 +782,53 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- pickling
     def __getstate__(self):
-        from . import __version__
-
         # A copy: on Python >= 3.11 the parent returns the live __dict__.
         state = dict(super().__getstate__())
         net = state.pop("net_", None)
         if net is not None:
             state["_net_state"] = pack_module_state(net.module_)
-        state["_skgalvae_version"] = __version__
+        state["_skgalvae_version"] = _version.__version__
         return state
 
     def __setstate__(self, state):
-        from . import __version__
-
         state = dict(state)
         packed = state.pop("_net_state", None)
         saved_version = state.pop("_skgalvae_version", "unknown (pre-0.1)")
-        warn_if_other_version(saved_version, __version__, type(self).__name__)
+        warn_if_other_version(saved_version, _version.__version__, type(self).__name__)
+        self._upgrade_state(state)
         super().__setstate__(state)
         if packed is not None:
             self.device_ = device_after_unpickling(self.device, self.device_)
             self.net_ = self._restore_net(packed)
+
+    def _upgrade_state(self, state):
+        """Fill in what models stored by earlier releases do not hold.
+
+        Those were all the study's network and summed error: the parameters
+        added since then get the values that describe them, or else their
+        defaults, so ``get_params`` and ``clone`` work on them.
+        """
+        if "architecture" in state:
+            return
+        loss = state.get("loss", "mse")
+        legacy = {
+            "architecture": "xu2023",
+            "likelihood": LEGACY_NAMES.get(loss, "sse"),
+            "loss": "deprecated",
+            "lr_schedule": "constant",
+        }
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(type(self).__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
+        for name, value in {**defaults, **legacy}.items():
+            if name not in state or name in legacy:
+                state[name] = value
+        if "net_" in state or "_net_state" in state or "sample_shape_" in state:
+            state.setdefault("architecture_", "xu2023")
+            state.setdefault("likelihood_", state["likelihood"])
+            state.setdefault("hidden_dims_", tuple(state.get("hidden_dims", ())))
 
     def _restore_net(self, packed):
         net = self._build_net(self.device_)

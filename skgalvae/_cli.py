@@ -95,6 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
         "256x256 cutouts is 10,20,40,60,80,100)",
     )
     study.add_argument(
+        "--models",
+        type=lambda text: tuple(part.strip() for part in text.split(",")),
+        help="VAEs searched side by side, the first picks the model: skgalvae "
+        "(the package's default), xu2023 (the paper's exact model), xu2023-mae "
+        "(default skgalvae,xu2023)",
+    )
+    study.add_argument(
+        "--paper-model",
+        action="store_true",
+        help="the paper's exact model only (same as --models xu2023)",
+    )
+    study.add_argument(
         "--epochs", type=_positive_int, help="epochs per VAE fit of the search"
     )
     study.add_argument(
@@ -190,7 +202,10 @@ def config_from_args(args):
         raise ValueError("--fits-list needs --catalog (GZD-5 vote fractions).")
     if args.catalog and not args.fits_list:
         raise ValueError("--catalog goes with --fits-list.")
+    if args.paper_model and args.models:
+        raise ValueError("--paper-model and --models exclude each other.")
     overrides = {
+        "models": ("xu2023",) if args.paper_model else args.models,
         "image_size": args.image_size,
         "n_samples": args.n_samples,
         "latents": args.latents,

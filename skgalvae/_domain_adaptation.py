@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from numbers import Integral, Real
 
-import torch
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -20,18 +19,10 @@ from .nn import (
     DomainBatchLoader,
     DomainDataset,
 )
+from .nn.data import take_rows
 from .nn.net import core_module
 
 _DOMAINS = ("source", "target")
-
-
-def _take_rows(data, rows):
-    """Rows ``rows`` (sorted) of ``data``: a view when they are contiguous."""
-    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
-        return data[int(rows[0]) : int(rows[-1]) + 1]
-    if torch.is_tensor(data):
-        return data[torch.as_tensor(rows, device=data.device)]
-    return data[rows]
 
 
 class DomainAdaptedVAETransformer(BaseVAE):
@@ -188,13 +179,27 @@ class DomainAdaptedVAETransformer(BaseVAE):
         self,
         n_latent: int = 40,
         *,
-        hidden_dims: tuple = (32, 64, 128),
+        architecture: str = "resnet",
+        hidden_dims="auto",
         image_shape: tuple | None = None,
-        loss: str = "mse",
+        likelihood: str = "gaussian",
+        noise="optimal",
+        loss: str = "deprecated",
         kl_weight: float = 1.0,
+        kl_warmup: int = 0,
+        free_bits: float = 0.0,
         lr: float = 1e-3,
+        lr_schedule: str = "cosine",
+        optimizer: str = "adam",
+        optimizer_params: dict | None = None,
         batch_size: int = 128,
         max_epochs: int = 20,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        augment: str | None = "dihedral",
+        warm_start: bool = False,
         pixel_scale="auto",
         output_activation: str = "auto",
         device: str = "auto",
@@ -213,13 +218,27 @@ class DomainAdaptedVAETransformer(BaseVAE):
         init=None,
     ):
         self.n_latent = n_latent
+        self.architecture = architecture
         self.hidden_dims = hidden_dims
         self.image_shape = image_shape
+        self.likelihood = likelihood
+        self.noise = noise
         self.loss = loss
         self.kl_weight = kl_weight
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
         self.lr = lr
+        self.lr_schedule = lr_schedule
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.augment = augment
+        self.warm_start = warm_start
         self.pixel_scale = pixel_scale
         self.output_activation = output_activation
         self.device = device
@@ -240,9 +259,8 @@ class DomainAdaptedVAETransformer(BaseVAE):
     # --------------------------------------------------------------------- net
     def _criterion_params(self):
         return {
+            **super()._criterion_params(),
             "criterion": DomainAdaptationLoss,
-            "criterion__reconstruction": self.loss,
-            "criterion__kl_weight": self.kl_weight,
             "criterion__mmd_weight": self.mmd_weight,
             "criterion__kernel": self.mmd_kernel,
             "criterion__n_kernels": self.mmd_n_kernels,
@@ -260,8 +278,8 @@ class DomainAdaptedVAETransformer(BaseVAE):
             source_rows, target_rows = split_sample_domain(
                 sample_domain, len(samples.data), name, require_both=True
             )
-            source = _take_rows(samples.data, source_rows)
-            target = _take_rows(samples.data, target_rows)
+            source = take_rows(samples.data, source_rows)
+            target = take_rows(samples.data, target_rows)
             return source, target, None
         target_samples, (target_low, _) = self._read_samples(
             X_target, reset=False, input_name="X_target", reference="X has"
@@ -310,6 +328,12 @@ class DomainAdaptedVAETransformer(BaseVAE):
         """
         self._validate_params()
         self._check_hyperparameters()
+        if self.early_stopping:
+            raise ValueError(
+                f"{type(self).__name__} does not hold out validation data; set "
+                f"early_stopping=False and choose max_epochs (e.g. by "
+                f"GridSearchCV with skgalvae.metrics.mmd2_score)."
+            )
         samples, (low, high) = self._read_samples(X, reset=True)
         if (sample_domain is None) == (X_target is None):
             raise ValueError(
@@ -467,7 +491,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         )
         parts = [
             self.net_.reconstruct_iter(
-                self._dataset(_take_rows(samples.data, side_rows)),
+                self._dataset(take_rows(samples.data, side_rows)),
                 self.batch_size,
                 domain=domain,
             )

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE
 from ._vae import VAETransformer, _vae_parameters_doc
-from .nn import GMMELBOLoss, GMMVAEModule, KLWarmup, gmm_log_joint
+from .nn import GMMELBOLoss, GMMVAEModule, gmm_log_joint
 from .nn.net import core_module
 
 # The VAE's own parameters, passed to the VAE pre-trained when init is None.
@@ -61,6 +61,11 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
     the responsibilities ``p(c | z)``; :meth:`sample` decodes draws from one
     component or from the whole mixture.
 
+    Its defaults are the study's network and loss (``architecture="xu2023"``,
+    ``likelihood="sse"``, ``lr_schedule="constant"``, ``augment=None``), the
+    settings its clustering is tested with; the other architectures and
+    likelihoods of :class:`VAETransformer` are accepted as well.
+
     Parameters
     ----------
     {vae_parameters}
@@ -69,10 +74,6 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
     pretrain_epochs : int, default=10
         Epochs of the plain VAE that initialises the model when ``init`` is
         None.
-    kl_warmup : int, default=0
-        Epochs over which the KL weight rises linearly from
-        ``kl_weight / kl_warmup`` to ``kl_weight``; 0 uses the full weight
-        from the start.
     prior_lr : float or None, default=None
         Adam learning rate of the mixture's weights, means and variances
         (VaDE trains them with the network); ``None`` is ``lr``. Larger rates let
@@ -153,7 +154,6 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         **VAETransformer._parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "pretrain_epochs": [Interval(Integral, 1, None, closed="left")],
-        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
         "prior_lr": [None, Interval(Real, 0, None, closed="neither")],
         "init": [None, BaseVAE, FrozenEstimator],
     }
@@ -162,13 +162,27 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         self,
         n_latent: int = 40,
         *,
-        hidden_dims: tuple = (32, 64, 128),
+        architecture: str = "xu2023",
+        hidden_dims="auto",
         image_shape: tuple | None = None,
-        loss: str = "mse",
+        likelihood: str = "sse",
+        noise="optimal",
+        loss: str = "deprecated",
         kl_weight: float = 1.0,
+        kl_warmup: int = 0,
+        free_bits: float = 0.0,
         lr: float = 1e-3,
+        lr_schedule: str = "constant",
+        optimizer: str = "adam",
+        optimizer_params: dict | None = None,
         batch_size: int = 128,
         max_epochs: int = 20,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        augment: str | None = None,
+        warm_start: bool = False,
         pixel_scale="auto",
         output_activation: str = "auto",
         device: str = "auto",
@@ -181,18 +195,31 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         callbacks: list | None = None,
         n_components: int = 10,
         pretrain_epochs: int = 10,
-        kl_warmup: int = 0,
         prior_lr: float | None = None,
         init=None,
     ):
         self.n_latent = n_latent
+        self.architecture = architecture
         self.hidden_dims = hidden_dims
         self.image_shape = image_shape
+        self.likelihood = likelihood
+        self.noise = noise
         self.loss = loss
         self.kl_weight = kl_weight
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
         self.lr = lr
+        self.lr_schedule = lr_schedule
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.augment = augment
+        self.warm_start = warm_start
         self.pixel_scale = pixel_scale
         self.output_activation = output_activation
         self.device = device
@@ -205,7 +232,6 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         self.callbacks = callbacks
         self.n_components = n_components
         self.pretrain_epochs = pretrain_epochs
-        self.kl_warmup = kl_warmup
         self.prior_lr = prior_lr
         self.init = init
 
@@ -222,12 +248,6 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
             # "*" in front also matches under a torch.compile wrapper.
             params["optimizer__param_groups"] = [("*prior_*", {"lr": self.prior_lr})]
         return params
-
-    def _fit_callbacks(self, data_range, shard=None):
-        callbacks = super()._fit_callbacks(data_range, shard)
-        if self.kl_warmup:
-            callbacks.insert(0, ("kl_warmup", KLWarmup(self.kl_warmup)))
-        return callbacks
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y=None):
@@ -295,6 +315,9 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         params = {name: getattr(self, name) for name in _VAE_PARAMETERS}
         params.update(
             max_epochs=self.pretrain_epochs,
+            hidden_dims=self.hidden_dims_,
+            kl_warmup=0,
+            warm_start=False,
             random_state=rng.randint(np.iinfo(np.int32).max),
             pixel_scale=self.pixel_scale_,
             output_activation=self.output_activation_,

@@ -4,27 +4,36 @@ from __future__ import annotations
 
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 
-from ._base import BaseVAE
+from ._base import OPTIMIZERS, BaseVAE
+from .nn.architectures import ARCHITECTURES
+from .nn.likelihoods import LIKELIHOODS
 
 
 class VAETransformer(BaseVAE):
     """Variational autoencoder that turns galaxy images into latent features.
 
-    The encoder and decoder are those of Xu et al. (2023): three blocks of
-    [Conv 3x3 stride 2, MaxPool 2, LeakyReLU] with 32, 64 and 128 channels, two
-    linear heads for the posterior mean and log-variance, and a mirrored
-    decoder of [Upsample 2, ConvTranspose 3x3 stride 2, LeakyReLU] blocks. Any
-    square image whose side is a multiple of 64 (``4 ** len(hidden_dims)``) and
-    any number of bands works; the network is sized from the data at fit time.
-    2-D input without ``image_shape`` trains a dense (MLP) VAE instead, for
-    spectra, photometry or catalog features.
+    The encoder and decoder come from a named ``architecture``. The default,
+    ``"resnet"``, stacks pre-activation residual blocks, average-pools down
+    and upsamples by resize-convolutions (no transposed convolution, so no
+    checkerboard), to a last 4x4 feature map whatever the image side.
+    ``"xu2023"`` is the study's network exactly (Xu et al. 2023): blocks of
+    [Conv 3x3 stride 2, MaxPool 2, LeakyReLU] and a mirrored decoder of
+    [Upsample 2, ConvTranspose 3x3 stride 2, LeakyReLU]. Any square image
+    and any number of bands works; the network is sized from the data at fit
+    time. 2-D input without ``image_shape`` trains a dense (MLP) VAE instead,
+    for spectra, photometry or catalog features.
 
-    The loss is ``reconstruction + kl_weight * KL(q(z|x) || N(0, I))``, with the
-    reconstruction error summed over pixels and the KL over latent dimensions,
-    averaged over the batch; Adam optimises it. :meth:`transform` returns the
-    posterior mean, the features used downstream.
+    The loss is the negative evidence lower bound ``-log p(x | z) +
+    kl_weight * KL(q(z|x) || N(0, I))``, averaged over the batch. The default
+    ``likelihood="gaussian"`` with ``noise="optimal"`` calibrates the
+    decoder's noise to the residual, band by band (the sigma-VAE), so that the
+    KL term is weighed against what the images really hold; the study's
+    summed squared error is ``likelihood="sse"``. :meth:`transform` returns
+    the posterior mean, the features used downstream. The study's exact model
+    is ``VAETransformer(architecture="xu2023", likelihood="sse",
+    lr_schedule="constant", augment=None)``.
 
     On CUDA the fast path is the default: the training data is staged on the GPU
     once (uint8 stays uint8 there), the forward pass runs under bf16 autocast
@@ -34,29 +43,86 @@ class VAETransformer(BaseVAE):
     ----------
     n_latent : int, default=40
         Dimension of the latent space (the study's knee is at 40).
-    hidden_dims : tuple of int, default=(32, 64, 128)
-        Channels of the encoder blocks (units of the hidden layers for the
-        dense VAE). Each convolutional block shrinks the image side by 4.
+    architecture : {"resnet", "xu2023", "dense"}, default="resnet"
+        Encoder/decoder family, a key of
+        :data:`skgalvae.nn.architectures.ARCHITECTURES`. ``"dense"`` is for
+        feature vectors only; both convolutional families train the dense
+        VAE on feature vectors.
+    hidden_dims : "auto" or tuple of int, default="auto"
+        Widths of the encoder blocks (units of the hidden layers for the
+        dense VAE); the decoder mirrors them. ``"auto"`` adapts the depth to
+        the image side so that the last map is 4x4: ``(16, 32, 64, 128)`` for
+        ``"resnet"`` at 64x64 (one level per halving), ``(32, 64)`` for
+        ``"xu2023"`` at 64x64 and ``(32, 64, 128)`` at 256x256 (each of its
+        blocks shrinks the side 4x); ``(256, 128)`` for feature vectors.
     image_shape : tuple of int or None, default=None
         ``(bands, height, width)``: read 2-D input rows as flattened images.
         ``None`` means 2-D input is feature vectors.
-    loss : {"mse", "mae"}, default="mse"
-        Reconstruction error: squared (the study's choice) or absolute.
+    likelihood : {"gaussian", "laplace", "sse", "sae"}, default="gaussian"
+        Decoder likelihood (:mod:`skgalvae.nn.likelihoods`): calibrated
+        Gaussian or Laplace, or the study's summed squared (``"sse"``) or
+        absolute (``"sae"``) error.
+    noise : "optimal", "learned", float or tuple of float, default="optimal"
+        Noise scale of a calibrated likelihood, per band: the batch's
+        maximum-likelihood value (``"optimal"``), a trained one
+        (``"learned"``), or a known one (e.g. the sky noise) in the units of
+        ``X``. Ignored by ``"sse"`` and ``"sae"``.
+    loss : {"mse", "mae"}, default="deprecated"
+        Deprecated: use ``likelihood="sse"`` or ``"sae"``.
     kl_weight : float, default=1.0
         Weight ``k`` of the KL term.
+    kl_warmup : int, default=0
+        Epochs over which the KL weight rises linearly from
+        ``kl_weight / kl_warmup`` to ``kl_weight``; 0 uses the full weight
+        from the start.
+    free_bits : float, default=0.0
+        Nats per latent dimension (batch mean) the KL term does not charge
+        for (Kingma et al. 2016), so no latent is pushed onto the prior
+        for free; 0 is the plain ELBO.
     lr : float, default=1e-3
-        Adam learning rate.
+        Learning rate.
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        ``"cosine"`` decays the learning rate to 0 over ``max_epochs``
+        (through skorch's ``LRScheduler``); ``"constant"`` keeps ``lr``.
+    optimizer : {"adam", "adamw"}, default="adam"
+        Torch optimiser.
+    optimizer_params : dict or None, default=None
+        Further keyword arguments of the optimiser, e.g.
+        ``{"weight_decay": 1e-4}``.
     batch_size : int, default=128
         Samples per training step. Also the batch size of inference methods,
         read when they are called, so it may be raised after fitting.
     max_epochs : int, default=20
-        Number of passes over the training data.
+        Most passes over the training data (fewer with ``early_stopping``).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data, stop when its
+        loss has not improved for ``n_iter_no_change`` epochs, and restore the
+        weights of its best epoch.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for validation when
+        ``early_stopping`` is on. The validation loss and SSIM are recorded
+        in ``history_``.
+    n_iter_no_change : int, default=10
+        Epochs without a better validation loss before stopping.
+    tol : float, default=1e-4
+        Improvement of the validation loss, in nats per value (the loss
+        over ``n_features_in_``), that counts as better.
+    augment : {"dihedral", None}, default="dihedral"
+        ``"dihedral"`` flips and turns each training image by a random
+        element of the square's symmetry group (8 orientations), on the
+        device: galaxies have no preferred orientation. ``None`` trains on
+        the images as they are (feature vectors are never augmented).
+    warm_start : bool, default=False
+        When fitted already, continue training the fitted network for
+        ``max_epochs`` more epochs (on data of the same shape) instead of
+        starting anew.
     pixel_scale : "auto" or float, default="auto"
         The network sees ``X / pixel_scale``; outputs are multiplied back.
         ``"auto"`` is 255 for uint8 input and 1 otherwise.
     output_activation : {"auto", "relu", "sigmoid", "identity"}, default="auto"
-        Final decoder non-linearity. ``"auto"`` is ReLU, the study's choice, when
-        the training data has no negative values, and the identity otherwise.
+        Final decoder non-linearity. ``"auto"`` is the identity, except with
+        ``architecture="xu2023"`` on data with no negative values, where it is
+        the study's ReLU.
     device : str, default="auto"
         Torch device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``,
         ``"cuda"`` or ``"cuda:N"``.
@@ -74,14 +140,17 @@ class VAETransformer(BaseVAE):
     compile : bool, default=False
         Compile the module with ``torch.compile`` (pays off for long GPU fits).
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and the reparameterisation
-        noise. With an int, fits on CPU are bit-identical.
+        Seeds weight initialisation, shuffling, the validation split, the
+        augmentation and the reparameterisation noise. With an int, fits on
+        CPU are bit-identical.
     verbose : int, default=0
-        ``> 0`` shows a progress bar over epochs (loss and SSIM) and over
-        batches of long inference calls. Nothing prints with 0.
+        ``1`` shows a progress bar over epochs (loss and SSIM) and over
+        batches of long inference calls; ``2`` prints skorch's table of
+        per-epoch losses instead of the epoch bar. Nothing prints with 0.
     callbacks : list of skorch callbacks or None, default=None
         Extra :mod:`skorch.callbacks` (or ``(name, callback)`` pairs), passed
-        to the net; copied at fit, so the given instances are left untouched.
+        to the net as they are, so they receive the fit's events (a
+        ``TensorBoard`` callback writes its event files).
 
     Attributes
     ----------
@@ -107,9 +176,24 @@ class VAETransformer(BaseVAE):
         Device the model runs on.
     net_ : skgalvae.nn.VAENet
         The fitted skorch net; ``net_.module_`` is the torch module.
+    hidden_dims_ : tuple of int
+        Resolved ``hidden_dims``.
+    likelihood_ : str
+        Resolved likelihood.
+    noise_scale_ : ndarray of shape (bands,) or None
+        The calibrated likelihood's noise scale per band at the end of the
+        fit, in the units of ``X``; ``None`` for ``"sse"`` and ``"sae"``.
+    active_latents_ : ndarray of bool, shape (n_latent,)
+        Latents the VAE uses: those whose posterior mean varies across the
+        training data, ``Var_x E[z_j | x] > 0.01`` (Burda et al. 2016).
+    n_active_latents_ : int
+        Number of active latents.
     history_ : skorch.History
-        Per-epoch (and per-batch) ``train_loss``, ``train_reconstruction``,
-        ``train_kl``, ``train_ssim`` (images) and timing.
+        Per-epoch (and per-batch) ``train_loss``, ``train_reconstruction``
+        (the negative log-likelihood), ``train_kl``, ``kl_per_latent``
+        (mean KL of each latent over the monitored images), ``train_ssim``
+        (images), ``lr`` and timing; with ``early_stopping``, ``valid_loss``
+        and ``valid_ssim``.
 
     See Also
     --------
@@ -142,13 +226,32 @@ class VAETransformer(BaseVAE):
 
     _parameter_constraints: dict = {
         "n_latent": [Interval(Integral, 1, None, closed="left")],
-        "hidden_dims": [tuple, list],
+        "architecture": [StrOptions(set(ARCHITECTURES))],
+        "hidden_dims": [StrOptions({"auto"}), tuple, list],
         "image_shape": [None, tuple, list],
-        "loss": [StrOptions({"mse", "mae"})],
+        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "noise": [
+            StrOptions({"optimal", "learned"}),
+            Interval(Real, 0, None, closed="neither"),
+            tuple,
+            list,
+        ],
+        "loss": [StrOptions({"mse", "mae"}), Hidden(StrOptions({"deprecated"}))],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
+        "kl_warmup": [Interval(Integral, 0, None, closed="left")],
+        "free_bits": [Interval(Real, 0, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"cosine", "constant"})],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "optimizer_params": [None, dict],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "augment": [None, StrOptions({"dihedral"})],
+        "warm_start": ["boolean"],
         "pixel_scale": [
             StrOptions({"auto"}),
             Interval(Real, 0, None, closed="neither"),
@@ -168,13 +271,27 @@ class VAETransformer(BaseVAE):
         self,
         n_latent: int = 40,
         *,
-        hidden_dims: tuple = (32, 64, 128),
+        architecture: str = "resnet",
+        hidden_dims="auto",
         image_shape: tuple | None = None,
-        loss: str = "mse",
+        likelihood: str = "gaussian",
+        noise="optimal",
+        loss: str = "deprecated",
         kl_weight: float = 1.0,
+        kl_warmup: int = 0,
+        free_bits: float = 0.0,
         lr: float = 1e-3,
+        lr_schedule: str = "cosine",
+        optimizer: str = "adam",
+        optimizer_params: dict | None = None,
         batch_size: int = 128,
         max_epochs: int = 20,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        tol: float = 1e-4,
+        augment: str | None = "dihedral",
+        warm_start: bool = False,
         pixel_scale="auto",
         output_activation: str = "auto",
         device: str = "auto",
@@ -187,13 +304,27 @@ class VAETransformer(BaseVAE):
         callbacks: list | None = None,
     ):
         self.n_latent = n_latent
+        self.architecture = architecture
         self.hidden_dims = hidden_dims
         self.image_shape = image_shape
+        self.likelihood = likelihood
+        self.noise = noise
         self.loss = loss
         self.kl_weight = kl_weight
+        self.kl_warmup = kl_warmup
+        self.free_bits = free_bits
         self.lr = lr
+        self.lr_schedule = lr_schedule
+        self.optimizer = optimizer
+        self.optimizer_params = optimizer_params
         self.batch_size = batch_size
         self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.augment = augment
+        self.warm_start = warm_start
         self.pixel_scale = pixel_scale
         self.output_activation = output_activation
         self.device = device

@@ -12,7 +12,10 @@ PUBLIC_MODULES = [
     "skgalvae.preprocessing", "skgalvae.datasets", "skgalvae.labels", "skgalvae.io",
     "skgalvae.plotting", "skgalvae.nn", "skgalvae.exceptions", "skgalvae.survey",
 ]  # fmt: skip
-CONSTANTS = {"__version__", "BANDS", "SURVEYS", "GZ1_CLASSES", "GZD5_QUESTIONS"}
+CONSTANTS = {
+    "__version__", "BANDS", "SURVEYS", "GZ1_CLASSES", "GZD5_QUESTIONS",
+    "ARCHITECTURES", "LIKELIHOODS",
+}  # fmt: skip
 
 
 def api_entries():

@@ -14,7 +14,9 @@ from skgalvae.datasets import make_survey_pairs
 from skgalvae.metrics import paired_latent_mse
 from skgalvae.preprocessing import MTFStretch
 
-SMALL = dict(n_latent=4, hidden_dims=(16, 32), max_epochs=2, batch_size=16)
+SMALL = dict(
+    n_latent=4, architecture="xu2023", hidden_dims=(16, 32), max_epochs=2, batch_size=16
+)
 
 
 def small_da(**params):

@@ -53,13 +53,27 @@ def test_images_fitted_then_features_given(fitted_vae):
 
 
 @pytest.mark.parametrize("side", [32, 96, 100])
-def test_image_side_must_be_multiple_of_64(side):
+def test_image_side_must_suit_the_studys_three_blocks(side):
     with pytest.raises(
         ValueError,
         match=rf"{side}x{side} images.*at least 64 and "
         r"divisible by 64",
     ):
-        VAETransformer().fit(_images(side=side))
+        VAETransformer(architecture="xu2023", hidden_dims=(32, 64, 128)).fit(
+            _images(side=side)
+        )
+
+
+@pytest.mark.parametrize(("side", "levels"), [(32, 3), (96, 5), (100, 2)])
+def test_residual_network_halves_any_even_side(side, levels):
+    vae = VAETransformer(n_latent=2, max_epochs=1, random_state=0)
+    assert vae.fit(_images(side=side)).transform(_images(side=side)).shape == (4, 2)
+    assert len(vae.hidden_dims_) == levels
+
+
+def test_residual_network_refuses_an_odd_side():
+    with pytest.raises(ValueError, match="9x9 images.*divisible by 2"):
+        VAETransformer().fit(_images(side=9))
 
 
 def test_smaller_encoder_allows_smaller_images():
@@ -126,8 +140,8 @@ def test_n_latent_below_one(n_latent):
     "params, match",
     [
         ({"loss": "huber"}, "'loss' parameter"),
-        ({"hidden_dims": ()}, "hidden_dims must be a non-empty"),
-        ({"hidden_dims": (8, -1)}, "hidden_dims must be a non-empty"),
+        ({"hidden_dims": ()}, "hidden_dims must be 'auto' or a non-empty"),
+        ({"hidden_dims": (8, -1)}, "hidden_dims must be 'auto' or a non-empty"),
         ({"image_shape": (64, 64)}, "image_shape must be"),
         ({"device": "tpu:9"}, "not a torch device"),
         ({"precision": "fp8"}, "'precision' parameter"),

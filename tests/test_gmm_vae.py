@@ -170,7 +170,14 @@ def test_round_trip_through_joblib(fitted_gmmvae, images, tmp_path):
 
 
 def test_init_starts_from_a_fitted_vae_and_leaves_it(small_vae, images):
-    vae = small_vae(max_epochs=2).fit(images)
+    vae = small_vae(
+        max_epochs=2,
+        architecture="xu2023",
+        hidden_dims=(32, 64, 128),
+        likelihood="sse",
+        lr_schedule="constant",
+        augment=None,
+    ).fit(images)
     before = vae.transform(images)
     gmmvae = GMMVAETransformer(
         n_latent=4, n_components=3, max_epochs=1, batch_size=32,

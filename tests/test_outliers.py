@@ -110,7 +110,8 @@ def test_pipeline_on_images_ranks_stars_and_defects_first(tmp_path):
     pipe = make_pipeline(
         MTFStretch(),
         VAETransformer(8, hidden_dims=(16, 32), max_epochs=4, batch_size=16,
-                       random_state=0),
+                       architecture="xu2023", likelihood="sse",
+                       lr_schedule="constant", augment=None, random_state=0),
         LatentOutlierDetector(n_sigma=4),
     ).fit(data.images)  # fmt: skip
     flagged = (data.params["star"] | (data.params["defect"] != "none")).to_numpy()

@@ -98,7 +98,7 @@ def test_cuda_fitted_explicit_device_warns_and_falls_back(
 
 def test_other_version_warns(fitted_vae, monkeypatch):
     payload = pickle.dumps(fitted_vae)
-    monkeypatch.setattr(skgalvae, "__version__", "99.0")
+    monkeypatch.setattr(skgalvae._version, "__version__", "99.0")
     with pytest.warns(
         InconsistentVersionWarning, match="skgalvae 0.1.0 with skgalvae 99.0"
     ):

@@ -68,10 +68,14 @@ def test_quick_run_latent_search_picks_the_knee(quick_report):
     out, results = quick_report
     latent = results["latent_dimension"]
     config = StudyConfig.quick()
-    assert [s["loss"] for s in latent["searches"]] == ["mse", "mae"]
+    assert [s["model"] for s in latent["searches"]] == ["skgalvae", "xu2023"]
     for search in latent["searches"]:
         assert search["n_latent"] == list(config.latents)
         assert all(0 < s <= 1 for s in search["mean_ssim"])
+        assert all(
+            0 <= a <= n
+            for a, n in zip(search["active_latents"], search["n_latent"], strict=True)
+        )
         assert search["knee"] in config.latents
     assert latent["chosen"] == latent["searches"][0]["knee"]
     model = joblib.load(out / "model.joblib")
@@ -137,7 +141,7 @@ def test_cache_skips_finished_stages_and_changes_redo_them(tmp_path, monkeypatch
     search = study_run.search_latents
 
     def counting(*args, **kwargs):
-        calls.append(args[2])  # the loss
+        calls.append(args[2])  # the model
         return search(*args, **kwargs)
 
     adaptations = []
@@ -151,23 +155,23 @@ def test_cache_skips_finished_stages_and_changes_redo_them(tmp_path, monkeypatch
     monkeypatch.setattr(study_run, "adapt_domains", counting_adapt)
     config = StudyConfig.quick(**TINY)
     first = run_study(config, tmp_path)
-    assert calls == ["mse", "mae"] and len(adaptations) == 1
+    assert calls == ["skgalvae", "xu2023"] and len(adaptations) == 1
     # Same settings: nothing trains again, every number is the same.
     second = run_study(config, tmp_path)
-    assert calls == ["mse", "mae"] and len(adaptations) == 1
+    assert calls == ["skgalvae", "xu2023"] and len(adaptations) == 1
     for key in ("latent_dimension", "classification", "domain_adaptation", "outliers"):
         assert second[key] == first[key], key
     # Forest size does not touch the search, but the forests of the domain
     # adaptation stage are refit; the search epochs redo the search.
     run_study(replace(config, n_trees=12), tmp_path)
-    assert calls == ["mse", "mae"] and len(adaptations) == 2
+    assert calls == ["skgalvae", "xu2023"] and len(adaptations) == 2
     run_study(replace(config, epochs=2), tmp_path)
-    assert calls == ["mse", "mae", "mse", "mae"]
+    assert calls == ["skgalvae", "xu2023", "skgalvae", "xu2023"]
 
 
 def test_questions_with_too_few_galaxies_are_reported_as_skipped(tmp_path):
     config = StudyConfig.quick(
-        **{**TINY, "min_question_samples": 50, "losses": ("mse",)}
+        **{**TINY, "min_question_samples": 50, "models": ("skgalvae",)}
     )
     results = run_study(config, tmp_path, cache=False)
     entries = results["classification"]["vae"]

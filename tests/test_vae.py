@@ -42,14 +42,14 @@ def test_training_improves_ssim_and_history_records_terms(images, small_vae):
     ssims = vae.history_[:, "train_ssim"]
     losses = vae.history_[:, "train_loss"]
     assert len(ssims) == 12
-    assert ssims[-1] > ssims[0] + 0.15
-    assert losses[-1] < 0.75 * losses[0]
+    assert ssims[-1] > ssims[0] + 0.1
+    assert losses[-1] < losses[0] - 0.25 * abs(losses[0])
     # A steady early descent.
     assert all(b < a for a, b in zip(losses[:4], losses[1:5], strict=True))
     # Reconstruction and KL are recorded separately and add up to the loss.
     rec = vae.history_[-1, "train_reconstruction"]
     kl = vae.history_[-1, "train_kl"]
-    assert rec > 0 and kl > 0
+    assert np.isfinite(rec) and kl > 0  # a calibrated NLL may be negative
     assert vae.history_[-1, "train_loss"] == pytest.approx(rec + kl, rel=1e-5)
     score = vae.score(images)
     assert ssims[-1] - 0.05 < score <= 1.0  # the monitor subset is representative
@@ -117,7 +117,9 @@ def test_memmap_input_matches_in_memory(images, tmp_path, small_vae):
 
 
 def test_dense_vae_on_feature_vectors(features, small_vae):
-    vae = small_vae(n_latent=2, hidden_dims=(16, 16), max_epochs=60).fit(features)
+    vae = small_vae(
+        n_latent=2, hidden_dims=(16, 16), max_epochs=60, lr_schedule="constant"
+    ).fit(features)
     assert vae.image_shape_ is None and vae.sample_shape_ == (6,)
     assert vae.output_activation_ == "identity"  # data has negative values
     assert vae.transform(features).shape == (120, 2)
@@ -163,12 +165,14 @@ class _CountEpochs(Callback):
         self.epochs_ += 1
 
 
-def test_user_callbacks_are_passed_through_and_left_untouched(images, small_vae):
+def test_user_callbacks_are_passed_through_and_receive_events(images, small_vae):
     callback = _CountEpochs()
-    snapshot = copy.deepcopy(callback.__dict__)
     vae = small_vae(max_epochs=3, callbacks=[("count", callback)]).fit(images)
-    assert dict(vae.net_.callbacks_)["count"].epochs_ == 3
-    assert callback.__dict__ == snapshot
+    assert dict(vae.net_.callbacks_)["count"] is callback
+    assert callback.epochs_ == 3
+    # A clone (GridSearchCV's) gets its own copy of the callback.
+    cloned = clone(vae).fit(images)
+    assert dict(cloned.net_.callbacks_)["count"] is not callback
 
 
 def test_hidden_dims_and_params_are_not_mutated(images):

@@ -1,5 +1,7 @@
 """Metrics for reconstructions and latent spaces."""
 
+from ..nn.ssim import ssim
+from ._artifacts import band_flux_ratio, periodic_artifact_power
 from ._mmd import (
     MMDScorer,
     mmd2,
@@ -7,13 +9,14 @@ from ._mmd import (
     mmd2_score,
     paired_latent_mse,
 )
-from ._ssim import ssim
 
 __all__ = [
     "MMDScorer",
+    "band_flux_ratio",
     "mmd2",
     "mmd2_permutation_test",
     "mmd2_score",
     "paired_latent_mse",
+    "periodic_artifact_power",
     "ssim",
 ]

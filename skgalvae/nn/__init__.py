@@ -3,15 +3,34 @@
 Nothing in here imports the estimator layer.
 """
 
-from .callbacks import EpochProgressBar, KLWarmup, ReconstructionSSIM
+from .callbacks import EpochProgressBar, KLWarmup, LatentKL, ReconstructionSSIM
 from .data import ArrayDataset, DeviceBatchLoader, DomainBatchLoader, DomainDataset
+from .architectures import (
+    ARCHITECTURES,
+    Architecture,
+    LowPass,
+    PreActResidualBlock,
+    ResNetDecoder,
+    ResNetEncoder,
+    get_architecture,
+    register_architecture,
+)
+from .likelihoods import (
+    LIKELIHOODS,
+    CalibratedLikelihood,
+    Likelihood,
+    SummedError,
+    make_likelihood,
+)
 from .losses import (
     DomainAdaptationLoss,
     ELBOLoss,
     GMMELBOLoss,
+    free_bits_kl,
     gmm_kl_divergence,
     gmm_log_joint,
     kl_divergence,
+    kl_per_latent,
     mmd2,
     rbf_bandwidths,
     reconstruction_error,
@@ -28,7 +47,23 @@ from .modules import (
 from .net import VAENet
 
 __all__ = [
+    "ARCHITECTURES",
+    "LIKELIHOODS",
+    "Architecture",
+    "LowPass",
+    "PreActResidualBlock",
+    "ResNetDecoder",
+    "ResNetEncoder",
+    "get_architecture",
+    "register_architecture",
     "ArrayDataset",
+    "CalibratedLikelihood",
+    "LatentKL",
+    "Likelihood",
+    "SummedError",
+    "free_bits_kl",
+    "kl_per_latent",
+    "make_likelihood",
     "ConvDecoder",
     "ConvEncoder",
     "DenseDecoder",

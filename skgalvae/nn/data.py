@@ -58,6 +58,36 @@ class ArrayDataset(torch.utils.data.Dataset):
         return item.to(torch.float32) / self.scale, None
 
 
+def take_rows(data, rows):
+    """Rows ``rows`` (sorted) of ``data``: a view when they are contiguous.
+
+    ``data`` is an array, a tensor or a lazy image collection (whose rows
+    come back as a lazy collection).
+    """
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return data[int(rows[0]) : int(rows[-1]) + 1]
+    if torch.is_tensor(data):
+        return data[torch.as_tensor(rows, device=data.device)]
+    return data[rows]
+
+
+class FixedSplit:
+    """skorch's ``train_split`` that always holds out the same validation set.
+
+    Parameters
+    ----------
+    valid : torch.utils.data.Dataset
+        The validation data; the training data is what the net is given.
+    """
+
+    def __init__(self, valid):
+        self.valid = valid
+
+    def __call__(self, dataset, y=None, **fit_params):
+        """Return ``(dataset, valid)``."""
+        return dataset, self.valid
+
+
 def is_lazy(array) -> bool:
     """Whether ``array`` is a lazy image collection read batch by batch.
 

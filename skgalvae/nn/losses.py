@@ -1,47 +1,47 @@
-"""Loss terms of the VAE as pure tensor functions, plus a thin criterion module.
+"""Loss terms of the VAE as pure tensor functions, plus thin criterion modules.
 
 Each term returns one value per sample, so callers choose the reduction. The
-reconstruction error is summed over pixels (or features) and the KL divergence
-over latent dimensions, as in the authors' training code: with ``kl_weight=1``
-this is the negative evidence lower bound up to a constant for a Gaussian (MSE)
-or Laplace (MAE) likelihood.
+reconstruction term is a decoder likelihood's negative log-likelihood
+(:mod:`skgalvae.nn.likelihoods`), summed over pixels (or features), and the
+KL divergence is summed over latent dimensions: with ``kl_weight=1`` the loss
+is the negative evidence lower bound.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
 from torch import nn
 
+from .likelihoods import make_likelihood, reconstruction_error
 
-def reconstruction_error(x_hat, x, kind="mse"):
-    """Per-sample reconstruction error, summed over all non-batch dimensions.
+__all__ = [
+    "DomainAdaptationLoss",
+    "ELBOLoss",
+    "GMMELBOLoss",
+    "free_bits_kl",
+    "gmm_kl_divergence",
+    "gmm_log_joint",
+    "kl_divergence",
+    "kl_per_latent",
+    "mmd2",
+    "rbf_bandwidths",
+    "reconstruction_error",
+]
 
-    Parameters
-    ----------
-    x_hat, x : torch.Tensor of shape (n, ...)
-        Reconstruction and target.
-    kind : {"mse", "mae"}, default="mse"
-        Squared or absolute error.
+
+def kl_per_latent(mu, logvar):
+    """KL divergence between ``N(mu, exp(logvar))`` and ``N(0, I)`` per latent.
 
     Returns
     -------
-    torch.Tensor of shape (n,)
-        In float32, or float64 for float64 inputs.
+    torch.Tensor of shape (n, d)
     """
-    # At least float32 (bf16 autocast outputs are widened); float64 stays.
-    dtype = torch.promote_types(
-        torch.promote_types(x_hat.dtype, x.dtype), torch.float32
-    )
-    diff = x_hat.to(dtype) - x.to(dtype)
-    if kind == "mse":
-        err = diff.square()
-    elif kind == "mae":
-        err = diff.abs()
-    else:
-        raise ValueError(f"kind must be 'mse' or 'mae'; got {kind!r}.")
-    return err.flatten(1).sum(dim=1)
+    mu = mu.float()
+    logvar = logvar.float()
+    return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar)
 
 
 def kl_divergence(mu, logvar):
@@ -51,9 +51,31 @@ def kl_divergence(mu, logvar):
     -------
     torch.Tensor of shape (n,)
     """
-    mu = mu.float()
-    logvar = logvar.float()
-    return 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum(dim=1)
+    return kl_per_latent(mu, logvar).sum(dim=1)
+
+
+def free_bits_kl(mu, logvar, free_bits):
+    """Return the batch KL, each latent's batch mean held at ``free_bits`` or more.
+
+    The free-bits objective of Kingma et al. (2016, eq. 15): a latent whose
+    mean KL over the batch is below ``free_bits`` nats costs ``free_bits``
+    and gets no gradient from the KL term, so the optimiser has no reason to
+    shut it off.
+
+    Parameters
+    ----------
+    mu, logvar : torch.Tensor of shape (n, d)
+        Posterior means and log-variances.
+    free_bits : float
+        Nats per latent dimension that are free.
+
+    Returns
+    -------
+    torch.Tensor
+        A scalar: the sum over latents of the clamped batch means.
+    """
+    per_latent = kl_per_latent(mu, logvar).mean(dim=0)
+    return per_latent.clamp_min(free_bits).sum()
 
 
 def gmm_log_joint(z, logits, means, logvars):
@@ -231,26 +253,42 @@ def mmd2(source, target, kernel="rbf", n_kernels=5, kernel_mul=2.0, paired=False
 
 
 class ELBOLoss(nn.Module):
-    """Batch-mean VAE loss ``reconstruction + kl_weight * KL``.
+    """Batch-mean VAE loss ``negative log-likelihood + kl_weight * KL``.
 
     Parameters
     ----------
-    reconstruction : {"mse", "mae"}, default="mse"
-        Reconstruction term.
+    likelihood : str or Likelihood, default="sse"
+        The decoder likelihood: a name for
+        :func:`~skgalvae.nn.likelihoods.make_likelihood` (``"sse"``, the
+        study's summed squared error, ``"sae"``, ``"gaussian"``,
+        ``"laplace"``; ``"mse"`` and ``"mae"`` mean ``"sse"`` and ``"sae"``)
+        or a likelihood object.
     kl_weight : float, default=1.0
         Weight ``k`` of the KL term (paper eq. 2).
+    free_bits : float, default=0.0
+        Nats per latent that the KL term does not charge for
+        (:func:`free_bits_kl`); 0 is the plain KL.
+    noise : "optimal", "learned", float or tuple, default="optimal"
+        Noise of a calibrated likelihood given by name.
+    n_bands : int, default=1
+        Bands of the images (one noise scale each), for a likelihood by name.
 
     Returns
     -------
     dict
         ``{"loss", "reconstruction", "kl"}``, each a scalar tensor; ``"loss"`` is
-        the one to back-propagate.
+        the one to back-propagate. ``"reconstruction"`` is the batch-mean
+        negative log-likelihood, ``"kl"`` the batch-mean KL (free bits do not
+        change it).
     """
 
-    def __init__(self, reconstruction="mse", kl_weight=1.0):
+    def __init__(
+        self, likelihood="sse", kl_weight=1.0, free_bits=0.0, noise="optimal", n_bands=1
+    ):
         super().__init__()
-        self.reconstruction = reconstruction
+        self.likelihood = make_likelihood(likelihood, noise, n_bands)
         self.kl_weight = kl_weight
+        self.free_bits = free_bits
 
     def forward(self, x_hat, x, mu, logvar, *prior):
         """Compute the loss terms for one batch.
@@ -258,9 +296,12 @@ class ELBOLoss(nn.Module):
         ``prior`` holds any further module outputs the KL needs (see
         :class:`GMMELBOLoss`); the standard normal prior needs none.
         """
-        rec = reconstruction_error(x_hat, x, self.reconstruction).mean()
+        rec = self.likelihood(x_hat, x).mean()
         kl = self.kl(mu, logvar, *prior).mean()
-        return {"loss": rec + self.kl_weight * kl, "reconstruction": rec, "kl": kl}
+        charged = kl
+        if self.free_bits > 0 and not prior:
+            charged = free_bits_kl(mu, logvar, self.free_bits)
+        return {"loss": rec + self.kl_weight * charged, "reconstruction": rec, "kl": kl}
 
     def kl(self, mu, logvar):
         """Per-sample KL divergence from the prior: :func:`kl_divergence`."""
@@ -275,10 +316,10 @@ class GMMELBOLoss(ELBOLoss):
 
     Parameters
     ----------
-    reconstruction : {"mse", "mae"}, default="mse"
-        Reconstruction term.
-    kl_weight : float, default=1.0
-        Weight of the KL term.
+    likelihood, kl_weight, noise, n_bands
+        As for :class:`ELBOLoss`.
+    free_bits : float, default=0.0
+        Unused: free bits apply to the standard normal prior only.
 
     Returns
     -------
@@ -304,8 +345,9 @@ class DomainAdaptationLoss(nn.Module):
 
     Parameters
     ----------
-    reconstruction : {"mse", "mae"}, default="mse"
-        Reconstruction term of both ELBOs.
+    likelihood : str or Likelihood, default="sse"
+        Decoder likelihood of both ELBOs (each survey gets its own copy, so
+        its own noise scale).
     kl_weight : float, default=1.0
         Weight of both KL terms.
     mmd_weight : float, default=0.5
@@ -319,6 +361,8 @@ class DomainAdaptationLoss(nn.Module):
     paired : bool, default=False
         Whether the batches are paired (row ``i`` the same object on both
         sides); the MMD^2 then uses the paired unbiased estimator.
+    free_bits, noise, n_bands
+        As for :class:`ELBOLoss`.
 
     Returns
     -------
@@ -329,21 +373,37 @@ class DomainAdaptationLoss(nn.Module):
 
     def __init__(
         self,
-        reconstruction="mse",
+        likelihood="sse",
         kl_weight=1.0,
         mmd_weight=0.5,
         kernel="rbf",
         n_kernels=5,
         kernel_mul=2.0,
         paired=False,
+        free_bits=0.0,
+        noise="optimal",
+        n_bands=1,
     ):
         super().__init__()
-        self.elbo = ELBOLoss(reconstruction, kl_weight)
+        self.elbo = ELBOLoss(likelihood, kl_weight, free_bits, noise, n_bands)
+        self.elbo_target = ELBOLoss(
+            copy.deepcopy(self.elbo.likelihood), kl_weight, free_bits
+        )
         self.paired = paired
         self.mmd_weight = mmd_weight
         self.kernel = kernel
         self.n_kernels = n_kernels
         self.kernel_mul = kernel_mul
+
+    @property
+    def kl_weight(self):
+        """Weight of both KL terms (a KL warm-up sets it)."""
+        return self.elbo.kl_weight
+
+    @kl_weight.setter
+    def kl_weight(self, value):
+        self.elbo.kl_weight = value
+        self.elbo_target.kl_weight = value
 
     def forward(self, y_pred, x, x_target):
         """Compute the loss terms for one pair of batches.
@@ -358,7 +418,7 @@ class DomainAdaptationLoss(nn.Module):
         """
         x_hat, mu, logvar, x_hat_t, mu_t, logvar_t = y_pred
         source = self.elbo(x_hat, x, mu, logvar)
-        target = self.elbo(x_hat_t, x_target, mu_t, logvar_t)
+        target = self.elbo_target(x_hat_t, x_target, mu_t, logvar_t)
         mmd = mmd2(
             mu.float(),
             mu_t.float(),

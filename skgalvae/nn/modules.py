@@ -1,8 +1,9 @@
-"""Torch modules of the VAE: convolutional and dense encoders and decoders.
+"""Torch modules of the VAE: one encoder, one or more decoders, a prior.
 
 Everything here is plain :mod:`torch`; the estimator layer builds these from
 primitive configuration values so a fitted model can be stored as tensors plus
-config and rebuilt anywhere.
+config and rebuilt anywhere. The encoders and decoders themselves come from
+the registry in :mod:`skgalvae.nn.architectures`.
 """
 
 from __future__ import annotations
@@ -10,166 +11,35 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-_OUTPUT_ACTIVATIONS = {
-    "relu": nn.ReLU,
-    "sigmoid": nn.Sigmoid,
-    "identity": nn.Identity,
-}
+from .architectures import (
+    ConvDecoder,
+    ConvEncoder,
+    DenseDecoder,
+    DenseEncoder,
+    build_decoder,
+    build_encoder,
+    conv_downsampling_factor,
+)
 
-
-def conv_downsampling_factor(n_blocks: int) -> int:
-    """Return how much ``n_blocks`` encoder blocks shrink each image side.
-
-    Each block halves the side twice: a stride-2 convolution, then a 2x2
-    max-pool. Three blocks (the paper's encoder) give 64.
-    """
-    return 4**n_blocks
-
-
-class ConvEncoder(nn.Module):
-    """The study's encoder: [Conv 3x3/2 -> MaxPool 2 -> LeakyReLU] blocks.
-
-    Parameters
-    ----------
-    in_channels : int
-        Number of bands.
-    image_size : int
-        Side of the square input, divisible by ``4 ** len(hidden_dims)``.
-    hidden_dims : tuple of int
-        Output channels of each block.
-    n_latent : int
-        Width of the mean and log-variance heads.
-    """
-
-    def __init__(self, in_channels, image_size, hidden_dims, n_latent):
-        super().__init__()
-        blocks = []
-        channels = in_channels
-        for width in hidden_dims:
-            blocks += [
-                nn.Conv2d(channels, width, kernel_size=3, stride=2, padding=1),
-                nn.MaxPool2d(2),
-                nn.LeakyReLU(),
-            ]
-            channels = width
-        self.features = nn.Sequential(*blocks, nn.Flatten())
-        side = image_size // conv_downsampling_factor(len(hidden_dims))
-        n_flat = channels * side * side
-        self.mu = nn.Linear(n_flat, n_latent)
-        self.logvar = nn.Linear(n_flat, n_latent)
-
-    def forward(self, x):
-        """Return the posterior mean and log-variance of ``x``."""
-        h = self.features(x)
-        return self.mu(h), self.logvar(h)
-
-
-class ConvDecoder(nn.Module):
-    """The study's decoder: Linear, [Upsample 2 -> ConvT 3x3/2 -> LeakyReLU] blocks.
-
-    The last block keeps the width of the first encoder block and is followed by a
-    3x3 convolution to ``out_channels`` and the output activation.
-
-    Parameters
-    ----------
-    out_channels : int
-        Number of bands.
-    image_size : int
-        Side of the square output.
-    hidden_dims : tuple of int
-        Encoder block widths; the decoder walks them in reverse.
-    n_latent : int
-        Latent width.
-    output_activation : {"relu", "sigmoid", "identity"}
-        Final non-linearity (the paper uses ReLU).
-    """
-
-    def __init__(
-        self, out_channels, image_size, hidden_dims, n_latent, output_activation
-    ):
-        super().__init__()
-        widths = tuple(reversed(hidden_dims))  # a reversed copy; never mutate config
-        self._side = image_size // conv_downsampling_factor(len(hidden_dims))
-        self._top_width = widths[0]
-        self.project = nn.Linear(n_latent, widths[0] * self._side * self._side)
-        blocks = []
-        for width_in, width_out in zip(widths, widths[1:] + (widths[-1],), strict=True):
-            blocks += [
-                nn.Upsample(scale_factor=2),
-                nn.ConvTranspose2d(
-                    width_in, width_out, 3, stride=2, padding=1, output_padding=1
-                ),
-                nn.LeakyReLU(),
-            ]
-        blocks += [
-            nn.Conv2d(widths[-1], out_channels, kernel_size=3, padding=1),
-            _OUTPUT_ACTIVATIONS[output_activation](),
-        ]
-        self.blocks = nn.Sequential(*blocks)
-
-    def forward(self, z):
-        """Decode latent vectors ``z`` to images."""
-        h = self.project(z).view(-1, self._top_width, self._side, self._side)
-        return self.blocks(h)
-
-
-class DenseEncoder(nn.Module):
-    """A multi-layer perceptron encoder for feature vectors.
-
-    Parameters
-    ----------
-    n_features : int
-        Input width.
-    hidden_dims : tuple of int
-        Hidden layer widths, first to last.
-    n_latent : int
-        Latent width.
-    """
-
-    def __init__(self, n_features, hidden_dims, n_latent):
-        super().__init__()
-        layers = []
-        width_in = n_features
-        for width in hidden_dims:
-            layers += [nn.Linear(width_in, width), nn.LeakyReLU()]
-            width_in = width
-        self.features = nn.Sequential(*layers)
-        self.mu = nn.Linear(width_in, n_latent)
-        self.logvar = nn.Linear(width_in, n_latent)
-
-    def forward(self, x):
-        """Return the posterior mean and log-variance of ``x``."""
-        h = self.features(x)
-        return self.mu(h), self.logvar(h)
-
-
-class DenseDecoder(nn.Module):
-    """A multi-layer perceptron decoder mirroring :class:`DenseEncoder`."""
-
-    def __init__(self, n_features, hidden_dims, n_latent, output_activation):
-        super().__init__()
-        layers = []
-        width_in = n_latent
-        for width in reversed(hidden_dims):
-            layers += [nn.Linear(width_in, width), nn.LeakyReLU()]
-            width_in = width
-        layers += [
-            nn.Linear(width_in, n_features),
-            _OUTPUT_ACTIVATIONS[output_activation](),
-        ]
-        self.blocks = nn.Sequential(*layers)
-
-    def forward(self, z):
-        """Decode latent vectors ``z`` to feature vectors."""
-        return self.blocks(z)
+__all__ = [
+    "ConvDecoder",
+    "ConvEncoder",
+    "DenseDecoder",
+    "DenseEncoder",
+    "DomainAdaptedVAEModule",
+    "GMMVAEModule",
+    "VAEModule",
+    "conv_downsampling_factor",
+]
 
 
 class VAEModule(nn.Module):
     """Variational autoencoder over images ``(C, H, W)`` or vectors ``(F,)``.
 
-    A three-element ``sample_shape`` builds the study's convolutional VAE, a
-    one-element one a dense VAE. All arguments are plain Python values, so the
-    module can be rebuilt from its config and a state dict.
+    A three-element ``sample_shape`` builds a convolutional VAE of the named
+    ``architecture``, a one-element one a dense VAE. All arguments are plain
+    Python values, so the module can be rebuilt from its config and a state
+    dict.
 
     Parameters
     ----------
@@ -181,6 +51,8 @@ class VAEModule(nn.Module):
         Block widths of the encoder (the decoder mirrors them).
     output_activation : {"relu", "sigmoid", "identity"}, default="relu"
         Final non-linearity of the decoder.
+    architecture : str, default="xu2023"
+        A key of :data:`skgalvae.nn.architectures.ARCHITECTURES`.
     """
 
     def __init__(
@@ -189,35 +61,32 @@ class VAEModule(nn.Module):
         n_latent,
         hidden_dims=(32, 64, 128),
         output_activation="relu",
+        architecture="xu2023",
     ):
         super().__init__()
         self.sample_shape = tuple(int(s) for s in sample_shape)
         self.n_latent = int(n_latent)
         self.hidden_dims = tuple(int(h) for h in hidden_dims)
         self.output_activation = output_activation
+        self.architecture = architecture
         if len(self.sample_shape) not in (1, 3):
             raise ValueError(
                 f"sample_shape must be (bands, side, side) or (n_features,); "
                 f"got {self.sample_shape}."
             )
-        if self.is_convolutional:
-            bands, side, _ = self.sample_shape
-            self.encoder = ConvEncoder(bands, side, self.hidden_dims, self.n_latent)
-        else:
-            (n_features,) = self.sample_shape
-            self.encoder = DenseEncoder(n_features, self.hidden_dims, self.n_latent)
+        self.encoder = build_encoder(
+            architecture, self.sample_shape, self.hidden_dims, self.n_latent
+        )
         self.decoder = self.make_decoder()
 
     def make_decoder(self):
         """Build a new, freshly initialised decoder for this VAE's shapes."""
-        if self.is_convolutional:
-            bands, side, _ = self.sample_shape
-            return ConvDecoder(
-                bands, side, self.hidden_dims, self.n_latent, self.output_activation
-            )
-        (n_features,) = self.sample_shape
-        return DenseDecoder(
-            n_features, self.hidden_dims, self.n_latent, self.output_activation
+        return build_decoder(
+            self.architecture,
+            self.sample_shape,
+            self.hidden_dims,
+            self.n_latent,
+            self.output_activation,
         )
 
     @property
@@ -272,7 +141,7 @@ class DomainAdaptedVAEModule(VAEModule):
 
     Parameters
     ----------
-    sample_shape, n_latent, hidden_dims, output_activation
+    sample_shape, n_latent, hidden_dims, output_activation, architecture
         As for :class:`VAEModule`.
     """
 
@@ -282,8 +151,11 @@ class DomainAdaptedVAEModule(VAEModule):
         n_latent,
         hidden_dims=(32, 64, 128),
         output_activation="relu",
+        architecture="xu2023",
     ):
-        super().__init__(sample_shape, n_latent, hidden_dims, output_activation)
+        super().__init__(
+            sample_shape, n_latent, hidden_dims, output_activation, architecture
+        )
         self.target_decoder = self.make_decoder()
 
     def decode(self, z, domain="source"):
@@ -355,7 +227,7 @@ class GMMVAEModule(VAEModule):
 
     Parameters
     ----------
-    sample_shape, n_latent, hidden_dims, output_activation
+    sample_shape, n_latent, hidden_dims, output_activation, architecture
         As for :class:`VAEModule`.
     n_components : int, default=10
         Number of mixture components.
@@ -367,9 +239,12 @@ class GMMVAEModule(VAEModule):
         n_latent,
         hidden_dims=(32, 64, 128),
         output_activation="relu",
+        architecture="xu2023",
         n_components=10,
     ):
-        super().__init__(sample_shape, n_latent, hidden_dims, output_activation)
+        super().__init__(
+            sample_shape, n_latent, hidden_dims, output_activation, architecture
+        )
         self.n_components = int(n_components)
         self.prior_logits = nn.Parameter(torch.zeros(self.n_components))
         self.prior_means = nn.Parameter(torch.randn(self.n_components, self.n_latent))

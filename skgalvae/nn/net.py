@@ -50,6 +50,48 @@ def _check_finite_losses(table, names, epoch):
             )
 
 
+def dihedral_augment(x, rows=None):
+    """Flip and turn each image by a random element of the dihedral group D4.
+
+    Three independent coin flips per image (mirror left-right, mirror
+    up-down, transpose) reach all 8 orientations of a square. Works on the
+    device, from torch's global generator; a dict of batches (domain
+    adaptation) gets the same orientation for row ``i`` of every entry.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (n, bands, side, side) or dict of them
+        Square images; anything of another shape is returned unchanged.
+    rows : tuple of (int, int, int) or None, default=None
+        ``(low, high, batch_rows)`` while training data-parallel: ``x`` is
+        rows ``low:high`` of a global batch, and gets those rows' draws of a
+        draw for the whole batch, as one process would.
+
+    Returns
+    -------
+    torch.Tensor or dict
+    """
+    tensors = list(x.values()) if isinstance(x, dict) else [x]
+    first = tensors[0]
+    if first.ndim != 4 or first.shape[-1] != first.shape[-2]:
+        return x
+    n_rows = max(len(t) for t in tensors)
+    low = 0
+    if rows is not None:
+        low, _, n_rows = rows
+    coins = torch.rand(3, n_rows, device=first.device)[:, low:] < 0.5
+
+    def orient(images):
+        flips = [coins[k].view(-1, 1, 1, 1)[: len(images)] for k in range(3)]
+        images = torch.where(flips[0], images.flip(-1), images)
+        images = torch.where(flips[1], images.flip(-2), images)
+        return torch.where(flips[2], images.transpose(-1, -2), images)
+
+    if isinstance(x, dict):
+        return {key: orient(value) for key, value in x.items()}
+    return orient(x)
+
+
 def core_module(module):
     """Return the module itself, from under DDP and ``torch.compile`` wrappers.
 
@@ -91,6 +133,10 @@ class VAENet(NeuralNet):
         Wrap the module in ``DistributedDataParallel`` (needs an initialised
         process group; see the user guide, "Survey scale"). Give the training
         iterator ``shard=(rank, world_size)`` with it.
+    augment : {None, "dihedral"}, default=None
+        ``"dihedral"``: each training image is flipped and turned by a random
+        element of the square's symmetry group (:func:`dihedral_augment`);
+        the images of a domain-adaptation batch pair get the same ones.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -105,6 +151,7 @@ class VAENet(NeuralNet):
         iterator_valid=DeviceBatchLoader,
         train_split=None,
         data_parallel=False,
+        augment=None,
         **kwargs,
     ):
         super().__init__(
@@ -118,6 +165,7 @@ class VAENet(NeuralNet):
         self.precision = precision
         self.channels_last = channels_last
         self.data_parallel = data_parallel
+        self.augment = augment
         self._shard = None
 
     # -- set-up ------------------------------------------------------------------
@@ -185,6 +233,13 @@ class VAENet(NeuralNet):
         )
         share = self._loss_share(training)
         return terms["loss"] if share == 1.0 else terms["loss"] * share
+
+    def train_step_single(self, batch, **fit_params):
+        """One training step, on an augmented batch when ``augment`` asks."""
+        if self.augment == "dihedral":
+            X, y = batch
+            batch = (dihedral_augment(X, self._shard), y)
+        return super().train_step_single(batch, **fit_params)
 
     def _loss_share(self, training):
         """Weight of this process's batch-mean loss in data-parallel training.

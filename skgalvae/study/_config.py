@@ -5,10 +5,21 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 
-__all__ = ["StudyConfig"]
+__all__ = ["STUDY_MODELS", "StudyConfig"]
 
 #: The study's candidates (Sec. 4.1).
 STUDY_LATENTS = (10, 20, 40, 60, 80, 100)
+
+#: The VAEs a study run can search, by name: their VAETransformer parameters.
+#: ``"skgalvae"`` is the package's default model; ``"xu2023"`` the study's
+#: exact one (its network, summed squared error and constant learning rate),
+#: and ``"xu2023-mae"`` the same with the absolute error it also tried.
+_PAPER = {"architecture": "xu2023", "lr_schedule": "constant", "augment": None}
+STUDY_MODELS = {
+    "skgalvae": {},
+    "xu2023": {**_PAPER, "likelihood": "sse"},
+    "xu2023-mae": {**_PAPER, "likelihood": "sae"},
+}
 
 
 @dataclass(frozen=True)
@@ -39,8 +50,10 @@ class StudyConfig:
         the simulator's 64x64 galaxies have about fifteen free parameters and
         saturate below 10 latents, so the default starts lower to show where
         the SSIM curve bends.
-    losses : tuple of str, default=("mse", "mae")
-        Reconstruction losses searched; the knee of the first picks the model.
+    models : tuple of str, default=("skgalvae", "xu2023")
+        VAEs searched side by side, keys of ``STUDY_MODELS``: the package's
+        default model and the study's exact one. The knee of the first picks
+        the model that the later stages use.
     epochs : int, default=8
         Training epochs of each VAE fit in the search. The search only ranks
         the candidates, so it can stop early.
@@ -81,7 +94,7 @@ class StudyConfig:
     image_size: int = 64
     n_samples: int | None = 3000
     latents: tuple = (2, 4, 8, 16, 40, 100)
-    losses: tuple = ("mse", "mae")
+    models: tuple = ("skgalvae", "xu2023")
     epochs: int = 8
     final_epochs: int = 24
     batch_size: int | None = None
@@ -111,9 +124,12 @@ class StudyConfig:
                 "latents needs at least 2 distinct candidates to find a knee; got "
                 f"{tuple(self.latents)}."
             )
-        unknown = set(self.losses) - {"mse", "mae"}
-        if not self.losses or unknown:
-            raise ValueError(f"losses must be 'mse' and/or 'mae'; got {self.losses}.")
+        unknown = set(self.models) - set(STUDY_MODELS)
+        if not self.models or unknown or len(set(self.models)) != len(self.models):
+            raise ValueError(
+                f"models must be distinct names from {sorted(STUDY_MODELS)}; got "
+                f"{tuple(self.models)}."
+            )
         if not 0 < self.test_size < 1:
             raise ValueError(f"test_size must be in (0, 1); got {self.test_size}.")
 
@@ -143,13 +159,9 @@ class StudyConfig:
         )
         return replace(cls(), **{**sizes, **overrides})
 
-    def hidden_dims(self) -> tuple:
-        """Return the encoder channels: the study's three blocks from 256 px up.
-
-        Below 256 pixels two blocks keep a 4x4 (64 px) or 8x8 (128 px) map;
-        the study's three would shrink a 64x64 image to 1x1.
-        """
-        return (32, 64, 128) if self.image_size >= 256 else (32, 64)
+    def model_params(self, model: str) -> dict:
+        """Return the VAETransformer parameters of the named study model."""
+        return dict(STUDY_MODELS[model])
 
     def batch_size_for(self, n_train: int) -> int:
         """Return the batch size for ``n_train`` training images."""

@@ -25,14 +25,12 @@ def _pyplot():
 
 
 def plot_latent_search(searches):
-    """SSIM versus n_latent per loss, with each knee marked (Fig. 3)."""
+    """SSIM versus n_latent per model, with each knee marked (Fig. 3)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for search in searches:
         x, y = np.array(search["n_latent"]), np.array(search["mean_ssim"])
-        line = ax.errorbar(
-            x, y, search["std_ssim"], marker="o", label=search["loss"].upper()
-        )
+        line = ax.errorbar(x, y, search["std_ssim"], marker="o", label=search["model"])
         knee = search["knee"]
         ax.plot(
             knee,
@@ -41,7 +39,7 @@ def plot_latent_search(searches):
             markersize=16,
             color=line[0].get_color(),
             linestyle="none",
-            label=f"knee ({search['loss'].upper()}): {knee}",
+            label=f"knee ({search['model']}): {knee}",
         )
     ax.set_xscale("log")
     ax.set_xticks(searches[0]["n_latent"], [str(n) for n in searches[0]["n_latent"]])

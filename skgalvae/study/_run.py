@@ -13,8 +13,8 @@ import numpy as np
 from joblib import Memory
 from tqdm.auto import tqdm
 
-from .. import __version__
-from ._config import StudyConfig
+from .._version import __version__
+from ._config import STUDY_MODELS, StudyConfig
 from ._data import load_study_data, questions_of, stretcher
 from ._report import Report
 from ._stages import (
@@ -81,12 +81,12 @@ def _load(key, config):
     return load_study_data(config)
 
 
-def _search(key, X_train, stretch, loss, config):
-    return search_latents(X_train, stretch, loss, config)
+def _search(key, X_train, stretch, model, config):
+    return search_latents(X_train, stretch, model, config)
 
 
-def _final(key, X_train, stretch, loss, n_latent, config):
-    return final_model(X_train, stretch, loss, n_latent, config)
+def _final(key, X_train, stretch, model, n_latent, config):
+    return final_model(X_train, stretch, model, n_latent, config)
 
 
 def _encode(key, model, pca, X_train, X_test):
@@ -210,15 +210,15 @@ def run_study(
     with stage():
         searches = [
             cached(_search)(
-                _training_key(config), X_train, stretcher(data), loss, config
+                _training_key(config), X_train, stretcher(data), name, config
             )
-            for loss in config.losses
+            for name in config.models
         ]
         model = cached(_final)(
             {**_training_key(config), "final_epochs": config.final_epochs},
             X_train,
             stretcher(data),
-            config.losses[0],
+            config.models[0],
             searches[0]["knee"],
             config,
         )
@@ -305,29 +305,52 @@ def run_study(
 
 
 # --------------------------------------------------------------- report parts
+def _model_words(name):
+    """Describe a study model in a few words for the report."""
+    if name == "skgalvae":
+        return "is VAETransformer's default (residual network, calibrated Gaussian)"
+    params = STUDY_MODELS[name]
+    return (
+        f"is the study's network with the summed "
+        f"{'squared' if params['likelihood'] == 'sse' else 'absolute'} error"
+    )
+
+
 def _report_latents(report, searches, ssim, model, out, config):
     from ._figures import plot_class_ssim, plot_latent_search
 
     report.heading("1. Latent dimension (Sec. 4.1, Fig. 3-4)")
-    columns = ["n_latent"] + [f"SSIM ({s['loss'].upper()})" for s in searches]
+    columns = ["n_latent"]
+    for s in searches:
+        columns += [f"SSIM ({s['model']})", f"active latents ({s['model']})"]
 
     def score_cell(search, i):  # a single validation split has no spread to show
         spread = f" ± {search['std_ssim'][i]:.3f}" if config.cv > 1 else ""
         return f"{search['mean_ssim'][i]:.3f}{spread}"
 
     rows = [
-        [n] + [score_cell(s, i) for s in searches]
+        [n]
+        + [
+            cell
+            for s in searches
+            for cell in (score_cell(s, i), f"{s['active_latents'][i]:.0f}/{n}")
+        ]
         for i, n in enumerate(searches[0]["n_latent"])
     ]
     report.table(columns, rows)
+    report.text(
+        "Models: "
+        + "; ".join(f"`{name}` {_model_words(name)}" for name in config.models)
+        + ". Active latents are those whose posterior mean varies across the "
+        "training galaxies (variance > 0.01)."
+    )
     knees = ", ".join(
-        f"{s['loss'].upper()}: {s['knee']} (90%-of-gain rule: "
-        f"{s['knee_fraction_rule']})"
+        f"{s['model']}: {s['knee']} (90%-of-gain rule: {s['knee_fraction_rule']})"
         for s in searches
     )
     report.text(
         f"Knee (Kneedle rule, skgalvae.model_selection.KneeRefit): {knees}. The "
-        f"chosen model, {searches[0]['loss'].upper()} with n_latent = "
+        f"chosen model, {searches[0]['model']} with n_latent = "
         f"{model[-1].n_latent}, is refit on all training galaxies for "
         f"{model[-1].max_epochs} epochs and saved as `model.joblib`; its test "
         f"SSIM is {ssim['test_ssim']:.3f}."
@@ -336,7 +359,7 @@ def _report_latents(report, searches, ssim, model, out, config):
         spread = max(search["mean_ssim"]) - min(search["mean_ssim"])
         if spread < 0.01:
             report.text(
-                f"Note: with {search['loss'].upper()} the validation SSIM varies by "
+                f"Note: with {search['model']} the validation SSIM varies by "
                 f"only {spread:.3f} across the candidates; at these settings "
                 "n_latent barely matters and its knee is not well determined."
             )

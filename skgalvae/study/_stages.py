@@ -53,9 +53,9 @@ def split_galaxies(classes, test_size, seed):
     )
 
 
-def _vae(config, n_train, **params):
+def _vae(config, n_train, model, **params):
     return VAETransformer(
-        hidden_dims=config.hidden_dims(),
+        **config.model_params(model),
         max_epochs=config.epochs,
         batch_size=config.batch_size_for(n_train),
         device=config.device,
@@ -76,7 +76,12 @@ class _CountingSSIM:
         return score
 
 
-def search_latents(X_train, stretch, loss, config):
+def _active_latents(estimator, X, y=None):
+    """Scorer: the fitted VAE's number of active latents (X is not used)."""
+    return estimator[-1].n_active_latents_
+
+
+def search_latents(X_train, stretch, model, config):
     """GridSearchCV over ``n_latent`` scored by SSIM, and its knee.
 
     Parameters
@@ -85,15 +90,16 @@ def search_latents(X_train, stretch, loss, config):
         Training images.
     stretch : transformer or "passthrough"
         The pipeline's first step.
-    loss : {"mse", "mae"}
-        Reconstruction loss of the VAEs.
+    model : str
+        Name of the VAE in ``STUDY_MODELS``.
     config : StudyConfig
         Sizes and seeds.
 
     Returns
     -------
     dict
-        ``n_latent``, ``mean_ssim``, ``std_ssim``, ``fit_time_s``, and the
+        ``model``, ``n_latent``, ``mean_ssim``, ``std_ssim``,
+        ``active_latents`` (mean over splits), ``fit_time_s``, and the
         ``knee`` n_latent by :class:`~skgalvae.model_selection.KneeRefit`.
     """
     n_fit = int(len(X_train) * (0.75 if config.cv == 1 else 1 - 1 / config.cv))
@@ -101,27 +107,28 @@ def search_latents(X_train, stretch, loss, config):
         cv = ShuffleSplit(n_splits=1, test_size=0.25, random_state=config.seed)
     else:
         cv = KFold(config.cv, shuffle=True, random_state=config.seed)
-    pipe = Pipeline([("stretch", stretch), ("vae", _vae(config, n_fit, loss=loss))])
-    knee_rule = KneeRefit("vae__n_latent")
+    pipe = Pipeline([("stretch", stretch), ("vae", _vae(config, n_fit, model))])
+    knee_rule = KneeRefit("vae__n_latent", score="mean_test_ssim")
     with tqdm(
         total=len(config.latents) * config.cv,
-        desc=f"  n_latent search ({loss})",
+        desc=f"  n_latent search ({model})",
         leave=False,
     ) as bar:
         search = GridSearchCV(
             pipe,
             {"vae__n_latent": list(config.latents)},
-            scoring=_CountingSSIM(bar),
+            scoring={"ssim": _CountingSSIM(bar), "active": _active_latents},
             cv=cv,
             refit=False,  # the chosen model is refit longer: final_model
             error_score="raise",
         ).fit(X_train)
     results = search.cv_results_
     out = {
-        "loss": loss,
+        "model": model,
         "n_latent": [int(n) for n in results["param_vae__n_latent"]],
-        "mean_ssim": results["mean_test_score"].tolist(),
-        "std_ssim": results["std_test_score"].tolist(),
+        "mean_ssim": results["mean_test_ssim"].tolist(),
+        "std_ssim": results["std_test_ssim"].tolist(),
+        "active_latents": results["mean_test_active"].tolist(),
         "fit_time_s": results["mean_fit_time"].tolist(),
     }
     out["knee"] = out["n_latent"][knee_rule(results)]
@@ -131,14 +138,14 @@ def search_latents(X_train, stretch, loss, config):
     return out
 
 
-def final_model(X_train, stretch, loss, n_latent, config):
+def final_model(X_train, stretch, model, n_latent, config):
     """Fit the chosen VAE pipeline for ``config.final_epochs`` on ``X_train``."""
     return Pipeline(
         [
             ("stretch", stretch),
             (
                 "vae",
-                _vae(config, len(X_train), loss=loss, n_latent=n_latent).set_params(
+                _vae(config, len(X_train), model, n_latent=n_latent).set_params(
                     max_epochs=config.final_epochs
                 ),
             ),
@@ -342,8 +349,11 @@ def adapt_domains(vae, config):
     for weight in tqdm(config.mmd_weights, desc="  adapting", leave=False):
         encoders[f"after (mmd_weight={weight:g})"] = DomainAdaptedVAETransformer(
             n_latent=vae.n_latent,
-            hidden_dims=vae.hidden_dims,
-            loss=vae.loss,
+            architecture=vae.architecture_,
+            hidden_dims=vae.hidden_dims_,
+            likelihood=vae.likelihood_,
+            noise=vae.noise,
+            lr_schedule=vae.lr_schedule,
             max_epochs=config.da_epochs,
             batch_size=max(2, config.batch_size_for(len(train))),
             mmd_weight=weight,

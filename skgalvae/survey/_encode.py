@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._base import BaseVAE, split_vae
+from .._version import __version__
 from ..exceptions import UnreadableRowsWarning
 from ._sources import open_source, resolve_ids
 from ._stores import as_objects, plain, remove_store, store_class
@@ -146,8 +147,6 @@ def _check_batch_size(batch_size):
 
 
 def _new_metadata(reader, encoder, chunk_rows, ids):
-    from .. import __version__
-
     names = encoder.feature_names()
     return {
         "n_rows": reader.n_rows,

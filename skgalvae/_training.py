@@ -1,0 +1,175 @@
+"""Training control of the VAE estimators: optimiser, schedule, stopping, monitors.
+
+Each function reads the estimator's parameters and returns what the skorch
+net takes, so every VAE estimator trains the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skorch.callbacks import EarlyStopping, LRScheduler
+
+from .nn import ArrayDataset, EpochProgressBar, KLWarmup, ReconstructionSSIM
+from .nn.callbacks import LatentKL
+from .nn.data import DomainDataset, FixedSplit, take_rows
+
+#: Optimisers by the name the ``optimizer`` parameter takes.
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+#: Rows of the training data the active-latent count looks at, at most.
+N_DIAGNOSTIC_ROWS = 4096
+
+#: ``Var_x E[z_j | x]`` above which latent ``j`` counts as active
+#: (Burda, Grosse & Salakhutdinov 2016).
+ACTIVE_VARIANCE = 0.01
+
+
+def optimizer_settings(estimator):
+    """Return the net's ``optimizer`` and ``optimizer__*`` keyword arguments."""
+    params = {
+        f"optimizer__{key}": value
+        for key, value in (estimator.optimizer_params or {}).items()
+    }
+    return {"optimizer": OPTIMIZERS[estimator.optimizer], **params}
+
+
+def validation_split(dataset, fraction, rng, estimator_name):
+    """Hold out a random ``fraction`` of ``dataset`` for validation.
+
+    Parameters
+    ----------
+    dataset : ArrayDataset
+        The training data.
+    fraction : float
+        Share of the rows to hold out, in (0, 1).
+    rng : numpy.random.RandomState
+        Picks the rows.
+    estimator_name : str
+        For error messages.
+
+    Returns
+    -------
+    train : ArrayDataset
+        The remaining rows.
+    split : FixedSplit
+        skorch's ``train_split``, giving the held-out rows.
+    """
+    n = len(dataset)
+    n_valid = int(np.ceil(fraction * n))
+    if n_valid < 1 or n - n_valid < 1:
+        raise ValueError(
+            f"early_stopping needs at least one training and one validation sample; "
+            f"validation_fraction={fraction} of {n} samples leaves {n - n_valid} "
+            f"for training and {n_valid} for validation ({estimator_name})."
+        )
+    order = rng.permutation(n)
+    valid_rows = np.sort(order[:n_valid])
+    train_rows = np.sort(order[n_valid:])
+    train = ArrayDataset(take_rows(dataset.array, train_rows), dataset.scale)
+    valid = ArrayDataset(take_rows(dataset.array, valid_rows), dataset.scale)
+    return train, FixedSplit(valid)
+
+
+def _silent(*args, **kwargs):
+    """Print nothing (a sink for skorch's EarlyStopping message)."""
+
+
+def fit_callbacks(estimator, data_range, *, shard=None, validation=False):
+    """Return the callbacks of one fit of ``estimator``.
+
+    Monitors (training SSIM, per-latent KL, and with ``validation`` the
+    validation SSIM), the KL warm-up, the learning-rate schedule, early
+    stopping, the progress display, and then the user's own callbacks, which
+    are passed on as they are so that they receive the fit's events.
+
+    Parameters
+    ----------
+    estimator : BaseVAE
+        The estimator being fitted (its parameters and fitted attributes).
+    data_range : float
+        Dynamic range of the images as the network sees them.
+    shard : tuple or None, default=None
+        ``(rank, world_size)`` when training data-parallel.
+    validation : bool, default=False
+        Whether the net holds out validation data.
+
+    Returns
+    -------
+    list of (str, skorch.callbacks.Callback)
+    """
+    callbacks = []
+    if estimator.kl_warmup:
+        callbacks.append(("kl_warmup", KLWarmup(estimator.kl_warmup)))
+    if estimator._is_image:
+        callbacks.append(("train_ssim", ReconstructionSSIM(data_range)))
+        if validation:
+            callbacks.append(
+                (
+                    "valid_ssim",
+                    ReconstructionSSIM(data_range, name="valid_ssim", on="valid"),
+                )
+            )
+    callbacks.append(("kl_per_latent", LatentKL()))
+    if estimator.lr_schedule == "cosine":
+        callbacks.append(
+            (
+                "lr_schedule",
+                LRScheduler(
+                    policy="CosineAnnealingLR",
+                    T_max=estimator.max_epochs,
+                    step_every="epoch",
+                ),
+            )
+        )
+    if validation:
+        callbacks.append(
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor="valid_loss",
+                    patience=estimator.n_iter_no_change,
+                    # tol is per value: the loss is summed over the values.
+                    threshold=estimator.tol * estimator.n_features_in_,
+                    threshold_mode="abs",
+                    load_best=True,
+                    sink=print if estimator.verbose >= 2 else _silent,
+                ),
+            )
+        )
+    main_process = shard is None or shard[0] == 0
+    if estimator.verbose == 1 and main_process:  # one bar per fit
+        bar = EpochProgressBar(desc=type(estimator).__name__)
+        callbacks.append(("progress", bar))
+    return callbacks + list(estimator.callbacks or [])
+
+
+@torch.inference_mode()
+def active_latents(net, dataset, batch_size, max_rows=N_DIAGNOSTIC_ROWS):
+    """Which latents the fitted ``net`` uses: ``Var_x E[z_j | x] > 0.01``.
+
+    Parameters
+    ----------
+    net : VAENet
+        A fitted net.
+    dataset : ArrayDataset or DomainDataset
+        Training data (the source survey's, for domain adaptation); at most
+        ``max_rows`` rows, evenly spaced, are encoded.
+    batch_size : int
+        Rows per encoding batch.
+    max_rows : int, default=4096
+        Most rows to encode.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_latent,)
+    """
+    if isinstance(dataset, DomainDataset):
+        dataset = dataset.source
+    n = len(dataset)
+    rows = np.unique(np.linspace(0, n - 1, min(n, max_rows)).astype(np.intp))
+    subset = ArrayDataset(take_rows(dataset.array, rows), dataset.scale)
+    means = torch.cat([mu.double() for mu, _ in net.encode_iter(subset, batch_size)])
+    if len(means) < 2:
+        return np.ones(means.shape[1], dtype=bool)
+    return (means.var(dim=0) > ACTIVE_VARIANCE).cpu().numpy()

@@ -1,0 +1,545 @@
+"""Named encoder/decoder families of the VAE, in one registry.
+
+An :class:`Architecture` builds the encoder and the decoder of a VAE from
+plain configuration values (the shape of one sample, the block widths, the
+latent width, the output activation), and says which image sides it takes.
+The estimators pick one by name through their ``architecture`` parameter, and
+their parameter constraints list :data:`ARCHITECTURES`' keys, so a new family
+is one :func:`register_architecture` call away.
+
+- ``"xu2023"``: the study's blocks exactly (Xu et al. 2023, Fig. 2): strided
+  convolutions and max-pooling down, upsampling followed by a stride-2
+  transposed convolution up. Every stored model of earlier releases is one.
+- ``"resnet"``: pre-activation residual blocks (GroupNorm, SiLU, 3x3
+  convolutions), average-pool downsampling and resize-convolution upsampling
+  (nearest upsample then a 3x3 convolution): no transposed convolution, so no
+  checkerboard (Odena et al. 2016), and a linear output. The deep generative
+  galaxy models of Lanusse et al. (2021) are built this way.
+- ``"dense"``: multi-layer perceptrons, for feature vectors.
+
+Both convolutional families take ``hidden_dims="auto"`` to adapt their depth
+to the image side, so that the last feature map is 4x4, the study's geometry
+at 256x256.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+#: Side of the last feature map that ``hidden_dims="auto"`` aims for.
+FINAL_SIDE = 4
+
+_OUTPUT_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+    "identity": nn.Identity,
+}
+
+
+def output_activation_layer(name):
+    """Return a new layer of the named final non-linearity.
+
+    Parameters
+    ----------
+    name : {"relu", "sigmoid", "identity"}
+        The activation.
+
+    Returns
+    -------
+    torch.nn.Module
+    """
+    return _OUTPUT_ACTIVATIONS[name]()
+
+
+def conv_downsampling_factor(n_blocks: int) -> int:
+    """Return how much ``n_blocks`` encoder blocks shrink each image side.
+
+    Each block halves the side twice: a stride-2 convolution, then a 2x2
+    max-pool. Three blocks (the paper's encoder) give 64.
+    """
+    return 4**n_blocks
+
+
+class ConvEncoder(nn.Module):
+    """The study's encoder: [Conv 3x3/2 -> MaxPool 2 -> LeakyReLU] blocks.
+
+    Parameters
+    ----------
+    in_channels : int
+        Number of bands.
+    image_size : int
+        Side of the square input, divisible by ``4 ** len(hidden_dims)``.
+    hidden_dims : tuple of int
+        Output channels of each block.
+    n_latent : int
+        Width of the mean and log-variance heads.
+    """
+
+    def __init__(self, in_channels, image_size, hidden_dims, n_latent):
+        super().__init__()
+        blocks = []
+        channels = in_channels
+        for width in hidden_dims:
+            blocks += [
+                nn.Conv2d(channels, width, kernel_size=3, stride=2, padding=1),
+                nn.MaxPool2d(2),
+                nn.LeakyReLU(),
+            ]
+            channels = width
+        self.features = nn.Sequential(*blocks, nn.Flatten())
+        side = image_size // conv_downsampling_factor(len(hidden_dims))
+        n_flat = channels * side * side
+        self.mu = nn.Linear(n_flat, n_latent)
+        self.logvar = nn.Linear(n_flat, n_latent)
+
+    def forward(self, x):
+        """Return the posterior mean and log-variance of ``x``."""
+        h = self.features(x)
+        return self.mu(h), self.logvar(h)
+
+
+class ConvDecoder(nn.Module):
+    """The study's decoder: Linear, [Upsample 2 -> ConvT 3x3/2 -> LeakyReLU] blocks.
+
+    The last block keeps the width of the first encoder block and is followed by a
+    3x3 convolution to ``out_channels`` and the output activation.
+
+    Parameters
+    ----------
+    out_channels : int
+        Number of bands.
+    image_size : int
+        Side of the square output.
+    hidden_dims : tuple of int
+        Encoder block widths; the decoder walks them in reverse.
+    n_latent : int
+        Latent width.
+    output_activation : {"relu", "sigmoid", "identity"}
+        Final non-linearity (the paper uses ReLU).
+    """
+
+    def __init__(
+        self, out_channels, image_size, hidden_dims, n_latent, output_activation
+    ):
+        super().__init__()
+        widths = tuple(reversed(hidden_dims))  # a reversed copy; never mutate config
+        self._side = image_size // conv_downsampling_factor(len(hidden_dims))
+        self._top_width = widths[0]
+        self.project = nn.Linear(n_latent, widths[0] * self._side * self._side)
+        blocks = []
+        for width_in, width_out in zip(widths, widths[1:] + (widths[-1],), strict=True):
+            blocks += [
+                nn.Upsample(scale_factor=2),
+                nn.ConvTranspose2d(
+                    width_in, width_out, 3, stride=2, padding=1, output_padding=1
+                ),
+                nn.LeakyReLU(),
+            ]
+        blocks += [
+            nn.Conv2d(widths[-1], out_channels, kernel_size=3, padding=1),
+            output_activation_layer(output_activation),
+        ]
+        self.blocks = nn.Sequential(*blocks)
+
+    def forward(self, z):
+        """Decode latent vectors ``z`` to images."""
+        h = self.project(z).view(-1, self._top_width, self._side, self._side)
+        return self.blocks(h)
+
+
+class DenseEncoder(nn.Module):
+    """A multi-layer perceptron encoder for feature vectors.
+
+    Parameters
+    ----------
+    n_features : int
+        Input width.
+    hidden_dims : tuple of int
+        Hidden layer widths, first to last.
+    n_latent : int
+        Latent width.
+    """
+
+    def __init__(self, n_features, hidden_dims, n_latent):
+        super().__init__()
+        layers = []
+        width_in = n_features
+        for width in hidden_dims:
+            layers += [nn.Linear(width_in, width), nn.LeakyReLU()]
+            width_in = width
+        self.features = nn.Sequential(*layers)
+        self.mu = nn.Linear(width_in, n_latent)
+        self.logvar = nn.Linear(width_in, n_latent)
+
+    def forward(self, x):
+        """Return the posterior mean and log-variance of ``x``."""
+        h = self.features(x)
+        return self.mu(h), self.logvar(h)
+
+
+class DenseDecoder(nn.Module):
+    """A multi-layer perceptron decoder mirroring :class:`DenseEncoder`."""
+
+    def __init__(self, n_features, hidden_dims, n_latent, output_activation):
+        super().__init__()
+        layers = []
+        width_in = n_latent
+        for width in reversed(hidden_dims):
+            layers += [nn.Linear(width_in, width), nn.LeakyReLU()]
+            width_in = width
+        layers += [
+            nn.Linear(width_in, n_features),
+            output_activation_layer(output_activation),
+        ]
+        self.blocks = nn.Sequential(*layers)
+
+    def forward(self, z):
+        """Decode latent vectors ``z`` to feature vectors."""
+        return self.blocks(z)
+
+
+def _group_norm(channels):
+    """GroupNorm with up to 8 groups that divide ``channels``."""
+    groups = math.gcd(channels, 8)
+    return nn.GroupNorm(groups, channels)
+
+
+class LowPass(nn.Module):
+    """A fixed 3x3 binomial blur, ``[1, 2, 1] x [1, 2, 1] / 16``, per channel.
+
+    Its response is zero at the Nyquist frequency, so a map it ends cannot
+    hold a 2-pixel pattern: the parity left by upsampling is removed
+    (fixed low-pass filters against aliasing, as in Zhang 2019 and
+    Karras et al. 2021). It has no parameters.
+    """
+
+    def __init__(self):
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("kernel", (taps[:, None] * taps[None, :]) / 16.0)
+
+    def forward(self, x):
+        """Blur each channel of ``x``, with replicated edges."""
+        channels = x.shape[1]
+        weight = self.kernel.to(x.dtype).expand(channels, 1, 3, 3)
+        padded = nn.functional.pad(x, (1, 1, 1, 1), mode="replicate")
+        return nn.functional.conv2d(padded, weight, groups=channels)
+
+
+class PreActResidualBlock(nn.Module):
+    """``x + conv(act(norm(conv(act(norm(x))))))``, with a 1x1 skip on width changes.
+
+    A pre-activation residual block (He et al. 2016) with GroupNorm and SiLU.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Widths of the input and output maps.
+    """
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.residual = nn.Sequential(
+            _group_norm(in_channels),
+            nn.SiLU(),
+            # No bias: the GroupNorm right after it would cancel it.
+            nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+            _group_norm(out_channels),
+            nn.SiLU(),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1),
+        )
+        self.skip = (
+            nn.Identity()
+            if in_channels == out_channels
+            else nn.Conv2d(in_channels, out_channels, 1)
+        )
+
+    def forward(self, x):
+        """Return the block's output map."""
+        return self.skip(x) + self.residual(x)
+
+
+class ResNetEncoder(nn.Module):
+    """Residual encoder: stem, then [AvgPool 2 -> residual block] per level.
+
+    Parameters
+    ----------
+    in_channels : int
+        Number of bands.
+    image_size : int
+        Side of the square input, ``FINAL_SIDE * 2 ** len(hidden_dims)``
+        or any multiple of ``2 ** len(hidden_dims)``.
+    hidden_dims : tuple of int
+        Width of each level, from the finest (after the first pooling) to the
+        coarsest.
+    n_latent : int
+        Width of the mean and log-variance heads.
+    """
+
+    def __init__(self, in_channels, image_size, hidden_dims, n_latent):
+        super().__init__()
+        stem_width = max(hidden_dims[0] // 2, 8)
+        layers = [nn.Conv2d(in_channels, stem_width, 3, padding=1)]
+        width = stem_width
+        for level_width in hidden_dims:
+            layers += [nn.AvgPool2d(2), PreActResidualBlock(width, level_width)]
+            width = level_width
+        layers += [_group_norm(width), nn.SiLU(), nn.Flatten()]
+        self.features = nn.Sequential(*layers)
+        side = image_size // 2 ** len(hidden_dims)
+        n_flat = width * side * side
+        self.mu = nn.Linear(n_flat, n_latent)
+        self.logvar = nn.Linear(n_flat, n_latent)
+
+    def forward(self, x):
+        """Return the posterior mean and log-variance of ``x``."""
+        h = self.features(x)
+        return self.mu(h), self.logvar(h)
+
+
+class ResNetDecoder(nn.Module):
+    """Residual decoder: Linear, then [residual block -> Upsample 2 -> Conv 3x3].
+
+    Each level upsamples by nearest neighbour and convolves (a
+    resize-convolution), so every output pixel sees the same kernel footprint
+    and no checkerboard appears. The output layer is a 3x3 convolution
+    followed by ``output_activation``, which is best left ``"identity"``: a
+    ReLU or sigmoid output saturates and stops learning.
+
+    Parameters
+    ----------
+    out_channels : int
+        Number of bands.
+    image_size : int
+        Side of the square output.
+    hidden_dims : tuple of int
+        Encoder level widths; the decoder walks them in reverse.
+    n_latent : int
+        Latent width.
+    output_activation : {"relu", "sigmoid", "identity"}
+        Final non-linearity.
+    """
+
+    def __init__(
+        self, out_channels, image_size, hidden_dims, n_latent, output_activation
+    ):
+        super().__init__()
+        widths = tuple(reversed(hidden_dims))
+        self._side = image_size // 2 ** len(hidden_dims)
+        self._top_width = widths[0]
+        self.project = nn.Linear(n_latent, widths[0] * self._side * self._side)
+        stem_width = max(hidden_dims[0] // 2, 8)
+        layers = []
+        outputs = widths[1:] + (stem_width,)
+        for level, (width_in, width_out) in enumerate(zip(widths, outputs, strict=True)):
+            last = level == len(widths) - 1  # then a GroupNorm follows: no bias
+            layers += [
+                PreActResidualBlock(width_in, width_in),
+                nn.Upsample(scale_factor=2, mode="nearest"),
+                nn.Conv2d(width_in, width_out, 3, padding=1, bias=not last),
+            ]
+        layers += [
+            _group_norm(stem_width),
+            nn.SiLU(),
+            nn.Conv2d(stem_width, out_channels, 3, padding=1),
+            LowPass(),
+            output_activation_layer(output_activation),
+        ]
+        self.blocks = nn.Sequential(*layers)
+
+    def forward(self, z):
+        """Decode latent vectors ``z`` to images."""
+        h = self.project(z).view(-1, self._top_width, self._side, self._side)
+        return self.blocks(h)
+
+
+def _n_halvings(side):
+    """How many 2x poolings bring ``side`` down to ``FINAL_SIDE`` or less."""
+    n = 0
+    while side > FINAL_SIDE and side % 2 == 0:
+        side //= 2
+        n += 1
+    return n
+
+
+def _xu2023_auto_dims(sample_shape):
+    # Each block shrinks the side 4x: 256 -> 3 blocks (the study's), 64 -> 2.
+    side = sample_shape[1]
+    n_blocks = max(1, round(math.log(max(side, 1) / FINAL_SIDE, 4)))
+    return tuple(min(32 * 2**i, 256) for i in range(n_blocks))
+
+
+def _resnet_auto_dims(sample_shape):
+    # 64 -> 4 levels (32, 64, 128, 128), 256 -> 6 levels (..., 128, 128).
+    n_levels = max(1, _n_halvings(sample_shape[1]))
+    return tuple(min(16 * 2**i, 128) for i in range(n_levels))
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """One named family of encoders and decoders.
+
+    Parameters
+    ----------
+    name : str
+        Registry key.
+    encoder : callable or None
+        ``encoder(sample_shape, hidden_dims, n_latent)`` for images, or
+        ``None`` when the family takes no images.
+    decoder : callable or None
+        ``decoder(sample_shape, hidden_dims, n_latent, output_activation)``.
+    side_multiple : callable or None
+        ``side_multiple(hidden_dims)``: image sides must be multiples of it.
+    auto_hidden_dims : callable or None
+        ``auto_hidden_dims(sample_shape)``: the widths ``hidden_dims="auto"``
+        stands for, for images.
+    takes_vectors : bool
+        Whether feature vectors get the dense encoder and decoder.
+    default_output_activation : str
+        What ``output_activation="auto"`` resolves to for non-negative data.
+    description : str
+        One line for error messages and docs.
+    """
+
+    name: str
+    encoder: Callable | None
+    decoder: Callable | None
+    side_multiple: Callable | None
+    auto_hidden_dims: Callable | None
+    takes_vectors: bool
+    default_output_activation: str
+    description: str
+
+    @property
+    def takes_images(self) -> bool:
+        """Whether the family has convolutional parts."""
+        return self.encoder is not None
+
+
+#: The registered architectures, by name.
+ARCHITECTURES: dict[str, Architecture] = {}
+
+#: Widths of the dense VAE's hidden layers when ``hidden_dims="auto"``.
+DENSE_AUTO_DIMS = (256, 128)
+
+
+def register_architecture(architecture: Architecture) -> Architecture:
+    """Add ``architecture`` to :data:`ARCHITECTURES` under its name.
+
+    Parameters
+    ----------
+    architecture : Architecture
+        The family; a name already registered is replaced.
+
+    Returns
+    -------
+    Architecture
+        The same object.
+    """
+    ARCHITECTURES[architecture.name] = architecture
+    return architecture
+
+
+def get_architecture(name: str) -> Architecture:
+    """Return the registered architecture ``name``.
+
+    Raises
+    ------
+    ValueError
+        When no architecture of that name is registered.
+    """
+    try:
+        return ARCHITECTURES[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown architecture {name!r}; choose one of {sorted(ARCHITECTURES)}."
+        ) from None
+
+
+def resolve_hidden_dims(architecture, hidden_dims, sample_shape):
+    """Return the block widths to build: ``hidden_dims`` or what ``"auto"`` means.
+
+    Parameters
+    ----------
+    architecture : str
+        Registry key.
+    hidden_dims : "auto" or sequence of int
+        The estimator's parameter.
+    sample_shape : tuple of int
+        ``(bands, side, side)`` or ``(n_features,)``.
+
+    Returns
+    -------
+    tuple of int
+    """
+    if not (isinstance(hidden_dims, str) and hidden_dims == "auto"):
+        return tuple(int(h) for h in hidden_dims)
+    family = get_architecture(architecture)
+    if len(sample_shape) == 3:
+        return family.auto_hidden_dims(sample_shape)
+    return DENSE_AUTO_DIMS
+
+
+def build_encoder(architecture, sample_shape, hidden_dims, n_latent):
+    """Build the encoder of ``architecture`` for samples of ``sample_shape``."""
+    family = get_architecture(architecture)
+    if len(sample_shape) == 3:
+        bands, side, _ = sample_shape
+        return family.encoder(bands, side, hidden_dims, n_latent)
+    (n_features,) = sample_shape
+    return DenseEncoder(n_features, hidden_dims, n_latent)
+
+
+def build_decoder(architecture, sample_shape, hidden_dims, n_latent, output_activation):
+    """Build the decoder of ``architecture`` for samples of ``sample_shape``."""
+    family = get_architecture(architecture)
+    if len(sample_shape) == 3:
+        bands, side, _ = sample_shape
+        return family.decoder(bands, side, hidden_dims, n_latent, output_activation)
+    (n_features,) = sample_shape
+    return DenseDecoder(n_features, hidden_dims, n_latent, output_activation)
+
+
+register_architecture(
+    Architecture(
+        name="xu2023",
+        encoder=ConvEncoder,
+        decoder=ConvDecoder,
+        side_multiple=lambda dims: conv_downsampling_factor(len(dims)),
+        auto_hidden_dims=_xu2023_auto_dims,
+        takes_vectors=True,
+        default_output_activation="relu",
+        description="the study's strided-conv/max-pool encoder and "
+        "upsample + transposed-conv decoder",
+    )
+)
+register_architecture(
+    Architecture(
+        name="resnet",
+        encoder=ResNetEncoder,
+        decoder=ResNetDecoder,
+        side_multiple=lambda dims: 2 ** len(dims),
+        auto_hidden_dims=_resnet_auto_dims,
+        takes_vectors=True,
+        default_output_activation="identity",
+        description="pre-activation residual blocks, average-pool down, "
+        "resize-convolution up, linear output",
+    )
+)
+register_architecture(
+    Architecture(
+        name="dense",
+        encoder=None,
+        decoder=None,
+        side_multiple=None,
+        auto_hidden_dims=None,
+        takes_vectors=True,
+        default_output_activation="identity",
+        description="multi-layer perceptrons, for feature vectors",
+    )
+)
