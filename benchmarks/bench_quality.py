@@ -176,7 +176,10 @@ def summarise(rows):
                 entry[key] = max(max(v.values()) for v in values)
             elif key == "flux_ratio":
                 entry["flux_error"] = float(np.max(np.abs(np.array(values) - 1)))
-            elif isinstance(values[0], (int, float)) and key not in ("seed",):
+            elif isinstance(values[0], (int, float)) and key not in (
+                "seed",
+                "n_latent",
+            ):
                 entry[key] = float(np.mean(values))
         table.append(entry)
     for entry in table:

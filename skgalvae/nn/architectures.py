@@ -56,6 +56,24 @@ def output_activation_layer(name):
     return _OUTPUT_ACTIVATIONS[name]()
 
 
+class PosteriorEncoder(nn.Module):
+    """Base of the encoders: ``features`` then linear ``mu`` and ``logvar`` heads.
+
+    Subclasses build ``features`` (ending in a flat vector of ``n_flat``
+    values) and call :meth:`add_heads`.
+    """
+
+    def add_heads(self, n_flat, n_latent):
+        """Add the posterior mean and log-variance heads."""
+        self.mu = nn.Linear(n_flat, n_latent)
+        self.logvar = nn.Linear(n_flat, n_latent)
+
+    def forward(self, x):
+        """Return the posterior mean and log-variance of ``x``."""
+        h = self.features(x)
+        return self.mu(h), self.logvar(h)
+
+
 def conv_downsampling_factor(n_blocks: int) -> int:
     """Return how much ``n_blocks`` encoder blocks shrink each image side.
 
@@ -65,7 +83,7 @@ def conv_downsampling_factor(n_blocks: int) -> int:
     return 4**n_blocks
 
 
-class ConvEncoder(nn.Module):
+class ConvEncoder(PosteriorEncoder):
     """The study's encoder: [Conv 3x3/2 -> MaxPool 2 -> LeakyReLU] blocks.
 
     Parameters
@@ -93,14 +111,7 @@ class ConvEncoder(nn.Module):
             channels = width
         self.features = nn.Sequential(*blocks, nn.Flatten())
         side = image_size // conv_downsampling_factor(len(hidden_dims))
-        n_flat = channels * side * side
-        self.mu = nn.Linear(n_flat, n_latent)
-        self.logvar = nn.Linear(n_flat, n_latent)
-
-    def forward(self, x):
-        """Return the posterior mean and log-variance of ``x``."""
-        h = self.features(x)
-        return self.mu(h), self.logvar(h)
+        self.add_heads(channels * side * side, n_latent)
 
 
 class ConvDecoder(nn.Module):
@@ -152,7 +163,7 @@ class ConvDecoder(nn.Module):
         return self.blocks(h)
 
 
-class DenseEncoder(nn.Module):
+class DenseEncoder(PosteriorEncoder):
     """A multi-layer perceptron encoder for feature vectors.
 
     Parameters
@@ -173,13 +184,7 @@ class DenseEncoder(nn.Module):
             layers += [nn.Linear(width_in, width), nn.LeakyReLU()]
             width_in = width
         self.features = nn.Sequential(*layers)
-        self.mu = nn.Linear(width_in, n_latent)
-        self.logvar = nn.Linear(width_in, n_latent)
-
-    def forward(self, x):
-        """Return the posterior mean and log-variance of ``x``."""
-        h = self.features(x)
-        return self.mu(h), self.logvar(h)
+        self.add_heads(width_in, n_latent)
 
 
 class DenseDecoder(nn.Module):
@@ -264,7 +269,7 @@ class PreActResidualBlock(nn.Module):
         return self.skip(x) + self.residual(x)
 
 
-class ResNetEncoder(nn.Module):
+class ResNetEncoder(PosteriorEncoder):
     """Residual encoder: stem, then [AvgPool 2 -> residual block] per level.
 
     Parameters
@@ -292,14 +297,7 @@ class ResNetEncoder(nn.Module):
         layers += [_group_norm(width), nn.SiLU(), nn.Flatten()]
         self.features = nn.Sequential(*layers)
         side = image_size // 2 ** len(hidden_dims)
-        n_flat = width * side * side
-        self.mu = nn.Linear(n_flat, n_latent)
-        self.logvar = nn.Linear(n_flat, n_latent)
-
-    def forward(self, x):
-        """Return the posterior mean and log-variance of ``x``."""
-        h = self.features(x)
-        return self.mu(h), self.logvar(h)
+        self.add_heads(width * side * side, n_latent)
 
 
 class ResNetDecoder(nn.Module):
@@ -336,7 +334,9 @@ class ResNetDecoder(nn.Module):
         stem_width = max(hidden_dims[0] // 2, 8)
         layers = []
         outputs = widths[1:] + (stem_width,)
-        for level, (width_in, width_out) in enumerate(zip(widths, outputs, strict=True)):
+        for level, (width_in, width_out) in enumerate(
+            zip(widths, outputs, strict=True)
+        ):
             last = level == len(widths) - 1  # then a GroupNorm follows: no bias
             layers += [
                 PreActResidualBlock(width_in, width_in),
