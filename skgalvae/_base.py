@@ -23,6 +23,7 @@ from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from tqdm.auto import tqdm
 
+from . import _version
 from ._device import (
     device_after_unpickling,
     resolve_channels_last,
@@ -38,7 +39,6 @@ from ._training import (
     optimizer_settings,
     validation_split,
 )
-from . import _version
 from .nn import ArrayDataset, VAEModule, VAENet, reconstruction_error
 from .nn.architectures import get_architecture, resolve_hidden_dims
 from .nn.distributed import broadcast_seed, data_parallel_rank, unwrap_ddp

@@ -3,8 +3,6 @@
 Nothing in here imports the estimator layer.
 """
 
-from .callbacks import EpochProgressBar, KLWarmup, LatentKL, ReconstructionSSIM
-from .data import ArrayDataset, DeviceBatchLoader, DomainBatchLoader, DomainDataset
 from .architectures import (
     ARCHITECTURES,
     Architecture,
@@ -15,6 +13,8 @@ from .architectures import (
     get_architecture,
     register_architecture,
 )
+from .callbacks import EpochProgressBar, KLWarmup, LatentKL, ReconstructionSSIM
+from .data import ArrayDataset, DeviceBatchLoader, DomainBatchLoader, DomainDataset
 from .likelihoods import (
     LIKELIHOODS,
     CalibratedLikelihood,
