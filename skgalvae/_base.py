@@ -36,6 +36,7 @@ from ._training import (
     OPTIMIZERS,
     active_latents,
     fit_callbacks,
+    open_checkpoint,
     optimizer_settings,
     validation_split,
 )
@@ -396,7 +397,13 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             dataset, train_split = validation_split(
                 dataset, self.validation_fraction, rng, type(self).__name__
             )
-        warm = self._warm_net(dataset)
+        if shard is not None and self.checkpoint_dir is not None:
+            raise NotImplementedError(
+                f"checkpoint_dir is not available when training data-parallel (this "
+                f"process is rank {shard[0]} of {shard[1]}); set checkpoint_dir=None."
+            )
+        resume = self.checkpoint_dir is not None and open_checkpoint(self, len(dataset))
+        warm = None if resume else self._warm_net(dataset)
         callbacks = self._fit_callbacks(
             self.data_range_ / self.pixel_scale_, shard, train_split is not None
         )
@@ -409,7 +416,11 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 core_module(net.module_).load_vae_state(init_state)
             if shard is not None and (warm is not None or init_state is not None):
                 _sync_parameters(net.module_)  # DDP copied the weights before
-            net.partial_fit(dataset, None)
+            if resume:  # weights, optimiser, likelihood and history
+                net.load_params(checkpoint=dict(net.callbacks_)["checkpoint"])
+            epochs = self.max_epochs - len(net.history)
+            if epochs > 0:
+                net.partial_fit(dataset, None, epochs=epochs)
         # The fitted module is used (and pickled) alone, outside the group.
         net.module_ = unwrap_ddp(net.module_)
         self.net_ = net

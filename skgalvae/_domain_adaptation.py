@@ -200,6 +200,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         tol: float = 1e-4,
         augment: str | None = "dihedral",
         warm_start: bool = False,
+        checkpoint_dir=None,
         pixel_scale="auto",
         output_activation: str = "auto",
         device: str = "auto",
@@ -239,6 +240,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         self.tol = tol
         self.augment = augment
         self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
         self.pixel_scale = pixel_scale
         self.output_activation = output_activation
         self.device = device

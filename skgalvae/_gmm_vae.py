@@ -183,6 +183,7 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         tol: float = 1e-4,
         augment: str | None = None,
         warm_start: bool = False,
+        checkpoint_dir=None,
         pixel_scale="auto",
         output_activation: str = "auto",
         device: str = "auto",
@@ -220,6 +221,7 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         self.tol = tol
         self.augment = augment
         self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
         self.pixel_scale = pixel_scale
         self.output_activation = output_activation
         self.device = device
@@ -318,6 +320,7 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
             hidden_dims=self.hidden_dims_,
             kl_warmup=0,
             warm_start=False,
+            checkpoint_dir=None,
             random_state=rng.randint(np.iinfo(np.int32).max),
             pixel_scale=self.pixel_scale_,
             output_activation=self.output_activation_,

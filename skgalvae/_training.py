@@ -6,9 +6,12 @@ net takes, so every VAE estimator trains the same way.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import torch
-from skorch.callbacks import EarlyStopping, LRScheduler
+from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler
 
 from .nn import ArrayDataset, EpochProgressBar, KLWarmup, ReconstructionSSIM
 from .nn.callbacks import LatentKL
@@ -69,6 +72,77 @@ def validation_split(dataset, fraction, rng, estimator_name):
     train = ArrayDataset(take_rows(dataset.array, train_rows), dataset.scale)
     valid = ArrayDataset(take_rows(dataset.array, valid_rows), dataset.scale)
     return train, FixedSplit(valid)
+
+
+#: The files a checkpoint directory holds, as skorch's Checkpoint names them.
+CHECKPOINT_FILES = {
+    "f_params": "params.pt",
+    "f_optimizer": "optimizer.pt",
+    "f_criterion": "criterion.pt",
+    "f_history": "history.json",
+}
+#: The settings and data shape a checkpoint belongs to.
+FINGERPRINT_FILE = "skgalvae_fit.json"
+# Parameters that may change between a killed fit and its resumption.
+_RESUMABLE_CHANGES = {"callbacks", "checkpoint_dir", "verbose", "device", "max_epochs"}
+
+
+def _fingerprint(estimator, n_samples):
+    params = estimator.get_params(deep=False)
+    return {
+        "estimator": type(estimator).__name__,
+        "params": {
+            k: repr(v) for k, v in sorted(params.items()) if k not in _RESUMABLE_CHANGES
+        },
+        "n_samples": int(n_samples),
+        "sample_shape": [int(s) for s in estimator.sample_shape_],
+    }
+
+
+def open_checkpoint(estimator, n_samples):
+    """Prepare ``estimator.checkpoint_dir``; return whether a fit can resume.
+
+    The directory is created when missing, and records the settings and the
+    data's size and shape of the fit it belongs to; a directory of another
+    fit raises a ``ValueError`` that names what differs.
+
+    Parameters
+    ----------
+    estimator : BaseVAE
+        The estimator being fitted (after its fit attributes are set).
+    n_samples : int
+        Rows of the training data.
+
+    Returns
+    -------
+    bool
+        True when the directory holds saved epochs of this fit.
+    """
+    path = Path(estimator.checkpoint_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    record = path / FINGERPRINT_FILE
+    mine = _fingerprint(estimator, n_samples)
+    if not record.exists():
+        record.write_text(json.dumps(mine, indent=1))
+        return False
+    theirs = json.loads(record.read_text())
+    if theirs != mine:
+        changed = sorted(
+            key
+            for key in set(mine["params"]) | set(theirs.get("params", {}))
+            if mine["params"].get(key) != theirs.get("params", {}).get(key)
+        )
+        changed += [
+            key
+            for key in ("estimator", "n_samples", "sample_shape")
+            if mine[key] != theirs.get(key)
+        ]
+        raise ValueError(
+            f"checkpoint_dir={str(path)!r} holds a fit with other settings or data "
+            f"(differing: {', '.join(changed)}); pass the same ones to resume it, "
+            f"or use another directory (or delete this one) to start anew."
+        )
+    return all((path / name).exists() for name in CHECKPOINT_FILES.values())
 
 
 def _silent(*args, **kwargs):
@@ -137,6 +211,13 @@ def fit_callbacks(estimator, data_range, *, shard=None, validation=False):
                 ),
             )
         )
+    if estimator.checkpoint_dir is not None:
+        checkpoint = Checkpoint(
+            monitor=None,  # every epoch
+            dirname=str(estimator.checkpoint_dir),
+            **CHECKPOINT_FILES,
+        )
+        callbacks.append(("checkpoint", checkpoint))
     main_process = shard is None or shard[0] == 0
     if estimator.verbose == 1 and main_process:  # one bar per fit
         bar = EpochProgressBar(desc=type(estimator).__name__)

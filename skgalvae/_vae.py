@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
@@ -116,6 +117,14 @@ class VAETransformer(BaseVAE):
         When fitted already, continue training the fitted network for
         ``max_epochs`` more epochs (on data of the same shape) instead of
         starting anew.
+    checkpoint_dir : str, path-like or None, default=None
+        A directory where the fit saves its weights, optimiser state and
+        history after every epoch (skorch's ``Checkpoint``). A fit killed
+        part-way resumes from the last saved epoch when ``fit`` is called
+        again with the same settings and data of the same size and shape,
+        and trains the remaining epochs of ``max_epochs``; settings or data
+        that differ raise an error that names them. ``max_epochs`` may be
+        raised to train on. Not available data-parallel.
     pixel_scale : "auto" or float, default="auto"
         The network sees ``X / pixel_scale``; outputs are multiplied back.
         ``"auto"`` is 255 for uint8 input and 1 otherwise.
@@ -252,6 +261,7 @@ class VAETransformer(BaseVAE):
         "tol": [Interval(Real, 0, None, closed="left")],
         "augment": [None, StrOptions({"dihedral"})],
         "warm_start": ["boolean"],
+        "checkpoint_dir": [None, str, os.PathLike],
         "pixel_scale": [
             StrOptions({"auto"}),
             Interval(Real, 0, None, closed="neither"),
@@ -292,6 +302,7 @@ class VAETransformer(BaseVAE):
         tol: float = 1e-4,
         augment: str | None = "dihedral",
         warm_start: bool = False,
+        checkpoint_dir=None,
         pixel_scale="auto",
         output_activation: str = "auto",
         device: str = "auto",
@@ -325,6 +336,7 @@ class VAETransformer(BaseVAE):
         self.tol = tol
         self.augment = augment
         self.warm_start = warm_start
+        self.checkpoint_dir = checkpoint_dir
         self.pixel_scale = pixel_scale
         self.output_activation = output_activation
         self.device = device

@@ -1,4 +1,7 @@
+import json
 import pickle
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -228,3 +231,55 @@ def test_training_parameters_reach_every_vae_estimator(images):
     da = DomainAdaptedVAETransformer(n_latent=2, early_stopping=True, max_epochs=1)
     with pytest.raises(ValueError, match="does not hold out validation data"):
         da.fit(images, X_target=images)
+
+
+_KILLED_FIT = """
+import os, signal, sys
+import numpy as np
+from skorch.callbacks import Callback
+from skgalvae import VAETransformer
+from skgalvae.datasets import make_blobs_images
+
+
+class KillAfter(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == 2:  # after the checkpoint of epoch 2
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+X = make_blobs_images(64, image_size=64, random_state=0).images
+VAETransformer(
+    n_latent=3, max_epochs=5, batch_size=16, random_state=0,
+    checkpoint_dir=sys.argv[1], callbacks=[KillAfter()],
+).fit(X)
+"""
+
+
+def test_a_killed_fit_resumes_from_its_checkpoint(tmp_path):
+    from skgalvae.datasets import make_blobs_images
+
+    directory = tmp_path / "run"
+    script = tmp_path / "fit.py"
+    script.write_text(_KILLED_FIT)
+    result = subprocess.run(
+        [sys.executable, str(script), str(directory)], capture_output=True, timeout=300
+    )
+    assert result.returncode == -9  # killed, as by the scheduler or Ctrl+\\
+    saved = json.loads((directory / "history.json").read_text())
+    assert len(saved) == 2
+    X = make_blobs_images(64, image_size=64, random_state=0).images
+    params = dict(n_latent=3, batch_size=16, random_state=0, checkpoint_dir=directory)
+    vae = VAETransformer(max_epochs=5, **params).fit(X)
+    losses = vae.history_[:, "train_loss"]
+    assert len(losses) == 5
+    np.testing.assert_allclose(losses[:2], [row["train_loss"] for row in saved])
+    # The resumed epochs continue the descent instead of starting over.
+    assert losses[2] < losses[0]
+    # A cosine schedule carries on where it was: the rate reaches 0 at epoch 5.
+    assert vae.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(0, abs=1e-12)
+    # Raising max_epochs trains on; other settings refuse the directory.
+    assert len(VAETransformer(max_epochs=6, **params).fit(X).history_) == 6
+    with pytest.raises(ValueError, match="differing: n_latent"):
+        VAETransformer(max_epochs=6, **{**params, "n_latent": 4}).fit(X)
+    with pytest.raises(ValueError, match="differing: n_samples"):
+        VAETransformer(max_epochs=6, **params).fit(X[:40])
