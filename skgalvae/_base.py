@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
@@ -201,7 +201,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
         For estimators with an ``init`` parameter: a fitted VAE to start from.
         """
-        init = self.init
+        init = getattr(self, "init", None)  # only some estimators have one
         if init is None:
             return None
         base = init.estimator if isinstance(init, FrozenEstimator) else init
@@ -460,6 +460,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         return len(self.sample_shape_) == 3
 
     # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Fit the VAE on ``X``.
 
@@ -482,11 +483,45 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        self._validate_params()
+        return self._fit(X)
+
+    def _fit(self, X, **fit_data):
+        """Fit on ``X``: the one fit of every VAE estimator.
+
+        Subclasses change it through the hooks below; ``fit_data`` (e.g. the
+        target survey) goes to each of them. Parameters are validated by
+        ``fit``'s ``_fit_context``.
+        """
         self._check_hyperparameters()
+        self._check_fit_options(**fit_data)
         samples, value_range = self._read_samples(X, reset=True)
+        self._check_fit_samples(samples, **fit_data)
+        base = self._initial_vae()
         self._set_fit_attributes(samples, value_range)
-        return self._train_net(self._dataset(samples.data))
+        dataset, init_state = self._training_data(
+            samples, value_range, base, **fit_data
+        )
+        self._train_net(dataset, init_state)
+        self._after_fit(samples)
+        return self
+
+    # Hooks of _fit, in the order it calls them.
+    def _check_fit_options(self, **fit_data):
+        """Refuse parameter and metadata combinations before reading ``X``."""
+
+    def _check_fit_samples(self, samples, **fit_data):
+        """Refuse training data the estimator cannot fit (after validation)."""
+
+    def _training_data(self, samples, value_range, base, **fit_data):
+        """Return the training dataset and the module state to start from.
+
+        ``base`` is the fitted ``init`` VAE or None; the state is None to
+        start from random weights.
+        """
+        return self._dataset(samples.data), None
+
+    def _after_fit(self, samples):
+        """Set what the trained net determines (e.g. clusters)."""
 
     # ---------------------------------------------------------------- inference
     def _batches(self, iterator, n_samples, desc):
@@ -499,7 +534,11 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     def _encode(self, X, input_name="X"):
         check_is_fitted(self)
         samples, _ = self._read_samples(X, reset=False, input_name=input_name)
-        dataset = self._dataset(samples.data)
+        return self._encode_data(samples.data)
+
+    def _encode_data(self, data):
+        """Return ``(mu, logvar)`` of validated samples ``data``."""
+        dataset = self._dataset(data)
         batches = self.net_.encode_iter(dataset, batch_size=self.batch_size)
         mus, logvars = collect_rows(
             self._batches(batches, len(dataset), "encode"), len(dataset)

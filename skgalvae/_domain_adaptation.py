@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from numbers import Integral, Real
 
+from sklearn.base import _fit_context
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -303,6 +304,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
             )
 
     # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, sample_domain=None, X_target=None):
         """Adapt the VAE to both surveys.
 
@@ -328,15 +330,18 @@ class DomainAdaptedVAETransformer(BaseVAE):
         self : object
             The fitted estimator.
         """
-        self._validate_params()
-        self._check_hyperparameters()
+        return self._fit(X, sample_domain=sample_domain, X_target=X_target)
+
+    def _check_fit_options(self, *, sample_domain, X_target):
         if self.early_stopping:
             raise ValueError(
                 f"{type(self).__name__} does not hold out validation data; set "
                 f"early_stopping=False and choose max_epochs (e.g. by "
                 f"GridSearchCV with skgalvae.metrics.mmd2_score)."
             )
-        samples, (low, high) = self._read_samples(X, reset=True)
+
+    def _check_fit_samples(self, samples, *, sample_domain, X_target):
+        # After X's own validation, so that a bad X is named first.
         if (sample_domain is None) == (X_target is None):
             raise ValueError(
                 f"{type(self).__name__}.fit needs target-survey data: pass either "
@@ -344,13 +349,15 @@ class DomainAdaptedVAETransformer(BaseVAE):
                 f"target) or X_target=... (target images), "
                 + ("not both." if sample_domain is not None else "got neither.")
             )
-        base = self._initial_vae()
-        self._set_fit_attributes(samples, (low, high))
+
+    def _training_data(self, samples, value_range, base, *, sample_domain, X_target):
         source, target, target_low = self._domains(samples, sample_domain, X_target)
         self._check_domain_sizes(source, target)
+        low = value_range[0]
         data_low = low if target_low is None else min(low, target_low)
         if self.output_activation == "auto":
             self.output_activation_ = self._auto_output_activation(data_low)
+        init_state = None
         if base is not None:
             self._inherit_from(base, samples)
             if data_low < 0 and self.output_activation_ == "relu":
@@ -360,12 +367,10 @@ class DomainAdaptedVAETransformer(BaseVAE):
                     f"(output_activation_='relu') and cannot produce them; fit the "
                     f"initial VAE with output_activation='identity'."
                 )
+            init_state = core_module(base.net_.module_).state_dict()
         self.n_source_, self.n_target_ = len(source), len(target)
         dataset = DomainDataset(self._dataset(source), self._dataset(target))
-        init_state = None
-        if base is not None:
-            init_state = core_module(base.net_.module_).state_dict()
-        return self._train_net(dataset, init_state)
+        return dataset, init_state
 
     # ---------------------------------------------------------------- inference
     def _check_domain(self, domain):

@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from scipy.special import log_softmax, softmax
-from sklearn.base import ClusterMixin
+from sklearn.base import ClusterMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.mixture import GaussianMixture
@@ -252,6 +252,7 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         return params
 
     # ------------------------------------------------------------------ fitting
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pre-train (or take ``init``), initialise the mixture, train the VaDE.
 
@@ -269,9 +270,9 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         self : object
             The fitted estimator.
         """
-        self._validate_params()
-        self._check_hyperparameters()
-        samples, value_range = self._read_samples(X, reset=True)
+        return self._fit(X)
+
+    def _check_fit_samples(self, samples):
         n_samples = len(samples.data)
         if n_samples < max(self.n_components, 2):
             raise ValueError(
@@ -279,21 +280,24 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
                 f"least n_components={self.n_components} (and 2) samples to fit "
                 f"its mixture."
             )
-        base = self._initial_vae()
-        self._set_fit_attributes(samples, value_range)
+
+    def _training_data(self, samples, value_range, base):
         rng = check_random_state(self.random_state)
         if base is None:
             base = self._pretrained_vae(samples.data, rng)
         else:
             self._inherit_from(base, samples)
         state = dict(core_module(base.net_.module_).state_dict())
-        mu, logvar = base._encode(samples.data)
+        # X is validated: encode it without checking it again.
+        mu, logvar = base._encode_data(samples.data)
         state.update(self._initial_prior(mu, np.exp(logvar), rng))
-        self._train_net(self._dataset(samples.data), state)
+        return self._dataset(samples.data), state
+
+    def _after_fit(self, samples):
         self._set_mixture_attributes()
-        self.labels_ = self.predict(samples.data)
+        mu, _ = self._encode_data(samples.data)
+        self.labels_ = np.argmax(self._log_joint(mu), axis=1)
         self._warn_if_collapsed()
-        return self
 
     def _warn_if_collapsed(self):
         """Warn when one component took (almost) every training sample."""

@@ -241,3 +241,28 @@ def clone_fitted(estimator):
     import pickle
 
     return pickle.loads(pickle.dumps(estimator))
+
+
+def test_fit_checks_x_once(images, small_vae, monkeypatch):
+    """X is validated by fit alone: encoding and labelling reuse the result."""
+    import skgalvae._base as base_module
+
+    vae = small_vae(
+        max_epochs=1,
+        architecture="xu2023",
+        likelihood="sse",
+        lr_schedule="constant",
+        augment=None,
+    ).fit(images)
+    calls = []
+    check = base_module.check_samples
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("input_name"))
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(base_module, "check_samples", counting)
+    GMMVAETransformer(
+        n_latent=4, n_components=2, max_epochs=1, init=vae, random_state=0
+    ).fit(images)
+    assert calls == ["X"]
