@@ -74,6 +74,25 @@ class PosteriorEncoder(nn.Module):
         return self.mu(h), self.logvar(h)
 
 
+class ProjectingDecoder(nn.Module):
+    """Base of the image decoders: a linear map to a small feature map, ``blocks``.
+
+    Subclasses call :meth:`add_projection` and build ``blocks``, which take
+    the ``(width, side, side)`` map to the image.
+    """
+
+    def add_projection(self, n_latent, width, side):
+        """Add the linear map from latents to a ``(width, side, side)`` map."""
+        self._top_width = width
+        self._side = side
+        self.project = nn.Linear(n_latent, width * side * side)
+
+    def forward(self, z):
+        """Decode latent vectors ``z`` to images."""
+        h = self.project(z).view(-1, self._top_width, self._side, self._side)
+        return self.blocks(h)
+
+
 def conv_downsampling_factor(n_blocks: int) -> int:
     """Return how much ``n_blocks`` encoder blocks shrink each image side.
 
@@ -114,7 +133,7 @@ class ConvEncoder(PosteriorEncoder):
         self.add_heads(channels * side * side, n_latent)
 
 
-class ConvDecoder(nn.Module):
+class ConvDecoder(ProjectingDecoder):
     """The study's decoder: Linear, [Upsample 2 -> ConvT 3x3/2 -> LeakyReLU] blocks.
 
     The last block keeps the width of the first encoder block and is followed by a
@@ -139,9 +158,8 @@ class ConvDecoder(nn.Module):
     ):
         super().__init__()
         widths = tuple(reversed(hidden_dims))  # a reversed copy; never mutate config
-        self._side = image_size // conv_downsampling_factor(len(hidden_dims))
-        self._top_width = widths[0]
-        self.project = nn.Linear(n_latent, widths[0] * self._side * self._side)
+        side = image_size // conv_downsampling_factor(len(hidden_dims))
+        self.add_projection(n_latent, widths[0], side)
         blocks = []
         for width_in, width_out in zip(widths, widths[1:] + (widths[-1],), strict=True):
             blocks += [
@@ -156,11 +174,6 @@ class ConvDecoder(nn.Module):
             output_activation_layer(output_activation),
         ]
         self.blocks = nn.Sequential(*blocks)
-
-    def forward(self, z):
-        """Decode latent vectors ``z`` to images."""
-        h = self.project(z).view(-1, self._top_width, self._side, self._side)
-        return self.blocks(h)
 
 
 class DenseEncoder(PosteriorEncoder):
@@ -300,7 +313,7 @@ class ResNetEncoder(PosteriorEncoder):
         self.add_heads(width * side * side, n_latent)
 
 
-class ResNetDecoder(nn.Module):
+class ResNetDecoder(ProjectingDecoder):
     """Residual decoder: Linear, then [residual block -> Upsample 2 -> Conv 3x3].
 
     Each level upsamples by nearest neighbour and convolves (a
@@ -328,9 +341,7 @@ class ResNetDecoder(nn.Module):
     ):
         super().__init__()
         widths = tuple(reversed(hidden_dims))
-        self._side = image_size // 2 ** len(hidden_dims)
-        self._top_width = widths[0]
-        self.project = nn.Linear(n_latent, widths[0] * self._side * self._side)
+        self.add_projection(n_latent, widths[0], image_size // 2 ** len(hidden_dims))
         stem_width = max(hidden_dims[0] // 2, 8)
         layers = []
         outputs = widths[1:] + (stem_width,)
@@ -351,11 +362,6 @@ class ResNetDecoder(nn.Module):
             output_activation_layer(output_activation),
         ]
         self.blocks = nn.Sequential(*layers)
-
-    def forward(self, z):
-        """Decode latent vectors ``z`` to images."""
-        h = self.project(z).view(-1, self._top_width, self._side, self._side)
-        return self.blocks(h)
 
 
 def _n_halvings(side):
