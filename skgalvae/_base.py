@@ -113,11 +113,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"{self.image_shape!r}."
             )
 
-    def _image_network(self, sample_shape, input_name):
-        """Check that the architecture takes images of ``sample_shape``.
-
-        Returns the encoder widths it will build and the side multiple.
-        """
+    def _check_image_network(self, sample_shape, input_name):
+        """Raise unless the architecture takes images of ``sample_shape``."""
         name = type(self).__name__
         family = get_architecture(self.architecture)
         if not family.takes_images:
@@ -127,9 +124,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"architecture='resnet' or 'xu2023' for images."
             )
         dims = resolve_hidden_dims(self.architecture, self.hidden_dims, sample_shape)
-        multiple = family.side_multiple(dims)
-        check_image_side(sample_shape, multiple, input_name, name)
-        return dims
+        check_image_side(sample_shape, family.side_multiple(dims), input_name, name)
 
     def _read_samples(self, X, *, reset, input_name="X", reference=None):
         """Validate ``X`` against the parameters (and the fit, unless ``reset``).
@@ -148,7 +143,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         if reset:
             if samples.is_image:
                 self._check_image_shape_param(samples, input_name)
-                self._image_network(samples.sample_shape, input_name)
+                self._check_image_network(samples.sample_shape, input_name)
         else:
             self._check_like_fit(samples, input_name, reference)
         # The value range is needed at fit only; later calls just check finiteness.
@@ -443,16 +438,13 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"got samples of shape {tuple(self.sample_shape_)} and n_latent="
                 f"{self.n_latent}. Set warm_start=False to train a new one."
             )
-        return {k: v.detach().clone() for k, v in module.state_dict().items()}
+        return module.state_dict()  # the new net's load_state_dict copies it
 
     def _set_diagnostics(self, dataset):
         """Set ``active_latents_``, ``n_active_latents_`` and ``noise_scale_``."""
         self.active_latents_ = active_latents(self.net_, dataset, self.batch_size)
         self.n_active_latents_ = int(self.active_latents_.sum())
-        likelihood = getattr(self.net_.criterion_, "likelihood", None)
-        if likelihood is None:  # domain adaptation: the source survey's
-            likelihood = self.net_.criterion_.elbo.likelihood
-        scale = likelihood.noise_scale()
+        scale = self.net_.criterion_.likelihood.noise_scale()
         self.noise_scale_ = None if scale is None else scale * self.pixel_scale_
 
     @property

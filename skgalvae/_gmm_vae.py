@@ -272,6 +272,14 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         """
         return self._fit(X)
 
+    def _check_fit_options(self):
+        if self.free_bits:
+            raise ValueError(
+                f"free_bits={self.free_bits} applies to the standard normal prior; "
+                f"{type(self).__name__}'s mixture prior does not support it. Set "
+                f"free_bits=0 (kl_warmup eases the KL in instead)."
+            )
+
     def _check_fit_samples(self, samples):
         n_samples = len(samples.data)
         if n_samples < max(self.n_components, 2):
@@ -295,8 +303,7 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
 
     def _after_fit(self, samples):
         self._set_mixture_attributes()
-        mu, _ = self._encode_data(samples.data)
-        self.labels_ = np.argmax(self._log_joint(mu), axis=1)
+        self.labels_ = self._most_responsible(self._encode_data(samples.data)[0])
         self._warn_if_collapsed()
 
     def _warn_if_collapsed(self):
@@ -405,7 +412,11 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
             Cluster indices in ``[0, n_components)``.
         """
         check_is_fitted(self)
-        return np.argmax(self._log_joint(self.transform(X)), axis=1)
+        return self._most_responsible(self.transform(X))
+
+    def _most_responsible(self, Z):
+        """Index of the component with the largest ``log pi_c + log N(z)``."""
+        return np.argmax(self._log_joint(Z), axis=1)
 
     def sample(self, n_samples=1, random_state=None, *, component=None):
         """Decode draws from the mixture prior, or from one of its components.

@@ -73,7 +73,6 @@ def test_a_registered_architecture_is_usable_by_name(images):
             decoder=xu.decoder,
             side_multiple=xu.side_multiple,
             auto_hidden_dims=lambda shape: (8,),
-            takes_vectors=True,
             default_output_activation="identity",
             description="a test family",
         )

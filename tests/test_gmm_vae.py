@@ -266,3 +266,8 @@ def test_fit_checks_x_once(images, small_vae, monkeypatch):
         n_latent=4, n_components=2, max_epochs=1, init=vae, random_state=0
     ).fit(images)
     assert calls == ["X"]
+
+
+def test_free_bits_are_refused_for_the_mixture_prior(images):
+    with pytest.raises(ValueError, match="free_bits=0.5 applies to the standard"):
+        GMMVAETransformer(n_latent=2, free_bits=0.5, max_epochs=1).fit(images)

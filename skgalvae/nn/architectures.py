@@ -404,8 +404,6 @@ class Architecture:
     auto_hidden_dims : callable or None
         ``auto_hidden_dims(sample_shape)``: the widths ``hidden_dims="auto"``
         stands for, for images.
-    takes_vectors : bool
-        Whether feature vectors get the dense encoder and decoder.
     default_output_activation : str
         What ``output_activation="auto"`` resolves to for non-negative data.
     description : str
@@ -417,7 +415,6 @@ class Architecture:
     decoder: Callable | None
     side_multiple: Callable | None
     auto_hidden_dims: Callable | None
-    takes_vectors: bool
     default_output_activation: str
     description: str
 
@@ -518,7 +515,6 @@ register_architecture(
         decoder=ConvDecoder,
         side_multiple=lambda dims: conv_downsampling_factor(len(dims)),
         auto_hidden_dims=_xu2023_auto_dims,
-        takes_vectors=True,
         default_output_activation="relu",
         description="the study's strided-conv/max-pool encoder and "
         "upsample + transposed-conv decoder",
@@ -531,7 +527,6 @@ register_architecture(
         decoder=ResNetDecoder,
         side_multiple=lambda dims: 2 ** len(dims),
         auto_hidden_dims=_resnet_auto_dims,
-        takes_vectors=True,
         default_output_activation="identity",
         description="pre-activation residual blocks, average-pool down, "
         "resize-convolution up, linear output",
@@ -544,7 +539,6 @@ register_architecture(
         decoder=None,
         side_multiple=None,
         auto_hidden_dims=None,
-        takes_vectors=True,
         default_output_activation="identity",
         description="multi-layer perceptrons, for feature vectors",
     )

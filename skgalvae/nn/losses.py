@@ -396,6 +396,11 @@ class DomainAdaptationLoss(nn.Module):
         self.kernel_mul = kernel_mul
 
     @property
+    def likelihood(self):
+        """The source survey's likelihood (the target's is ``elbo_target``'s)."""
+        return self.elbo.likelihood
+
+    @property
     def kl_weight(self):
         """Weight of both KL terms (a KL warm-up sets it)."""
         return self.elbo.kl_weight
