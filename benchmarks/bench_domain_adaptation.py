@@ -3,15 +3,21 @@
 On the built-in simulator (:func:`skgalvae.datasets.make_survey_pairs`): the
 same galaxies imaged by "decals" and "bass_mzls", split 70/30 by galaxy.
 
-1. A :class:`~skgalvae.VAETransformer` is trained on DECaLS training images.
+1. A :class:`~skgalvae.VAETransformer` (default settings) is trained on DECaLS
+   training images.
 2. It is fine-tuned by :class:`~skgalvae.DomainAdaptedVAETransformer`
-   (``init=FrozenEstimator(vae)``, the study's protocol) toward BASS+MzLS:
-   *paired* (target rows are the same training galaxies) and *unpaired* (the
-   target images are other galaxies, drawn with another seed).
+   (``init=FrozenEstimator(vae)``, the study's protocol) toward BASS+MzLS, at
+   the default settings (scale-free ``mmd_weight=1``) unless a run says
+   otherwise: *paired* (target rows are the same training galaxies), paired
+   with the per-galaxy consistency term, *unpaired* (the target images are
+   other galaxies, drawn with another seed; MMD or CORAL alone), and the
+   study's own fixed ``mmd_weight=0.5``.
 3. On the test galaxies it reports the per-galaxy paired latent MSE (median,
    mean, and for galaxies with and without a bright star in the cutout), the
-   latent MMD^2 between the surveys, and random-forest accuracy for each of the
-   nine GZD-5 questions:
+   latent MMD^2 between the surveys, the domain AUC (a classifier telling the
+   surveys apart; 0.5 is aligned), the gradient-norm ratio of the adaptation
+   term to the VAE losses at the latent means (first and last measurement),
+   and random-forest accuracy for each of the nine GZD-5 questions:
 
    - ``DECaLS``: RF trained and tested on DECaLS latents;
    - ``BASS, DECaLS RF``: that RF applied to BASS latents, the transfer DA is
@@ -30,8 +36,9 @@ morphology, not real BASS data.
 
 Run::
 
-    python benchmarks/bench_domain_adaptation.py            # ~25 min on 2 CPUs
-    python benchmarks/bench_domain_adaptation.py --quick    # ~2 min, a smoke run
+    python benchmarks/bench_domain_adaptation.py            # hours on 2 CPUs
+    python benchmarks/bench_domain_adaptation.py --quick    # minutes, a smoke run
+    python benchmarks/bench_domain_adaptation.py --size 128 --runs paired,unpaired
 """
 
 from __future__ import annotations
@@ -57,6 +64,16 @@ from skgalvae.study import classify_questions, latent_shift
 
 DEFAULT_REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "gz_desi_1500"
 QUESTIONS = list(GZD5_QUESTIONS)
+# Adaptation runs by name: whether the target is the same galaxies, and the
+# estimator parameters that differ from the defaults.
+RUNS = {
+    "paired": (True, {}),
+    "paired, mmd_weight=3": (True, {"mmd_weight": 3.0}),
+    "paired+consistency": (True, {"paired_weight": 1.0}),
+    "unpaired": (False, {}),
+    "unpaired coral": (False, {"adaptation": "coral"}),
+    "paired, study's fixed λ=0.5": (True, {"weighting": "fixed", "mmd_weight": 0.5}),
+}
 
 
 def stretched(images):
@@ -67,11 +84,16 @@ def stretched(images):
 def vae_params(args, seed):
     return dict(
         n_latent=args.n_latent,
-        hidden_dims=(32, 64),
         batch_size=args.batch_size,
         device=args.device,
         random_state=seed,
     )
+
+
+def grad_ratios(da):
+    """First and last measured adaptation / VAE gradient-norm ratio of a fit."""
+    ratios = [b["train_grad_ratio"] for epoch in da.history_ for b in epoch["batches"]]
+    return {"grad_ratio_first": ratios[0], "grad_ratio_last": ratios[-1]}
 
 
 def forest(seed):
@@ -120,21 +142,22 @@ def simulator_run(args, seed):
     timings["vae_fit_s"] = time.perf_counter() - start
 
     encoders = {"before": vae}
-    runs = [("paired", X_t[train], True, w) for w in args.mmd_weights] + [
-        ("unpaired", X_u[train], False, w) for w in args.unpaired_weights
-    ]
-    for kind, target, paired, weight in runs:
+    diagnostics = {}
+    for name in args.runs:
+        paired, params = RUNS[name]
         da = DomainAdaptedVAETransformer(
             max_epochs=args.da_epochs,
-            mmd_weight=weight,
             paired=paired,
             init=FrozenEstimator(vae),
-            **vae_params(args, seed),
+            **{**vae_params(args, seed), **params},
         )
         start = time.perf_counter()
-        da.fit(X_s[train], X_target=target)
-        name = f"{kind} λ={weight:g}"
+        da.fit(X_s[train], X_target=X_t[train] if paired else X_u[train])
         timings[f"DA {name} fit_s"] = time.perf_counter() - start
+        diagnostics[name] = {
+            **grad_ratios(da),
+            "adaptation_weight": da.adaptation_weight_,
+        }
         encoders[name] = da
 
     labels = decals.labels  # the truth is the galaxy's, whatever the survey
@@ -155,7 +178,7 @@ def simulator_run(args, seed):
     shift["floor: DECaLS revisit, before"] = latent_shift(
         vae.transform(X_s[test]), vae.transform(X_r[test]), star[test]
     )
-    return shift, accuracy, timings
+    return shift, accuracy, timings, diagnostics
 
 
 def blurred_and_noisy(images, size, noise, rng):
@@ -181,10 +204,13 @@ def real_run(args, seed):
     params = {**vae_params(args, seed), "pixel_scale": 255.0}
     vae = VAETransformer(max_epochs=args.epochs, **params).fit(X_s[train])
     encoders = {"before": vae}
-    for weight in args.real_mmd_weights:
-        encoders[f"DA λ={weight:g}"] = DomainAdaptedVAETransformer(
-            max_epochs=args.da_epochs, mmd_weight=weight, paired=True,
-            init=FrozenEstimator(vae), **params,
+    for name in args.real_runs:
+        paired, run_params = RUNS[name]
+        if not paired:
+            continue  # the constructed target is the same galaxies
+        encoders[name] = DomainAdaptedVAETransformer(
+            max_epochs=args.da_epochs, paired=True, init=FrozenEstimator(vae),
+            **{**params, **run_params},
         ).fit(X_s[train], X_target=X_t[train])  # fmt: skip
     result = {"blur_sigma_px": sigma, "noise": args.real_noise, "encoders": {}}
     for name, enc in encoders.items():
@@ -196,6 +222,7 @@ def real_run(args, seed):
             "median_mse": shift["median_mse"],
             "relative_median_mse": shift["relative_median_mse"],
             "mmd2": shift["mmd2"],
+            "domain_auc": shift["domain_auc"],
             "acc_decals": accuracy_score(y[test], rf.predict(Z_s[test])),
             "acc_target_decals_rf": accuracy_score(y[test], rf.predict(Z_t[test])),
             "acc_target_retrained": accuracy_score(y[test], rf_t.predict(Z_t[test])),
@@ -203,50 +230,85 @@ def real_run(args, seed):
     return result
 
 
-def print_tables(shift, accuracy, timings, args):
+def transfer_summary(accuracy, name):
+    """How much of the DECaLS -> BASS drop an encoder recovers, over the questions.
+
+    ``recovered``: (BASS accuracy of the DECaLS forest after DA - before) /
+    (DECaLS accuracy before - BASS accuracy before), from the means over the
+    questions; ``worst_decals_loss``: the largest drop of DECaLS accuracy of
+    any question, after DA against before.
+    """
+    mean = {
+        encoder: {
+            k: np.mean([accuracy[encoder][q][k] for q in QUESTIONS])
+            for k in ("decals", "bass_decals_rf")
+        }
+        for encoder in ("before", name)
+    }
+    drop = mean["before"]["decals"] - mean["before"]["bass_decals_rf"]
+    gain = mean[name]["bass_decals_rf"] - mean["before"]["bass_decals_rf"]
+    worst = max(
+        accuracy["before"][q]["decals"] - accuracy[name][q]["decals"] for q in QUESTIONS
+    )
+    return {
+        "drop_before": drop,
+        "recovered": gain / drop if drop > 0 else float("nan"),
+        "worst_decals_loss": worst,
+    }
+
+
+def print_tables(shift, accuracy, timings, diagnostics, args):
     names = list(accuracy)
     print(f"\n## Simulator, {args.n_galaxies} galaxies at {args.size}x{args.size}")
-    print("| encoder | median latent MSE | / latent variance | mean | "
-          "star / no star (median) | top-20 MSE with a star | MMD^2 |")  # fmt: skip
+    print("| encoder | median latent MSE | / latent variance | before / this "
+          "(relative) | star / no star (median) | MMD^2 | domain AUC |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
+    before = shift["before"]["relative_median_mse"]
     for name, s in shift.items():
         star = (
             f"{s['median_mse_star']:.4f}" if s["median_mse_star"] is not None else "-"
         )
         print(
-            f"| {name} | {s['median_mse']:.4f} | {s['relative_median_mse']:.3f} | "
-            f"{s['mean_mse']:.4f} | "
-            f"{star} / {s['median_mse_no_star']:.4f} | "
-            f"{s['top20_star_fraction']:.0%} | {s['mmd2']:.4f} |"
+            f"| {name} | {s['median_mse']:.4f} | {s['relative_median_mse']:.4f} | "
+            f"{before / s['relative_median_mse']:.2f}x | "
+            f"{star} / {s['median_mse_no_star']:.4f} | {s['mmd2']:.4f} | "
+            f"{s['domain_auc']:.3f} |"
         )
-    before = shift["before"]["median_mse"]
-    for name in names[1:]:
-        ratio = before / shift[name]["median_mse"]
-        relative = (
-            shift["before"]["relative_median_mse"] / shift[name]["relative_median_mse"]
-        )
+    print("\n| run | grad ratio, first -> last | weight in the study's units |")
+    print("|---|---|---|")
+    for name, d in diagnostics.items():
         print(
-            f"median latent MSE, before / DA {name}: {ratio:.2f}x "
-            f"({relative:.2f}x relative to the latent variance)"
+            f"| {name} | {d['grad_ratio_first']:.3g} -> {d['grad_ratio_last']:.3g} | "
+            f"{d['adaptation_weight']:.3g} |"
         )
-    print(f"\nencoders: {' / '.join(names)}")
+    print("\n| encoder | mean DECaLS | mean BASS, DECaLS RF | mean BASS, RF retrained "
+          "| drop recovered | worst DECaLS loss |")  # fmt: skip
+    print("|---|---|---|---|---|---|")
+    columns = ("decals", "bass_decals_rf", "bass_retrained")
+    for name in names:
+        means = [np.mean([accuracy[name][q][k] for q in QUESTIONS]) for k in columns]
+        summary = transfer_summary(accuracy, name) if name != "before" else None
+        extra = (
+            f"{summary['recovered']:.0%} | {summary['worst_decals_loss']:+.3f}"
+            if summary
+            else "- | -"
+        )
+        print(f"| {name} | " + " | ".join(f"{m:.3f}" for m in means) + f" | {extra} |")
+    print(f"\nper question, encoders: {' / '.join(names)}")
     print("| question | DECaLS | BASS, DECaLS RF | BASS, RF retrained |")
     print("|---|---|---|---|")
-    columns = ("decals", "bass_decals_rf", "bass_retrained")
-    means = {
-        n: {k: np.mean([accuracy[n][q][k] for q in QUESTIONS]) for k in columns}
-        for n in names
-    }
-    for q, rows in [(q, {n: accuracy[n][q] for n in names}) for q in QUESTIONS] + [
-        ("mean", means)
-    ]:
-        cells = [" / ".join(f"{rows[n][k]:.3f}" for n in names) for k in columns]
+    for q in QUESTIONS:
+        cells = [" / ".join(f"{accuracy[n][q][k]:.3f}" for n in names) for k in columns]
         print(f"| {q} | " + " | ".join(cells) + " |")
     print("\ntimings (s): " + ", ".join(f"{k}={v:.0f}" for k, v in timings.items()))
 
 
-def _floats(text):
-    return [float(x) for x in text.split(",") if x]
+def _names(text):
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    unknown = [x for x in names if x not in RUNS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown runs {unknown}; known: {list(RUNS)}")
+    return names
 
 
 def main(argv=None):
@@ -258,14 +320,14 @@ def main(argv=None):
     parser.add_argument("--da-epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument(
-        "--mmd-weights", type=_floats, default=[0.0, 0.5, 50.0, 500.0],
-        help="mmd_weight of each paired run (comma-separated)",
+        "--runs", type=_names, default=list(RUNS),
+        help=f"adaptation runs, comma-separated, of: {'; '.join(RUNS)}",
     )  # fmt: skip
     parser.add_argument(
-        "--unpaired-weights", type=_floats, default=[0.5, 500.0],
-        help="mmd_weight of each unpaired run (comma-separated)",
+        "--real-runs", type=_names,
+        default=["paired", "paired+consistency", "paired, study's fixed λ=0.5"],
+        help="paired runs on the real cutouts",
     )  # fmt: skip
-    parser.add_argument("--real-mmd-weights", type=_floats, default=[0.5, 500.0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL)
@@ -276,14 +338,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.n_galaxies, args.epochs, args.da_epochs = 300, 3, 2
-        args.mmd_weights = args.unpaired_weights = args.real_mmd_weights = [0.5]
+        args.runs, args.real_runs = ["paired", "unpaired"], ["paired"]
     print(f"machine: {os.cpu_count()} CPUs; device={args.device}")
     start = time.perf_counter()
-    shift, accuracy, timings = simulator_run(args, args.seed)
-    print_tables(shift, accuracy, timings, args)
+    shift, accuracy, timings, diagnostics = simulator_run(args, args.seed)
+    print_tables(shift, accuracy, timings, diagnostics, args)
     results = {
         "args": {k: str(v) for k, v in vars(args).items()},
         "timings": timings,
+        "diagnostics": diagnostics,
+        "transfer": {n: transfer_summary(accuracy, n) for n in list(accuracy)[1:]},
         "shift": {
             n: {k: v for k, v in s.items() if k != "mse"} for n, s in shift.items()
         },
@@ -297,14 +361,14 @@ def main(argv=None):
             f"sigma {real['blur_sigma_px']:.2f} px + noise {real['noise']}/255"
         )
         print(
-            "| encoder | median latent MSE | / latent variance | MMD^2 | acc source "
-            "| acc target, source RF | acc target, RF retrained |"
+            "| encoder | median latent MSE | / latent variance | MMD^2 | domain AUC "
+            "| acc source | acc target, source RF | acc target, RF retrained |"
         )
-        print("|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|")
         for name, r in real["encoders"].items():
             print(
-                f"| {name} | {r['median_mse']:.4f} | {r['relative_median_mse']:.3f} | "
-                f"{r['mmd2']:.4f} | "
+                f"| {name} | {r['median_mse']:.4f} | {r['relative_median_mse']:.4f} | "
+                f"{r['mmd2']:.4f} | {r['domain_auc']:.3f} | "
                 f"{r['acc_decals']:.3f} | {r['acc_target_decals_rf']:.3f} | "
                 f"{r['acc_target_retrained']:.3f} |"
             )

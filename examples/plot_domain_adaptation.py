@@ -44,7 +44,9 @@ def parse_args(argv=None):
     parser.add_argument("--n-samples", type=int, default=1500)
     parser.add_argument("--epochs", type=int, default=20, help="VAE epochs")
     parser.add_argument("--da-epochs", type=int, default=10)
-    parser.add_argument("--mmd-weight", type=float, default=0.5)
+    parser.add_argument(
+        "--mmd-weight", type=float, default=1.0, help="scale-free MMD weight"
+    )
     parser.add_argument("--out", default="example_output", help="output directory")
     parser.add_argument("--quick", action="store_true", help="tiny run for smoke tests")
     return parser.parse_args(argv)

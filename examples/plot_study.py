@@ -37,7 +37,7 @@ args = parse_args()
 if args.quick:
     config = StudyConfig.quick(
         n_samples=160, latents=(2, 4, 8), epochs=2, n_pairs=60, da_epochs=1,
-        mmd_weights=(500.0,), n_trees=50, min_question_samples=8, tsne_max=60,
+        mmd_weights=(1.0,), n_trees=50, min_question_samples=8, tsne_max=60,
         device=args.device,
     )  # fmt: skip
 else:

@@ -117,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-pairs", type=_positive_int, help="survey pairs for domain adaptation"
     )
     study.add_argument(
-        "--mmd-weights", type=_float_list, help="mmd_weight values, e.g. 0.5,500"
+        "--mmd-weights",
+        type=_float_list,
+        help="scale-free mmd_weight values of domain adaptation, e.g. 0.5,1,2",
     )
     study.add_argument(
         "--device", default=None, help="auto (default), cpu, cuda or cuda:N"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from numbers import Integral, Real
 
+import numpy as np
 from sklearn.base import _fit_context
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import metadata_routing
@@ -12,60 +13,85 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE
-from ._domains import split_sample_domain
+from ._domains import check_sample_domain, domain_order
 from ._vae import VAETransformer, _vae_parameters_doc
 from .nn import (
+    ADAPTATIONS,
     DomainAdaptationLoss,
     DomainAdaptedVAEModule,
     DomainBatchLoader,
     DomainDataset,
 )
 from .nn.data import take_rows
+from .nn.distributed import data_parallel_rank
 from .nn.net import core_module
 
-_DOMAINS = ("source", "target")
+#: Domain labels of a model given ``X_target``: ``X`` is 1, ``X_target`` -1.
+_SOURCE_TARGET = (1, -1)
 
 
 class DomainAdaptedVAETransformer(BaseVAE):
-    """A VAE with a shared encoder adapted across two surveys by MMD.
+    """A VAE with a shared encoder adapted across surveys.
 
     The domain adaptation of Xu et al. (2023, Sec. 5): one encoder, shared by
-    both surveys, and one decoder per survey, trained on
+    every survey, and one decoder per survey, trained on
 
-    ``L = L_VAE(source) + L_VAE(target) + mmd_weight * MMD^2(mu_source,
-    mu_target)``,
+    ``L = sum_d L_VAE(survey d) + a * A(mu_1, mu_2, ...) [+ p * P]``,
 
     so that the same galaxy seen by two surveys lands in the same place of one
     latent space, and a classifier trained on source-survey latents applies
-    to the target survey. The study's protocol fine-tunes the source VAE:
-    pass a fitted :class:`VAETransformer` as ``init``.
+    to the target survey. ``A`` is the distance between the surveys' latent
+    distributions (``adaptation``: the study's MMD^2, or Deep CORAL), ``P``
+    an optional per-galaxy consistency term for paired data. By default the
+    weights are scale-free (``weighting="balanced"``): ``mmd_weight`` is the
+    ratio of the adaptation's pull on the encoder to the reconstruction's.
+    The study's protocol fine-tunes the source VAE: pass a fitted
+    :class:`VAETransformer` as ``init``.
 
-    Target-survey images reach :meth:`fit` in one of two ways:
+    The surveys reach :meth:`fit` in one of two ways:
 
-    - ``sample_domain`` (skada's convention): ``X`` holds both surveys, and a
-      sample-aligned integer array marks source rows ``> 0`` and target rows
-      ``< 0``. Cross-validation slices it together with ``X``, so folds stay
-      consistent;
+    - ``sample_domain`` (skada's convention, requested by default): ``X``
+      holds every survey, and a sample-aligned integer array marks source
+      rows ``> 0`` and target rows ``< 0``, one label per survey (several
+      sources or targets are allowed). Cross-validation slices it together
+      with ``X``, so folds stay consistent, and skada's
+      :func:`~skada.make_da_pipeline`, scorers and splitters work as they do
+      with skada's own adapters;
     - ``X_target``: a separate array of target images (any number of rows,
       or row for row the same galaxies with ``paired=True``).
 
-    Both are metadata: in a :class:`~sklearn.pipeline.Pipeline` or
-    :class:`~sklearn.model_selection.GridSearchCV` with metadata routing
-    enabled, request them with ``set_fit_request(sample_domain=True)``.
-
     Everything else is :class:`VAETransformer`: one training loop, the same
-    fast device path, the same inference methods and pickling.
-    :meth:`transform` encodes images of either survey with the shared encoder.
+    fast device path, data-parallel training, the same inference methods and
+    pickling. :meth:`transform` encodes images of any survey with the shared
+    encoder.
 
     Parameters
     ----------
     {vae_parameters}
-    mmd_weight : float, default=0.5
-        Weight ``lambda`` of the MMD^2 term (the study's value). Not
-        scale-free: the reconstruction is summed over pixels, so the same
-        weight counts for less on larger images. At 64x64 the MMD gradient
-        is ~1/500 of the reconstruction's, and alignment needs weights of
-        order 100-1000 (see ``docs/user_guide/domain_adaptation.md``).
+    mmd_weight : float, default=1.0
+        Weight of the adaptation term. With ``weighting="balanced"``, the
+        norm of its gradient with respect to the latent means relative to
+        that of the VAE losses: 1 pulls the encoder toward alignment as hard
+        as toward reconstruction, whatever the image size, band count,
+        likelihood or batch size. With ``weighting="fixed"``, the raw
+        ``lambda`` of the study's eq. 6 (the study used 0.5; see
+        ``docs/user_guide/domain_adaptation.md`` for what it amounts to).
+    adaptation : {"mmd", "coral"}, default="mmd"
+        The distance between the surveys' latent distributions:
+        ``"mmd"``, the study's unbiased multi-kernel MMD^2
+        (:func:`skgalvae.nn.mmd2`), or ``"coral"``, Deep CORAL, the distance
+        between the latent covariances (:func:`skgalvae.nn.coral`). With more
+        than two surveys it is averaged over all pairs of them.
+    weighting : {"balanced", "fixed"}, default="balanced"
+        How ``mmd_weight`` and ``paired_weight`` apply (see
+        :class:`~skgalvae.nn.DomainAdaptationLoss`). ``"balanced"`` measures
+        the gradients every 10 batches, at one extra decoder backward pass.
+    paired_weight : float, default=0.0
+        Weight of the per-galaxy consistency term, the mean squared distance
+        between each galaxy's latents in two surveys
+        (:func:`skgalvae.nn.paired_consistency`), in the units of
+        ``mmd_weight``; needs ``paired=True``. It goes beyond the study,
+        which matches distributions only.
     mmd_kernel : {"rbf", "linear"}, default="rbf"
         Kernel of the MMD: a sum of ``mmd_n_kernels`` Gaussian kernels with
         bandwidths spread by ``mmd_kernel_mul`` around the mean pairwise
@@ -77,15 +103,16 @@ class DomainAdaptedVAETransformer(BaseVAE):
     mmd_kernel_mul : float, default=2.0
         Ratio of consecutive Gaussian bandwidths.
     paired : bool, default=False
-        Whether target row ``i`` is the same galaxy as source row ``i`` (the
-        study's overlap sample). Paired batches hold the same galaxies on both
-        sides, and the MMD^2 leaves each galaxy's own pair out of the cross
-        term (the estimator that stays unbiased for paired samples); unpaired
-        target batches are drawn independently, the target set being cycled
-        to match the source's length.
+        Whether row ``i`` of every survey is the same galaxy (the study's
+        overlap sample; with ``sample_domain``, the ``i``-th row of each
+        label). Paired batches hold the same galaxies on every side, and the
+        MMD^2 leaves each galaxy's own pair out of the cross term (the
+        estimator that stays unbiased for paired samples); unpaired surveys
+        are drawn independently, each cycled to match the first survey's
+        length.
     init : VAETransformer, FrozenEstimator or None, default=None
-        A fitted VAE to start from, left unchanged; both decoders start as its
-        decoder. Its ``n_latent``, ``hidden_dims``, sample shape,
+        A fitted VAE to start from, left unchanged; every decoder starts as
+        its decoder. Its ``n_latent``, ``hidden_dims``, sample shape,
         ``pixel_scale_`` and ``output_activation_`` are kept, so explicit
         values of those parameters must agree with it. :func:`~sklearn.clone`
         (and so GridSearchCV) clones parameters into unfitted copies: wrap
@@ -104,11 +131,22 @@ class DomainAdaptedVAETransformer(BaseVAE):
         Resolved ``pixel_scale`` (``init``'s, when given).
     output_activation_ : str
         Resolved ``output_activation`` (``init``'s, when given); ``"auto"``
-        looks at both surveys' values.
+        looks at every survey's values.
     data_range_ : float
         Dynamic range of the values of ``X``, used by SSIM.
+    domains_ : ndarray of int
+        The surveys' ``sample_domain`` labels in decoder order: the first
+        source, the first target, then any other sources and targets
+        (``[1, -1]`` with ``X_target``). ``domain=`` of the inference
+        methods takes these labels, or ``"source"`` and ``"target"`` for the
+        first two.
     n_source_, n_target_ : int
-        Source and target samples the adaptation saw.
+        Source and target samples the adaptation saw (all sources, all
+        targets).
+    adaptation_weight_ : float
+        The adaptation term's weight ``a`` in the study's units (what
+        ``weighting="fixed"`` would need as ``mmd_weight``) at the end of the
+        fit.
     device_ : str
         Device the model runs on.
     net_ : skgalvae.nn.VAENet
@@ -116,13 +154,18 @@ class DomainAdaptedVAETransformer(BaseVAE):
         :class:`~skgalvae.nn.DomainAdaptedVAEModule`.
     history_ : skorch.History
         Per-epoch and per-batch ``train_loss``, ``train_reconstruction``,
-        ``train_kl`` (source), ``train_reconstruction_target``,
-        ``train_kl_target``, ``train_mmd`` and ``train_ssim`` (source images).
+        ``train_kl`` (first survey), ``train_reconstruction_target``,
+        ``train_kl_target`` (second survey), the adaptation term
+        (``train_mmd`` or ``train_coral``, and ``train_paired``),
+        ``train_adaptation_weight``, ``train_grad_ratio`` (the measured
+        ratio of the adaptation gradient to the VAE losses' at the latent
+        means) and ``train_ssim`` (first survey's images).
 
     See Also
     --------
     VAETransformer : The VAE of one survey.
     skgalvae.metrics.paired_latent_mse : Per-galaxy latent shift between surveys.
+    skgalvae.metrics.domain_auc : How well a classifier tells the surveys apart.
     skgalvae.metrics.mmd2_score : An unsupervised scorer of the adaptation.
 
     Notes
@@ -143,6 +186,9 @@ class DomainAdaptedVAETransformer(BaseVAE):
     Gretton, A., Borgwardt, K. M., Rasch, M. J., Schoelkopf, B., Smola, A.
     (2012). A kernel two-sample test. JMLR 13, 723.
 
+    Sun, B., Saenko, K. (2016). Deep CORAL: correlation alignment for deep
+    domain adaptation. ECCV 2016 Workshops, 443.
+
     Examples
     --------
     >>> from skgalvae import DomainAdaptedVAETransformer, VAETransformer
@@ -160,21 +206,30 @@ class DomainAdaptedVAETransformer(BaseVAE):
     """
 
     _module_class = DomainAdaptedVAEModule
-    # Its batches pair two surveys (DomainBatchLoader), which are not sharded.
-    _supports_data_parallel = False
     _parameter_constraints: dict = {
         **VAETransformer._parameter_constraints,
         # MMD compares samples within a batch: it needs two per side.
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "mmd_weight": [Interval(Real, 0, None, closed="left")],
+        "adaptation": [StrOptions(set(ADAPTATIONS))],
+        "weighting": [StrOptions({"balanced", "fixed"})],
+        "paired_weight": [Interval(Real, 0, None, closed="left")],
         "mmd_kernel": [StrOptions({"rbf", "linear"})],
         "mmd_n_kernels": [Interval(Integral, 1, None, closed="left")],
         "mmd_kernel_mul": [Interval(Real, 1, None, closed="neither")],
         "paired": ["boolean"],
         "init": [None, BaseVAE, FrozenEstimator],
     }
+    # skada's adapters request the domain labels by default; so does this
+    # estimator, so that make_da_pipeline and routed GridSearchCV pass them.
+    __metadata_request__fit = {"sample_domain": True}
+    __metadata_request__transform = {"sample_domain": True}
+    __metadata_request__score = {"sample_domain": True}
     # ``domain`` picks a decoder; it is an option, not routed metadata.
-    __metadata_request__inverse_transform = {"domain": metadata_routing.UNUSED}
+    __metadata_request__inverse_transform = {
+        "domain": metadata_routing.UNUSED,
+        "sample_domain": True,
+    }
 
     def __init__(
         self,
@@ -212,7 +267,10 @@ class DomainAdaptedVAETransformer(BaseVAE):
         random_state=None,
         verbose: int = 0,
         callbacks: list | None = None,
-        mmd_weight: float = 0.5,
+        mmd_weight: float = 1.0,
+        adaptation: str = "mmd",
+        weighting: str = "balanced",
+        paired_weight: float = 0.0,
         mmd_kernel: str = "rbf",
         mmd_n_kernels: int = 5,
         mmd_kernel_mul: float = 2.0,
@@ -253,6 +311,9 @@ class DomainAdaptedVAETransformer(BaseVAE):
         self.verbose = verbose
         self.callbacks = callbacks
         self.mmd_weight = mmd_weight
+        self.adaptation = adaptation
+        self.weighting = weighting
+        self.paired_weight = paired_weight
         self.mmd_kernel = mmd_kernel
         self.mmd_n_kernels = mmd_n_kernels
         self.mmd_kernel_mul = mmd_kernel_mul
@@ -260,11 +321,18 @@ class DomainAdaptedVAETransformer(BaseVAE):
         self.init = init
 
     # --------------------------------------------------------------------- net
+    def _module_params(self):
+        return {**super()._module_params(), "module__n_domains": len(self.domains_)}
+
     def _criterion_params(self):
         return {
             **super()._criterion_params(),
             "criterion": DomainAdaptationLoss,
             "criterion__mmd_weight": self.mmd_weight,
+            "criterion__adaptation": self.adaptation,
+            "criterion__weighting": self.weighting,
+            "criterion__paired_weight": self.paired_weight,
+            "criterion__n_domains": len(self.domains_),
             "criterion__kernel": self.mmd_kernel,
             "criterion__n_kernels": self.mmd_n_kernels,
             "criterion__kernel_mul": self.mmd_kernel_mul,
@@ -275,38 +343,70 @@ class DomainAdaptedVAETransformer(BaseVAE):
 
     # ------------------------------------------------------------------ intake
     def _domains(self, samples, sample_domain, X_target):
-        """Split or read the two surveys; return source, target and target's min."""
-        name = type(self).__name__
+        """Split or read the surveys; return their labels, data and the lowest value.
+
+        The lowest value is ``X_target``'s (``None`` with ``sample_domain``,
+        whose rows are all in ``X``).
+        """
         if sample_domain is not None:
-            source_rows, target_rows = split_sample_domain(
-                sample_domain, len(samples.data), name, require_both=True
-            )
-            source = take_rows(samples.data, source_rows)
-            target = take_rows(samples.data, target_rows)
-            return source, target, None
+            labels = check_sample_domain(sample_domain, len(samples.data))
+            self._check_both_sides(labels)
+            order = domain_order(labels)
+            data = [
+                take_rows(samples.data, np.flatnonzero(labels == label))
+                for label in order
+            ]
+            return order, data, None
         target_samples, (target_low, _) = self._read_samples(
             X_target, reset=False, input_name="X_target", reference="X has"
         )
-        return samples.data, target_samples.data, target_low
+        data = [samples.data, target_samples.data]
+        return np.asarray(_SOURCE_TARGET), data, target_low
 
-    def _check_domain_sizes(self, source, target):
-        for rows, what in ((source, "source"), (target, "target")):
-            if len(rows) < 2:
+    def _check_both_sides(self, labels):
+        for side, sign, present in (
+            ("source", "> 0", labels > 0),
+            ("target", "< 0", labels < 0),
+        ):
+            if not present.any():
                 raise ValueError(
-                    f"{type(self).__name__} needs at least 2 {what} samples to "
-                    f"compare the surveys by MMD; got {len(rows)} sample(s)."
+                    f"{type(self).__name__}: sample_domain marks no {side} rows "
+                    f"({sign}) among the {len(labels)} rows of X; domain adaptation "
+                    f"needs both source and target surveys."
                 )
-        if self.paired and len(source) != len(target):
+
+    def _check_domain_sizes(self, domains, data):
+        shard = data_parallel_rank()
+        per_side = 2 if shard is None else 2 * shard[1]
+        for label, rows in zip(domains, data, strict=True):
+            if len(rows) < per_side:
+                where = "" if shard is None else f" ({shard[1]} processes x 2)"
+                raise ValueError(
+                    f"{type(self).__name__} needs at least {per_side} samples of "
+                    f"every survey{where} to compare the surveys; survey "
+                    f"{label} has {len(rows)}."
+                )
+        if shard is not None and self.batch_size < per_side:
             raise ValueError(
-                f"paired=True needs the same galaxies in both surveys, row for row, "
-                f"but there are {len(source)} source and {len(target)} target "
-                f"samples."
+                f"Data-parallel domain adaptation over {shard[1]} processes needs "
+                f"batch_size >= {per_side} (2 samples per survey per process); got "
+                f"{self.batch_size}."
+            )
+        sizes = [len(rows) for rows in data]
+        if self.paired and len(set(sizes)) > 1:
+            counts = ", ".join(
+                f"{n} of survey {label}"
+                for label, n in zip(domains, sizes, strict=True)
+            )
+            raise ValueError(
+                f"paired=True needs the same galaxies in every survey, row for row, "
+                f"but there are {counts}."
             )
 
     # ------------------------------------------------------------------ fitting
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, sample_domain=None, X_target=None):
-        """Adapt the VAE to both surveys.
+        """Adapt the VAE to every survey.
 
         Pass exactly one of ``sample_domain`` and ``X_target``.
 
@@ -316,11 +416,14 @@ class DomainAdaptedVAETransformer(BaseVAE):
 (n_samples, n_features)
             Source-survey samples, or both surveys' with ``sample_domain``. Any
             input :meth:`VAETransformer.fit` takes.
-        y : None
-            Ignored; present for API consistency.
+        y : None or array-like of shape (n_samples,)
+            Ignored (the adaptation is unsupervised); accepted so that the
+            estimator sits in a supervised Pipeline, where target rows may
+            carry skada's masked label -1.
         sample_domain : array-like of shape (n_samples,), default=None
-            Integer domain labels of the rows of ``X``: ``> 0`` source survey,
-            ``< 0`` target survey (skada's convention; one label per side).
+            Integer domain labels of the rows of ``X``: ``> 0`` source
+            surveys, ``< 0`` target surveys (skada's convention), one label
+            per survey; each survey gets its own decoder.
         X_target : array-like of shape (n_target, ...), default=None
             Target-survey samples, of the shape of ``X``'s. With
             ``paired=True``, row ``i`` is the galaxy of row ``i`` of ``X``.
@@ -332,12 +435,33 @@ class DomainAdaptedVAETransformer(BaseVAE):
         """
         return self._fit(X, sample_domain=sample_domain, X_target=X_target)
 
+    def fit_transform(self, X, y=None, *, sample_domain=None, X_target=None):
+        """Fit to every survey, then encode ``X``.
+
+        Parameters
+        ----------
+        X, y, sample_domain, X_target
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_latent), dtype float32
+            The latent means of ``X``.
+        """
+        self.fit(X, y, sample_domain=sample_domain, X_target=X_target)
+        return self.transform(X, sample_domain=sample_domain)
+
     def _check_fit_options(self, *, sample_domain, X_target):
         if self.early_stopping:
             raise ValueError(
                 f"{type(self).__name__} does not hold out validation data; set "
                 f"early_stopping=False and choose max_epochs (e.g. by "
                 f"GridSearchCV with skgalvae.metrics.mmd2_score)."
+            )
+        if self.paired_weight > 0 and not self.paired:
+            raise ValueError(
+                f"paired_weight={self.paired_weight} needs paired=True: the "
+                f"consistency term compares each galaxy's latents in two surveys."
             )
 
     def _check_fit_samples(self, samples, *, sample_domain, X_target):
@@ -351,8 +475,9 @@ class DomainAdaptedVAETransformer(BaseVAE):
             )
 
     def _training_data(self, samples, value_range, base, *, sample_domain, X_target):
-        source, target, target_low = self._domains(samples, sample_domain, X_target)
-        self._check_domain_sizes(source, target)
+        domains, data, target_low = self._domains(samples, sample_domain, X_target)
+        self._check_domain_sizes(domains, data)
+        self.domains_ = domains
         low = value_range[0]
         data_low = low if target_low is None else min(low, target_low)
         if self.output_activation == "auto":
@@ -368,53 +493,147 @@ class DomainAdaptedVAETransformer(BaseVAE):
                     f"initial VAE with output_activation='identity'."
                 )
             init_state = core_module(base.net_.module_).state_dict()
-        self.n_source_, self.n_target_ = len(source), len(target)
-        dataset = DomainDataset(self._dataset(source), self._dataset(target))
+        self.n_source_ = sum(
+            len(d) for d, lb in zip(data, domains, strict=True) if lb > 0
+        )
+        self.n_target_ = sum(
+            len(d) for d, lb in zip(data, domains, strict=True) if lb < 0
+        )
+        dataset = DomainDataset(*(self._dataset(d) for d in data))
         return dataset, init_state
 
-    # ---------------------------------------------------------------- inference
-    def _check_domain(self, domain):
-        if domain not in _DOMAINS:
-            raise ValueError(
-                f"domain must be 'source' or 'target' (which of "
-                f"{type(self).__name__}'s decoders to use); got {domain!r}."
-            )
-        return domain
+    def _after_fit(self, samples):
+        super()._after_fit(samples)
+        criterion = self.net_.criterion_
+        self.adaptation_weight_ = float(criterion.adaptation_weights[self.adaptation])
 
-    def inverse_transform(self, X, *, domain: str = "source"):
-        """Decode latent vectors with one survey's decoder.
+    # ---------------------------------------------------------------- inference
+    def _domain_index(self, domain):
+        """Return the decoder index of ``"source"``, ``"target"`` or a label."""
+        check_is_fitted(self)
+        if isinstance(domain, str):
+            if domain in ("source", "target"):
+                return 0 if domain == "source" else 1
+        elif isinstance(domain, Integral) and not isinstance(domain, bool):
+            matches = np.flatnonzero(self.domains_ == domain)
+            if len(matches):
+                return int(matches[0])
+        raise ValueError(
+            f"domain must be 'source', 'target' or one of the fitted surveys' labels "
+            f"{self.domains_.tolist()} (which of {type(self).__name__}'s decoders "
+            f"to use); got {domain!r}."
+        )
+
+    def _rows_by_decoder(self, sample_domain, n_rows, input_name):
+        """Map per-row domain labels to decoder indices, refusing unknown ones."""
+        labels = check_sample_domain(sample_domain, n_rows)
+        known = np.isin(labels, self.domains_)
+        if not known.all():
+            row = int(np.flatnonzero(~known)[0])
+            raise ValueError(
+                f"sample_domain[{row}] is {labels[row]}, which is not a survey "
+                f"{type(self).__name__} was fitted on (labels "
+                f"{self.domains_.tolist()}); it has no decoder for the rows of "
+                f"{input_name} it marks."
+            )
+        order = np.argsort(self.domains_)
+        return order[np.searchsorted(self.domains_[order], labels)]
+
+    def _per_decoder(self, run, data, sample_domain, domain, input_name):
+        """Run ``run(rows, decoder_index)`` per survey; return rows in order."""
+        if sample_domain is None:
+            return run(data, self._domain_index(domain))
+        indices = self._rows_by_decoder(sample_domain, len(data), input_name)
+        out = None
+        for index in np.unique(indices):
+            rows = np.flatnonzero(indices == index)
+            part = run(take_rows(data, rows), int(index))
+            if out is None:
+                out = np.empty((len(data), *part.shape[1:]), dtype=part.dtype)
+            out[rows] = part
+        return out
+
+    def transform(self, X, sample_domain=None):
+        """Encode ``X`` to the shared encoder's posterior means ``mu``.
+
+        Parameters
+        ----------
+        X : array-like of the fit's kind (images or features)
+            Samples of any survey.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Domain labels of the rows, as skada's pipelines pass them; checked
+            for shape and sign, and otherwise unused: the encoder is shared.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_latent), dtype float32
+            Latent means, the features used downstream.
+        """
+        Z = super().transform(X)
+        if sample_domain is not None:
+            check_sample_domain(sample_domain, len(Z))
+        return Z
+
+    def inverse_transform(self, X, *, domain="source", sample_domain=None):
+        """Decode latent vectors with the surveys' decoders.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_latent)
             Latent vectors, e.g. from :meth:`transform`.
-        domain : {"source", "target"}, default="source"
-            Which survey's decoder renders them.
+        domain : {"source", "target"} or int, default="source"
+            Which survey's decoder renders them: the first source, the first
+            target, or a label of ``domains_``.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Per-row labels of ``domains_``: each row is rendered by its
+            survey's decoder. Overrides ``domain``.
 
         Returns
         -------
         ndarray of shape ``(n_samples, *input_shape_)``, dtype float32
             Decoded samples, in the units and layout of the training data.
         """
-        return self._decode(X, domain=self._check_domain(domain))
+        check_is_fitted(self)
+        Z = self._check_latents(X)
+        return self._per_decoder(
+            lambda z, index: self._decode(z, domain=index),
+            Z,
+            sample_domain,
+            domain,
+            "X",
+        )
 
-    def reconstruct(self, X, *, domain: str = "source"):
-        """Encode ``X`` and decode its posterior means with one survey's decoder.
+    def reconstruct(self, X, *, domain="source", sample_domain=None):
+        """Encode ``X`` and decode its posterior means with the surveys' decoders.
 
         Parameters
         ----------
         X : array-like of the fit's kind (images or features)
-            Samples to reconstruct, of the survey named by ``domain``.
-        domain : {"source", "target"}, default="source"
-            Which survey's decoder to use.
+            Samples to reconstruct.
+        domain : {"source", "target"} or int, default="source"
+            Which survey's decoder to use, as for :meth:`inverse_transform`.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Per-row labels of ``domains_``: each row is reconstructed by its
+            survey's decoder. Overrides ``domain``.
 
         Returns
         -------
         ndarray, same shape as ``X``, dtype float32
         """
-        return self._reconstruct(X, domain=self._check_domain(domain))
+        if sample_domain is None:
+            return self._reconstruct(X, domain=self._domain_index(domain))
+        check_is_fitted(self)
+        samples, _ = self._read_samples(X, reset=False)
+        out = self._per_decoder(
+            lambda rows, index: self._reconstruct(rows, domain=index),
+            samples.data,
+            sample_domain,
+            domain,
+            "X",
+        )
+        return out.reshape((len(out), *samples.input_shape))
 
-    def sample(self, n_samples=1, random_state=None, *, domain: str = "source"):
+    def sample(self, n_samples=1, random_state=None, *, domain="source"):
         """Decode draws from the prior ``N(0, I)`` as one survey would see them.
 
         Parameters
@@ -423,33 +642,34 @@ class DomainAdaptedVAETransformer(BaseVAE):
             Number of samples to generate.
         random_state : int, RandomState instance or None, default=None
             Seed of the latent draws; the same seed gives the same galaxies
-            in both surveys.
-        domain : {"source", "target"}, default="source"
-            Which survey's decoder renders them.
+            in every survey.
+        domain : {"source", "target"} or int, default="source"
+            Which survey's decoder renders them, as for
+            :meth:`inverse_transform`.
 
         Returns
         -------
         ndarray of shape ``(n_samples, *input_shape_)``, dtype float32
         """
-        return self._sample(n_samples, random_state, domain=self._check_domain(domain))
+        return self._sample(n_samples, random_state, domain=self._domain_index(domain))
 
-    def score_samples_ssim(self, X, *, domain: str = "source"):
+    def score_samples_ssim(self, X, *, domain="source"):
         """Return the SSIM between each image and its reconstruction.
 
         Parameters
         ----------
         X : array-like of images
             Images of the survey named by ``domain``.
-        domain : {"source", "target"}, default="source"
+        domain : {"source", "target"} or int, default="source"
             Which survey's decoder reconstructs them.
 
         Returns
         -------
         ndarray of shape (n_samples,), dtype float32
         """
-        return self._score_samples_ssim(X, domain=self._check_domain(domain))
+        return self._score_samples_ssim(X, domain=self._domain_index(domain))
 
-    def reconstruction_error(self, X, metric: str = "mse", *, domain: str = "source"):
+    def reconstruction_error(self, X, metric: str = "mse", *, domain="source"):
         """Return how badly each sample of ``X`` is reconstructed.
 
         Parameters
@@ -458,22 +678,23 @@ class DomainAdaptedVAETransformer(BaseVAE):
             Samples of the survey named by ``domain``.
         metric : {"mse", "mae", "ssim"}, default="mse"
             As for :meth:`VAETransformer.reconstruction_error`.
-        domain : {"source", "target"}, default="source"
+        domain : {"source", "target"} or int, default="source"
             Which survey's decoder reconstructs them.
 
         Returns
         -------
         ndarray of shape (n_samples,), dtype float64
         """
-        return self._reconstruction_error(X, metric, domain=self._check_domain(domain))
+        return self._reconstruction_error(X, metric, domain=self._domain_index(domain))
 
     def score(self, X, y=None, *, sample_domain=None):
         """Return the mean reconstruction quality of ``X``; higher is better.
 
         Mean SSIM for images, ``R^2`` for feature vectors, as for
         :class:`VAETransformer`. Each row is reconstructed by its survey's
-        decoder: the target decoder for rows that ``sample_domain`` marks
-        ``< 0``, the source decoder otherwise.
+        decoder; rows of a label the model was not fitted on (a target
+        survey seen only now, say) by the first target survey's decoder when
+        negative, the first source survey's when positive.
 
         Parameters
         ----------
@@ -483,7 +704,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
             Ignored.
         sample_domain : array-like of shape (n_samples,), default=None
             Domain labels of the rows (``> 0`` source, ``< 0`` target); all
-            rows are source rows when ``None``.
+            rows are of the first source survey when ``None``.
 
         Returns
         -------
@@ -493,19 +714,32 @@ class DomainAdaptedVAETransformer(BaseVAE):
         if sample_domain is None:
             return super().score(X)
         samples, _ = self._read_samples(X, reset=False)
-        rows = split_sample_domain(
-            sample_domain, len(samples.data), type(self).__name__, require_both=False
-        )
-        parts = [
-            self.net_.reconstruct_iter(
-                self._dataset(take_rows(samples.data, side_rows)),
-                self.batch_size,
-                domain=domain,
+        labels = check_sample_domain(sample_domain, len(samples.data))
+        fallback = np.where(labels > 0, self.domains_[0], self.domains_[1])
+        labels = np.where(np.isin(labels, self.domains_), labels, fallback)
+        parts = []
+        for label in np.unique(labels):
+            rows = np.flatnonzero(labels == label)
+            parts.append(
+                self.net_.reconstruct_iter(
+                    self._dataset(take_rows(samples.data, rows)),
+                    self.batch_size,
+                    domain=self._domain_index(int(label)),
+                )
             )
-            for side_rows, domain in zip(rows, _DOMAINS, strict=True)
-            if len(side_rows)
-        ]
         return self._score_of(itertools.chain.from_iterable(parts))
+
+    def _upgrade_state(self, state):
+        """Models stored before several surveys and scale-free weights were added.
+
+        Those adapted one source (label 1) to one target (-1) with the
+        study's fixed ``mmd_weight``.
+        """
+        if "weighting" not in state:
+            state.update(weighting="fixed", adaptation="mmd", paired_weight=0.0)
+            if "_net_state" in state or "sample_shape_" in state:
+                state.setdefault("domains_", np.asarray(_SOURCE_TARGET))
+        super()._upgrade_state(state)
 
 
 # The VAE's parameters are documented once, in VAETransformer (as skorch shares

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def split_sample_domain(sample_domain, n_samples, estimator_name, *, require_both):
-    """Validate skada-style domain labels; return source and target row indices.
+def check_sample_domain(sample_domain, n_samples):
+    """Validate skada-style domain labels; return them as an int64 array.
 
     Parameters
     ----------
@@ -14,16 +14,10 @@ def split_sample_domain(sample_domain, n_samples, estimator_name, *, require_bot
         Integer labels, ``> 0`` for source rows and ``< 0`` for target rows.
     n_samples : int
         Rows of the data the labels belong to.
-    estimator_name : str
-        Named in error messages.
-    require_both : bool
-        Raise when either domain has no rows (at fit); scoring a CV fold may
-        see one domain only.
 
     Returns
     -------
-    source_rows, target_rows : ndarray of int
-        Sorted row indices.
+    ndarray of int64, shape (n_samples,)
     """
     labels = np.asarray(sample_domain)
     if labels.ndim != 1 or len(labels) != n_samples:
@@ -48,22 +42,68 @@ def split_sample_domain(sample_domain, n_samples, estimator_name, *, require_bot
             f"sample_domain[{zero[0]}] is 0; mark source rows with positive and "
             f"target rows with negative integers ({len(zero)} zero label(s))."
         )
+    return labels.astype(np.int64)
+
+
+def domain_order(labels):
+    """Order distinct domain labels so that the first is a source, the second a target.
+
+    Sources ascending (1, 2, ...) and targets descending (-1, -2, ...),
+    interleaved from the first of each: ``[s1, t1, s2, t2, ...]``, the
+    remaining labels of the longer side last. Index 0 is "the source" and
+    index 1 "the target" of a two-survey model.
+
+    Parameters
+    ----------
+    labels : array-like of int
+        Domain labels (repeats allowed), at least one of each sign.
+
+    Returns
+    -------
+    ndarray of int64
+    """
+    distinct = np.unique(labels)
+    sources = list(distinct[distinct > 0])
+    targets = list(distinct[distinct < 0][::-1])
+    order = []
+    while sources or targets:
+        order += [side.pop(0) for side in (sources, targets) if side]
+    return np.asarray(order, dtype=np.int64)
+
+
+def split_sample_domain(sample_domain, n_samples, estimator_name, *, require_both):
+    """Validate skada-style domain labels; return source and target row indices.
+
+    Several source (or target) labels are pooled into their side.
+
+    Parameters
+    ----------
+    sample_domain : array-like of shape (n_samples,)
+        Integer labels, ``> 0`` for source rows and ``< 0`` for target rows.
+    n_samples : int
+        Rows of the data the labels belong to.
+    estimator_name : str
+        Named in error messages.
+    require_both : bool
+        Raise when either side has no rows (at fit); scoring a CV fold may
+        see one side only.
+
+    Returns
+    -------
+    source_rows, target_rows : ndarray of int
+        Sorted row indices.
+    """
+    labels = check_sample_domain(sample_domain, n_samples)
     source_rows = np.flatnonzero(labels > 0)
     target_rows = np.flatnonzero(labels < 0)
     for rows, side, sign in (
         (source_rows, "source", "> 0"),
         (target_rows, "target", "< 0"),
     ):
-        distinct = np.unique(labels[rows])
-        if len(distinct) > 1:
-            raise ValueError(
-                f"{estimator_name} adapts one source survey to one target survey, "
-                f"but sample_domain holds {len(distinct)} {side} labels "
-                f"{distinct.tolist()}; give all {side} rows one label."
-            )
         if require_both and not len(rows):
             raise ValueError(
-                f"sample_domain marks no {side} rows ({sign}) among the "
-                f"{n_samples} rows of X; domain adaptation needs both surveys."
+                f"{estimator_name}: sample_domain marks no {side} rows ({sign}) "
+                f"among the {n_samples} rows of X; domain adaptation needs both "
+                f"source and target surveys."
             )
     return source_rows, target_rows

@@ -140,30 +140,59 @@ def test_auto_device_under_torchrun(monkeypatch):
     assert resolve_device("auto") == "cpu"
 
 
-_DA_IN_GROUP = """
-import torch.distributed as dist
-import numpy as np
+# Domain adaptation under torchrun: each process keeps its rows of every
+# global batch of both surveys (pairs stay together).
+DA_PARAMS = dict(n_latent=3, hidden_dims=(8, 16), batch_size=16, max_epochs=2, lr=3e-3)
+_DA_DDP = f"""
+import sys
+import joblib, numpy as np, torch, torch.distributed as dist
 from skgalvae import DomainAdaptedVAETransformer, VAETransformer
+from skgalvae.datasets import make_blobs_images
+
 dist.init_process_group("gloo")
-X = np.random.default_rng(0).random((8, 1, 64, 64), dtype=np.float32)
-try:
-    DomainAdaptedVAETransformer(hidden_dims=(8,), max_epochs=1).fit(X, X_target=X)
-except NotImplementedError as exc:
-    assert "cannot train data-parallel" in str(exc), exc
-else:
-    raise AssertionError("no error")
+torch.set_num_threads(1)
+X = make_blobs_images(48, image_size=64, random_state=0).images
+X_target = np.ascontiguousarray(X[:, :, ::-1] * 0.8)
+results = []
+for weight in (0.0, 1.0):
+    da = DomainAdaptedVAETransformer(
+        **{DA_PARAMS!r}, paired=True, mmd_weight=weight, random_state=5
+    ).fit(X, X_target=X_target)
+    results.append((da.transform(X_target), da.history_[:, "train_loss"]))
+try:  # 2 samples per survey per process do not fit in a global batch of 3
+    DomainAdaptedVAETransformer(hidden_dims=(8,), max_epochs=1, batch_size=3).fit(
+        X, X_target=X_target
+    )
+except ValueError as exc:
+    results.append(str(exc))
 try:  # a global batch of 1 cannot be shared by 2 processes
     VAETransformer(hidden_dims=(8,), max_epochs=1, batch_size=1).fit(X)
 except ValueError as exc:
-    assert "one row per process" in str(exc), exc
-else:
-    raise AssertionError("no error")
+    results.append(str(exc))
+joblib.dump(results, f"{{sys.argv[1]}}/{{dist.get_rank()}}.joblib")
 dist.destroy_process_group()
 """
 
 
-def test_unsupported_data_parallel_fits_fail_clearly(tmp_path):
-    assert not DomainAdaptedVAETransformer._supports_data_parallel
-    script = tmp_path / "da.py"
-    script.write_text(_DA_IN_GROUP)
-    _torchrun(script)
+def test_domain_adaptation_trains_data_parallel(tmp_path):
+    script = tmp_path / "da_ddp.py"
+    script.write_text(_DA_DDP)
+    _torchrun(script, tmp_path)
+    rank_0, rank_1 = (joblib.load(tmp_path / f"{r}.joblib") for r in (0, 1))
+    for (latents_0, _), (latents_1, _) in zip(rank_0[:2], rank_1[:2], strict=True):
+        np.testing.assert_array_equal(latents_0, latents_1)  # the ranks agree
+    assert "batch_size >= 4 (2 samples per survey per process)" in rank_0[2]
+    assert "one row per process" in rank_0[3]
+    # Without the MMD, whose batch statistics are per process, the two-process
+    # fit is the one-process fit: both surveys were sharded consistently.
+    X = make_blobs_images(48, image_size=64, random_state=0).images
+    X_target = np.ascontiguousarray(X[:, :, ::-1] * 0.8)
+    single = DomainAdaptedVAETransformer(
+        **DA_PARAMS, paired=True, mmd_weight=0.0, random_state=5
+    ).fit(X, X_target=X_target)
+    latents, losses = rank_0[0]
+    np.testing.assert_allclose(latents, single.transform(X_target), atol=1e-4)
+    np.testing.assert_allclose(losses, single.history_[:, "train_loss"], rtol=1e-4)
+    # With it, the fit still trains: finite, and not the fit without it.
+    with_mmd, _ = rank_0[1]
+    assert np.isfinite(with_mmd).all() and np.abs(with_mmd - latents).max() > 1e-3

@@ -65,16 +65,20 @@ def test_history_records_every_term(adapted):
     for key in (
         "train_loss", "train_reconstruction", "train_kl",
         "train_reconstruction_target", "train_kl_target", "train_mmd", "train_ssim",
+        "train_adaptation_weight", "train_grad_ratio",
     ):  # fmt: skip
         assert np.isfinite(row[key]), key
-    # The total is the two ELBOs plus 0.5 MMD^2, batch by batch.
-    batch = row["batches"][0]
-    total = (
-        batch["train_reconstruction"] + batch["train_kl"]
-        + batch["train_reconstruction_target"] + batch["train_kl_target"]
-        + 0.5 * batch["train_mmd"]
-    )  # fmt: skip
-    assert batch["train_loss"] == pytest.approx(total, rel=1e-5)
+    # The total is the two ELBOs plus the weighted MMD^2, batch by batch; the
+    # weight is the scale-free weight's value in the study's units.
+    for batch in row["batches"]:
+        total = (
+            batch["train_reconstruction"] + batch["train_kl"]
+            + batch["train_reconstruction_target"] + batch["train_kl_target"]
+            + batch["train_adaptation_weight"] * batch["train_mmd"]
+        )  # fmt: skip
+        assert batch["train_loss"] == pytest.approx(total, rel=1e-5, abs=1e-3)
+    assert adapted.adaptation_weight_ == pytest.approx(batch["train_adaptation_weight"])
+    assert adapted.adaptation_weight_ > 1
     assert adapted.n_source_ == adapted.n_target_ == 96
 
 
@@ -92,7 +96,9 @@ def test_two_decoders_and_one_encoder(adapted, surveys):
     target_ssim = adapted.score_samples_ssim(X_target, domain="target")
     assert target_ssim.shape == (96,) and np.all(target_ssim <= 1)
     assert adapted.sample(3, random_state=0, domain="target").shape == (3, 3, 64, 64)
-    with pytest.raises(ValueError, match="domain must be 'source' or 'target'"):
+    with pytest.raises(
+        ValueError, match=r"domain must be 'source', 'target' or one of.*\[1, -1\]"
+    ):
         adapted.inverse_transform(Z, domain="bass")
 
 
@@ -135,16 +141,21 @@ def test_unpaired_target_of_another_size(surveys):
 
 
 def test_adaptation_pulls_paired_latents_together(surveys, base_vae):
-    """A strong MMD weight aligns the surveys' latents, relative to their spread."""
+    """The MMD and the paired term align the surveys' latents, relative to spread."""
     X, X_target = surveys
 
     def relative_shift(encoder):
         spread = encoder.transform(X).var(axis=0).mean()
         return np.median(paired_latent_mse(encoder, X, X_target)) / spread
 
-    da = small_da(paired=True, init=base_vae, mmd_weight=50.0, max_epochs=4)
-    da.fit(X, X_target=X_target)
-    assert relative_shift(da) < relative_shift(base_vae)
+    before = relative_shift(base_vae)
+    da = small_da(paired=True, init=base_vae, mmd_weight=3.0, max_epochs=4)
+    assert relative_shift(da.fit(X, X_target=X_target)) < before
+    consistent = small_da(paired=True, init=base_vae, paired_weight=1.0, max_epochs=4)
+    assert relative_shift(consistent.fit(X, X_target=X_target)) < before / 2
+    assert (
+        consistent.history_[-1, "train_paired"] < consistent.history_[0, "train_paired"]
+    )
 
 
 def test_a_last_batch_of_one_joins_the_batch_before(surveys):
@@ -164,9 +175,9 @@ def test_a_last_batch_of_one_joins_the_batch_before(surveys):
         ({"sample_domain": np.r_[np.ones(10), -np.ones(9)]}, "one label per row"),
         ({"sample_domain": np.r_[0, np.ones(9), -np.ones(10)]}, r"domain\[0\] is 0"),
         ({"sample_domain": np.r_[0.5, np.ones(9), -np.ones(10)]}, "must hold integers"),
-        ({"sample_domain": np.r_[1, 2, np.ones(8), -np.ones(10)]}, "2 source labels"),
+        ({"sample_domain": np.r_[1, 2, np.ones(8), -np.ones(10)]}, "survey 2 has 1"),
         ({"sample_domain": np.array(["s"] * 10 + ["t"] * 10)}, "must hold integers"),
-        ({"sample_domain": np.r_[np.ones(19), -1]}, "at least 2 target samples"),
+        ({"sample_domain": np.r_[np.ones(19), -1]}, "at least 2 samples.*-1 has 1"),
     ],
 )  # fmt: skip
 def test_domain_errors(features, kwargs, match):
@@ -191,7 +202,7 @@ def test_target_must_look_like_the_source(surveys, features):
         small_da().fit(X, X_target=X_target[:, :, :32, :32])
     with pytest.raises(ValueError, match="X_target has 5 features, but X has 6"):
         small_da(hidden_dims=(8,)).fit(features, X_target=features[:, :5])
-    with pytest.raises(ValueError, match="96 source and 50 target samples"):
+    with pytest.raises(ValueError, match="96 of survey 1, 50 of survey -1"):
         small_da(paired=True).fit(X, X_target=X_target[:50])
     with pytest.raises(ValueError, match="X_target contains 1 NaN"):
         bad = X_target.copy()
@@ -255,3 +266,96 @@ def test_frozen_init_survives_clone(surveys, base_vae):
     # A bare fitted VAE is cloned into an unfitted one: the error says what to do.
     with pytest.raises(NotFittedError, match="FrozenEstimator"):
         clone(small_da(init=base_vae)).fit(X, X_target=X_target)
+
+
+# ------------------------------------------------------------ several surveys
+@pytest.fixture(scope="module")
+def three_surveys(surveys):
+    """Two source surveys (1, 2) and one target (-1), rows interleaved."""
+    X, X_target = surveys
+    second_source = np.ascontiguousarray(X[:, :, ::-1])  # another "survey"
+    images = np.concatenate([X[:40], X_target[:40], second_source[:40]])
+    labels = np.r_[np.full(40, 1), np.full(40, -1), np.full(40, 2)]
+    order = np.random.default_rng(0).permutation(len(labels))
+    return images[order], labels[order]
+
+
+@pytest.fixture(scope="module")
+def adapted_three(three_surveys):
+    images, labels = three_surveys
+    return small_da(max_epochs=2).fit(images, sample_domain=labels)
+
+
+def test_several_surveys_get_one_decoder_each(adapted_three, three_surveys):
+    images, labels = three_surveys
+    da = adapted_three
+    np.testing.assert_array_equal(da.domains_, [1, -1, 2])
+    assert (da.n_source_, da.n_target_) == (80, 40)
+    assert len(da.net_.module_.decoders) == 3
+    Z = da.transform(images, sample_domain=labels)
+    np.testing.assert_array_equal(Z, da.transform(images))  # one shared encoder
+    # Per-row decoders equal each survey's decoder applied to its own rows.
+    per_row = da.inverse_transform(Z, sample_domain=labels)
+    for label in (1, -1, 2):
+        rows = labels == label
+        np.testing.assert_allclose(
+            per_row[rows], da.inverse_transform(Z[rows], domain=int(label)), atol=1e-6
+        )
+    assert not np.allclose(
+        da.inverse_transform(Z[:3], domain=2), da.inverse_transform(Z[:3], domain=1)
+    )
+    np.testing.assert_allclose(
+        da.reconstruct(images, sample_domain=labels), per_row, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        da.inverse_transform(Z[:3], domain="target"),
+        da.inverse_transform(Z[:3], domain=-1),
+    )
+    assert 0 < da.score(images, sample_domain=labels) <= 1
+    assert np.isfinite(da.history_[-1, "train_mmd"])
+
+
+def test_unknown_survey_labels_are_named(adapted_three, three_surveys):
+    images, labels = three_surveys
+    Z = adapted_three.transform(images[:4])
+    with pytest.raises(ValueError, match=r"labels \[1, -1, 2\].*got -3"):
+        adapted_three.inverse_transform(Z, domain=-3)
+    with pytest.raises(ValueError, match=r"sample_domain\[1\] is -3, which is not"):
+        adapted_three.inverse_transform(Z, sample_domain=[1, -3, 1, 1])
+    with pytest.raises(ValueError, match="one label per row of X \\(4 rows\\)"):
+        adapted_three.transform(images[:4], sample_domain=[1, -1])
+    # A target survey seen only now is scored with the first target's decoder.
+    score = adapted_three.score(images[:8], sample_domain=np.full(8, -5))
+    assert score == pytest.approx(
+        adapted_three.score(images[:8], sample_domain=np.full(8, -1))
+    )
+
+
+def test_coral_and_fixed_weighting_fit(surveys, base_vae):
+    X, X_target = surveys
+    coral = small_da(adaptation="coral", init=base_vae).fit(X, X_target=X_target)
+    assert np.isfinite(coral.history_[-1, "train_coral"])
+    assert "train_mmd" not in coral.history_[-1]
+    fixed = small_da(weighting="fixed", mmd_weight=0.5, init=base_vae)
+    fixed.fit(X, X_target=X_target)
+    assert fixed.adaptation_weight_ == 0.5
+    # The study's weight pulls the encoder far less than reconstruction.
+    assert fixed.history_[-1, "train_grad_ratio"] < 0.1
+    with pytest.raises(ValueError, match="paired_weight=1.0 needs paired=True"):
+        small_da(paired_weight=1.0).fit(X, X_target=X_target)
+
+
+def test_models_stored_before_balanced_weights_keep_the_studys_meaning(
+    adapted, surveys
+):
+    X, X_target = surveys
+    state = adapted.__getstate__()
+    for name in ("weighting", "adaptation", "paired_weight", "domains_"):
+        del state[name]
+    old = DomainAdaptedVAETransformer.__new__(DomainAdaptedVAETransformer)
+    old.__setstate__(state)
+    assert old.get_params()["weighting"] == "fixed"
+    np.testing.assert_array_equal(old.domains_, [1, -1])
+    np.testing.assert_allclose(
+        old.transform(X_target), adapted.transform(X_target), atol=1e-6
+    )

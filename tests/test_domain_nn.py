@@ -35,7 +35,9 @@ def test_starts_from_a_vae_without_touching_it(vae):
             p.add_(1.0)  # fine-tuning the copy leaves the VAE alone
     for before, after in zip(reference, vae.parameters(), strict=True):
         torch.testing.assert_close(before, after)
-    with pytest.raises(ValueError, match="domain must be 'source' or 'target'"):
+    with pytest.raises(
+        ValueError, match="domain must be 'source', 'target' or a survey index in 0..1"
+    ):
         da.decode(mu, "bass")
 
 
@@ -58,7 +60,7 @@ def test_loss_is_two_elbos_plus_weighted_mmd():
     da = DomainAdaptedVAEModule((6,), n_latent=3, hidden_dims=(8,))
     x, x_t = torch.randn(10, 6), torch.randn(12, 6) + 1
     y_pred = da(x, x_t)
-    terms = DomainAdaptationLoss(mmd_weight=0.5)(y_pred, x, x_t)
+    terms = DomainAdaptationLoss(mmd_weight=0.5, weighting="fixed")(y_pred, x, x_t)
     elbo = ELBOLoss()
     source = elbo(*y_pred[:1], x, *y_pred[1:3])
     target = elbo(y_pred[3], x_t, *y_pred[4:])
@@ -91,7 +93,9 @@ def test_paired_batches_share_rows():
         )
     seen = torch.cat([b["x"][:, 0] for b, _ in batches])
     assert sorted(seen.tolist()) == [4.0 * i for i in range(30)]
-    with pytest.raises(ValueError, match="got 30 source and 29 target"):
+    with pytest.raises(
+        ValueError, match=r"as many samples in every survey; got \[30, 29\]"
+    ):
         DomainBatchLoader(_arrays(30, 29), paired=True)
 
 

@@ -93,9 +93,22 @@ def test_pipeline_routes_x_target(two_surveys, record):
         pipe = pipeline(vae).fit(X[source], y[source], X_target=X[target][:45])
         assert record.sizes == [(60, 45)]
         assert pipe.predict(X[target]).shape == (60,)
-        # Unrequested metadata is an error, as everywhere in scikit-learn.
-        with pytest.raises(UnsetMetadataPassedError, match="sample_domain"):
-            pipeline(da()).fit(X, y, sample_domain=domain)
+        # X_target is not requested by default: passing it unrequested is an
+        # error, as everywhere in scikit-learn.
+        with pytest.raises(UnsetMetadataPassedError, match="X_target"):
+            pipeline(da()).fit(X[source], y[source], X_target=X[target])
+
+
+def test_sample_domain_is_requested_by_default(two_surveys, record):
+    X, y, domain = two_surveys
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = pipeline(da(callbacks=[record()])).fit(X, y, sample_domain=domain)
+        assert record.sizes == [(60, 60)]
+        # transform takes the labels too (the encoder is shared: same latents).
+        np.testing.assert_array_equal(
+            pipe["vae"].transform(X, sample_domain=domain), pipe["vae"].transform(X)
+        )
+        assert pipe.predict(X, sample_domain=domain).shape == (120,)
 
 
 def test_mmd2_score_chooses_among_weights(two_surveys):

@@ -108,3 +108,23 @@ def test_paired_estimator_is_unbiased_for_paired_samples():
     assert np.mean(independent) == pytest.approx(0.25 - 0.8, abs=0.05)
     with pytest.raises(ValueError, match="as many rows on each side"):
         mmd2(s, t[:4], paired=True)
+
+
+def test_domain_auc_reads_how_separable_two_surveys_are():
+    from skgalvae.metrics import domain_auc
+
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(300, 4))
+    assert 0.4 < domain_auc(Z, rng.normal(size=(200, 4))) < 0.6
+    assert domain_auc(Z, rng.normal(size=(200, 4)) + [2, 0, 0, 0]) > 0.85
+    # A shape difference with equal means: non-linear by default.
+    assert domain_auc(Z, rng.normal(size=(300, 4)) * [3, 1, 1, 1]) > 0.7
+    # Paired views of the same galaxies stay in one fold: a naive split reads
+    # near-copies as "the other survey" and gives far less than 0.5.
+    near = Z + 0.05 * rng.normal(size=Z.shape)
+    assert domain_auc(Z, near) < 0.35
+    assert 0.4 < domain_auc(Z, near, paired=True) < 0.6
+    with pytest.raises(ValueError, match="at least cv=5 rows per survey; Z_target"):
+        domain_auc(Z, Z[:3])
+    with pytest.raises(ValueError, match="Z_source has 4 columns but Z_target has 3"):
+        domain_auc(Z, Z[:, :3])

@@ -114,10 +114,13 @@ def test_quick_run_adapts_domains_and_finds_outliers(quick_report):
     _, results = quick_report
     adaptation = results["domain_adaptation"]
     assert list(adaptation["latent_shift"]) == [
-        "before", "after (mmd_weight=0.5)", "after (mmd_weight=500)",
-    ]  # fmt: skip
+        "before",
+        "after (mmd_weight=1, balanced)",
+        "after (mmd_weight=0.5, fixed)",
+    ]
     for shift in adaptation["latent_shift"].values():
         assert shift["median_mse"] > 0
+        assert 0 <= shift["domain_auc"] <= 1
         assert shift["mean_mse"] >= shift["median_mse"] * 0.5
     for accuracy in adaptation["accuracy"].values():
         scored = {q: a for q, a in accuracy.items() if "skipped" not in a}

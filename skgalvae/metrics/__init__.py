@@ -2,6 +2,7 @@
 
 from ..nn.ssim import ssim
 from ._artifacts import band_flux_ratio, periodic_artifact_power
+from ._domain import domain_auc
 from ._mmd import (
     MMDScorer,
     mmd2,
@@ -13,6 +14,7 @@ from ._mmd import (
 __all__ = [
     "MMDScorer",
     "band_flux_ratio",
+    "domain_auc",
     "mmd2",
     "mmd2_permutation_test",
     "mmd2_score",

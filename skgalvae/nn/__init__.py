@@ -3,6 +3,7 @@
 Nothing in here imports the estimator layer.
 """
 
+from .adaptation import ADAPTATIONS, coral, paired_consistency
 from .architectures import (
     ARCHITECTURES,
     Architecture,
@@ -47,6 +48,7 @@ from .modules import (
 from .net import VAENet
 
 __all__ = [
+    "ADAPTATIONS",
     "ARCHITECTURES",
     "LIKELIHOODS",
     "Architecture",
@@ -85,6 +87,8 @@ __all__ = [
     "gmm_log_joint",
     "kl_divergence",
     "mmd2",
+    "coral",
+    "paired_consistency",
     "rbf_bandwidths",
     "reconstruction_error",
 ]

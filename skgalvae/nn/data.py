@@ -365,21 +365,30 @@ def join_short_last_batch(batches, min_rows):
 
 
 class DomainDataset(torch.utils.data.Dataset):
-    """Source-survey and target-survey samples, for domain adaptation.
+    """Samples of two or more surveys, for domain adaptation.
 
-    Its length and items are the source's, so code that monitors the training
-    data (e.g. :class:`~skgalvae.nn.ReconstructionSSIM`) sees the source survey;
-    :class:`DomainBatchLoader` draws the target batches.
+    Its length and items are the first survey's (the source), so code that
+    monitors the training data (e.g. :class:`~skgalvae.nn.ReconstructionSSIM`)
+    sees that survey; :class:`DomainBatchLoader` draws the other surveys'
+    batches.
 
     Parameters
     ----------
     source, target : ArrayDataset
-        The two surveys' samples, of one shape and scale.
+        The first two surveys' samples, of one shape and scale.
+    *more : ArrayDataset
+        Further surveys' samples.
     """
 
-    def __init__(self, source, target):
+    def __init__(self, source, target, *more):
         self.source = source
         self.target = target
+        self.more = list(more)
+
+    @property
+    def domains(self):
+        """Every survey's samples, in domain order."""
+        return [self.source, self.target, *self.more]
 
     def __len__(self):
         return len(self.source)
@@ -388,33 +397,45 @@ class DomainDataset(torch.utils.data.Dataset):
         return self.source[index]
 
 
-class DomainBatchLoader:
-    """Iterate over source and target samples together, for domain adaptation.
+def _domain_key(index):
+    """Batch key of survey ``index``: the module's and criterion's argument name."""
+    return {0: "x", 1: "x_target"}.get(index, f"x_{index}")
 
-    Yields ``({"x": source_batch, "x_target": target_batch}, None)``, both
-    device-ready as from :class:`DeviceBatchLoader`, one pair per source batch.
-    Paired samples (row ``i`` of both is the same galaxy) share one
-    permutation. Unpaired target samples are drawn in their own permutation,
-    restarted when used up, so every epoch sees as many target as source
-    samples whatever the two sizes.
+
+class DomainBatchLoader:
+    """Iterate over every survey's samples together, for domain adaptation.
+
+    Yields ``({"x": batch_0, "x_target": batch_1, "x_2": batch_2, ...},
+    None)``, device-ready as from :class:`DeviceBatchLoader`, one batch per
+    survey for each batch of the first survey. Paired samples (row ``i`` of
+    every survey is the same galaxy) share one permutation. Unpaired surveys
+    are drawn each in its own permutation, restarted when used up, so every
+    epoch sees as many samples of each survey as of the first, whatever their
+    sizes.
 
     Parameters
     ----------
     dataset : DomainDataset
-        Source and target samples.
+        The surveys' samples.
     batch_size : int, default=128
-        Samples per batch on each side.
+        Samples per batch of each survey.
     shuffle : bool, default=False
         New permutations each pass (torch's global CPU generator).
     paired : bool, default=False
-        Whether target row ``i`` is the same object as source row ``i``.
+        Whether row ``i`` of every survey is the same object.
     device : str or torch.device, default="cpu"
         Where batches are delivered.
     stage : bool or "auto", default="auto"
-        Copy both arrays to ``device`` once; ``"auto"`` does so when both fit
+        Copy every array to ``device`` once; ``"auto"`` does so when all fit
         together (see :func:`should_stage`).
     channels_last : bool, default=False
         Deliver 4-D batches in ``torch.channels_last`` memory format.
+    shard : tuple of (int, int) or None, default=None
+        ``(rank, world_size)`` for data-parallel training: every process
+        draws the same batches (the same generator state) and keeps its share
+        of each survey's, rows ``shard_bounds(len(batch), rank, world_size)``,
+        so paired rows stay together. ``current_shard`` holds ``(low, high,
+        batch_rows)`` while iterating, as for :class:`DeviceBatchLoader`.
     """
 
     def __init__(
@@ -426,42 +447,57 @@ class DomainBatchLoader:
         device="cpu",
         stage="auto",
         channels_last=False,
+        shard=None,
     ):
-        source, target = dataset.source, dataset.target
-        if paired and len(source) != len(target):
+        domains = dataset.domains
+        if paired and len({len(d) for d in domains}) > 1:
             raise ValueError(
-                f"Paired domains need as many target as source samples; got "
-                f"{len(source)} source and {len(target)} target."
+                f"Paired domains need as many samples in every survey; got "
+                f"{[len(d) for d in domains]}."
             )
         if stage == "auto":
-            # Decided jointly: each array alone may fit where both do not.
-            stage = should_stage(
-                source.array,
-                device,
-                reserved_bytes=_bytes_to_stage(target.array, device),
-            ) and should_stage(
-                target.array,
-                device,
-                reserved_bytes=_bytes_to_stage(source.array, device),
+            # Decided jointly: each array alone may fit where all do not.
+            sizes = [_bytes_to_stage(d.array, device) for d in domains]
+            stage = all(
+                should_stage(d.array, device, reserved_bytes=sum(sizes) - size)
+                for d, size in zip(domains, sizes, strict=True)
             )
         loader_params = dict(device=device, stage=stage, channels_last=channels_last)
-        self.source = DeviceBatchLoader(source, batch_size, shuffle, **loader_params)
-        self.target = DeviceBatchLoader(target, batch_size, shuffle, **loader_params)
+        self.loaders = [
+            DeviceBatchLoader(d, batch_size, shuffle, **loader_params) for d in domains
+        ]
         self.paired = paired
         self.shuffle = shuffle
         self.batch_size = int(batch_size)
+        self.shard = shard
+        self.current_shard = None
+
+    @property
+    def source(self):
+        """The first survey's :class:`DeviceBatchLoader`."""
+        return self.loaders[0]
+
+    @property
+    def target(self):
+        """The second survey's :class:`DeviceBatchLoader`."""
+        return self.loaders[1]
+
+    @property
+    def _min_rows(self):
+        # MMD needs two samples per side, in every process.
+        return 2 * (1 if self.shard is None else self.shard[1])
 
     def __len__(self):
         n, size = len(self.source.dataset), self.batch_size
-        return max(1, n // size + (n % size > 1))
+        return max(1, n // size + (n % size >= self._min_rows))
 
-    def _target_batches(self, source_batches):
+    def _other_batches(self, loader, first_batches):
         if self.paired:
-            return source_batches
-        n = len(self.target.dataset)
+            return first_batches
+        n = len(loader.dataset)
         order = torch.randperm(n) if self.shuffle else torch.arange(n)
         batches, position = [], 0
-        for index in source_batches:
+        for index in first_batches:
             size = _batch_length(index)
             rows = []
             while size > 0:
@@ -474,18 +510,31 @@ class DomainBatchLoader:
             batches.append(torch.cat(rows))
         return batches
 
-    def _source_batches(self):
-        # MMD needs two samples per side.
-        return join_short_last_batch(list(self.source._batch_indices()), 2)
-
     def __iter__(self):
-        self.source.batch_size = self.target.batch_size = self.batch_size
-        source_batches = self._source_batches()
-        target_batches = self._target_batches(source_batches)
-        pairs = zip(
-            self.source.iter_batches(source_batches),
-            self.target.iter_batches(target_batches),
-            strict=True,
+        for loader in self.loaders:
+            loader.batch_size = self.batch_size
+        first = join_short_last_batch(
+            list(self.source._batch_indices()), self._min_rows
         )
-        for (x, _), (x_target, _) in pairs:
-            yield {"x": x, "x_target": x_target}, None
+        batches = [first] + [self._other_batches(lo, first) for lo in self.loaders[1:]]
+        bounds = [None] * len(first)
+        if self.shard is not None:
+            rank, world_size = self.shard
+            bounds = [
+                (*shard_bounds(_batch_length(i), rank, world_size), _batch_length(i))
+                for i in first
+            ]
+            batches = [
+                [
+                    _sub_index(i, low, high)
+                    for i, (low, high, _) in zip(b, bounds, strict=True)
+                ]
+                for b in batches
+            ]
+        streams = [
+            lo.iter_batches(b) for lo, b in zip(self.loaders, batches, strict=True)
+        ]
+        for bound, *step in zip(bounds, *streams, strict=True):
+            self.current_shard = bound
+            yield {_domain_key(d): x for d, (x, _) in enumerate(step)}, None
+        self.current_shard = None

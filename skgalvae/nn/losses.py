@@ -10,14 +10,18 @@ is the negative evidence lower bound.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 
 import torch
 from torch import nn
 
+from .adaptation import ADAPTATIONS, coral, mmd2, paired_consistency, rbf_bandwidths
+from .distributed import all_reduce_sum
 from .likelihoods import make_likelihood, reconstruction_error
 
 __all__ = [
+    "ADAPTATIONS",
     "DomainAdaptationLoss",
     "ELBOLoss",
     "GMMELBOLoss",
@@ -27,6 +31,8 @@ __all__ = [
     "kl_divergence",
     "kl_per_latent",
     "mmd2",
+    "coral",
+    "paired_consistency",
     "rbf_bandwidths",
     "reconstruction_error",
 ]
@@ -149,109 +155,6 @@ def gmm_kl_divergence(mu, logvar, z, logits, means, logvars):
     )
 
 
-def rbf_bandwidths(sq_distances, n_kernels=5, kernel_mul=2.0):
-    """Bandwidths of a multi-kernel RBF, spaced around the mean squared distance.
-
-    As in the study's code (and DAN, Long et al. 2015): the base is the mean of
-    the off-diagonal pairwise squared distances of the pooled sample, divided
-    by ``kernel_mul ** (n_kernels // 2)``; the bandwidths are the base times
-    ``kernel_mul ** i`` for ``i = 0 .. n_kernels - 1``. The bandwidths are
-    treated as constants (no gradient flows through them).
-
-    Parameters
-    ----------
-    sq_distances : torch.Tensor of shape (n, n)
-        Pairwise squared distances of the pooled sample.
-    n_kernels : int, default=5
-        Number of RBF kernels.
-    kernel_mul : float, default=2.0
-        Ratio of consecutive bandwidths.
-
-    Returns
-    -------
-    torch.Tensor of shape (n_kernels,)
-    """
-    n = sq_distances.shape[0]
-    base = sq_distances.detach().sum() / (n * n - n)
-    base = base.clamp_min(torch.finfo(sq_distances.dtype).tiny)
-    base = base / kernel_mul ** (n_kernels // 2)
-    powers = torch.arange(n_kernels, dtype=sq_distances.dtype, device=base.device)
-    return base * kernel_mul**powers
-
-
-def mmd2(source, target, kernel="rbf", n_kernels=5, kernel_mul=2.0, paired=False):
-    """Unbiased squared maximum mean discrepancy between two samples.
-
-    ``MMD^2_u = mean_{i != j} k(s_i, s_j) + mean_{i != j} k(t_i, t_j)
-    - 2 mean_{i, j} k(s_i, t_j)`` (Gretton et al. 2012, eq. 3), for samples of
-    any sizes ``m, n >= 2``. It is differentiable, so it serves as the domain
-    adaptation loss on latent means and as the metric. Being unbiased, it can
-    be slightly negative when the two distributions are equal.
-
-    With ``paired=True`` (``s_i`` and ``t_i`` are the same object, so not
-    independent) the cross term also leaves out ``i == j``: the U-statistic
-    ``mean_{i != j} h(z_i, z_j)`` of Gretton et al. (2012, Lemma 6), which
-    stays unbiased for paired samples. The all-pairs cross term would count
-    each object against itself and read paired samples as closer than their
-    distributions are.
-
-    Parameters
-    ----------
-    source : torch.Tensor of shape (m, d)
-        Sample from the first distribution (e.g. source-survey latents).
-    target : torch.Tensor of shape (n, d)
-        Sample from the second distribution.
-    kernel : {"rbf", "linear"}, default="rbf"
-        ``"rbf"``: a sum of ``n_kernels`` Gaussian kernels with bandwidths from
-        :func:`rbf_bandwidths` on the pooled sample, as in the study's code.
-        ``"linear"``: ``k(x, y) = x . y``, for which MMD^2 is the squared
-        distance between the means.
-    n_kernels : int, default=5
-        Number of RBF kernels.
-    kernel_mul : float, default=2.0
-        Ratio of consecutive RBF bandwidths.
-    paired : bool, default=False
-        Whether row ``i`` of both samples is the same object (needs ``m == n``).
-
-    Returns
-    -------
-    torch.Tensor
-        A scalar, in float32 or the inputs' wider dtype.
-    """
-    if source.ndim != 2 or target.ndim != 2 or source.shape[1] != target.shape[1]:
-        raise ValueError(
-            "mmd2 needs two 2-D samples with the same number of columns; got "
-            f"shapes {tuple(source.shape)} and {tuple(target.shape)}."
-        )
-    m, n = source.shape[0], target.shape[0]
-    if m < 2 or n < 2:
-        raise ValueError(
-            f"mmd2 needs at least 2 samples on each side; got {m} and {n}."
-        )
-    dtype = torch.promote_types(source.dtype, torch.float32)
-    pooled = torch.cat([source, target]).to(dtype)
-    if kernel == "linear":
-        gram = pooled @ pooled.T
-    elif kernel == "rbf":
-        sq = (pooled.unsqueeze(0) - pooled.unsqueeze(1)).square().sum(dim=-1)
-        bandwidths = rbf_bandwidths(sq, n_kernels, kernel_mul)
-        gram = torch.exp(-sq.unsqueeze(0) / bandwidths.view(-1, 1, 1)).sum(dim=0)
-    else:
-        raise ValueError(f"kernel must be 'rbf' or 'linear'; got {kernel!r}.")
-    k_ss, k_tt, k_st = gram[:m, :m], gram[m:, m:], gram[:m, m:]
-    within_s = (k_ss.sum() - k_ss.diagonal().sum()) / (m * (m - 1))
-    within_t = (k_tt.sum() - k_tt.diagonal().sum()) / (n * (n - 1))
-    if paired:
-        if m != n:
-            raise ValueError(
-                f"Paired samples need as many rows on each side; got {m} and {n}."
-            )
-        cross = (k_st.sum() - k_st.diagonal().sum()) / (m * (m - 1))
-    else:
-        cross = k_st.mean()
-    return within_s + within_t - 2 * cross
-
-
 class ELBOLoss(nn.Module):
     """Batch-mean VAE loss ``negative log-likelihood + kl_weight * KL``.
 
@@ -337,38 +240,95 @@ class GMMELBOLoss(ELBOLoss):
 
 
 class DomainAdaptationLoss(nn.Module):
-    """The study's domain adaptation loss (eq. 6), with its terms kept apart.
+    """The study's domain adaptation loss (eq. 6), for two or more surveys.
 
-    ``L = ELBO(source) + ELBO(target) + mmd_weight * MMD^2(mu_source,
-    mu_target)``, each ELBO an :class:`ELBOLoss` (batch means), the MMD^2 the
-    unbiased :func:`mmd2` on the latent means.
+    ``L = sum_d ELBO_d + a * A + p * P``: one :class:`ELBOLoss` (batch means)
+    per survey ``d``, a distribution distance ``A`` between the surveys'
+    latent means (:data:`~skgalvae.nn.adaptation.ADAPTATIONS`; averaged over
+    all pairs of surveys when there are more than two) and, for paired data,
+    the per-object :func:`~skgalvae.nn.adaptation.paired_consistency` ``P``.
+
+    How ``a`` and ``p`` follow from ``mmd_weight`` and ``paired_weight``
+    depends on ``weighting``:
+
+    - ``"fixed"``: ``a = mmd_weight``, ``p = paired_weight``, as in the
+      study. The reconstruction is summed over pixels, so the same weight
+      counts for less on larger images, more bands or a sharper likelihood.
+    - ``"balanced"``: scale-free. Over the first ``calibration_batches``
+      training batches, every ``balance_every`` batches, the gradients of
+      the ELBOs and of each adaptation term with respect to the shared
+      encoder's weights (``shared_parameters``) are measured, and ``a`` is
+      set so that the adaptation gradient's norm is ``mmd_weight`` times the
+      ELBOs' (likewise ``p``), then held. ``mmd_weight=1`` means "start by
+      pulling the encoder as hard toward alignment as toward
+      reconstruction", whatever the images, likelihood or batch size.
+      Measured on the weights rather
+      than on the latent means, the sampling noise of the reparameterised
+      draws, which averages out over a batch, does not count as pull. Each
+      measurement costs about one training step; they go on every
+      ``balance_every`` batches after the calibration, for ``grad_ratio``.
 
     Parameters
     ----------
     likelihood : str or Likelihood, default="sse"
-        Decoder likelihood of both ELBOs (each survey gets its own copy, so
-        its own noise scale).
+        Decoder likelihood of every survey's ELBO (each survey gets its own
+        copy, so its own noise scale).
     kl_weight : float, default=1.0
-        Weight of both KL terms.
+        Weight of every KL term.
     mmd_weight : float, default=0.5
-        Weight ``lambda`` of the MMD^2 term (the study: 0.5).
+        Weight of the distribution distance (see ``weighting``).
     kernel : {"rbf", "linear"}, default="rbf"
-        MMD kernel, as for :func:`mmd2`.
+        MMD kernel, as for :func:`~skgalvae.nn.adaptation.mmd2`.
     n_kernels : int, default=5
         Number of RBF kernels.
     kernel_mul : float, default=2.0
         Ratio of consecutive RBF bandwidths.
     paired : bool, default=False
-        Whether the batches are paired (row ``i`` the same object on both
-        sides); the MMD^2 then uses the paired unbiased estimator.
+        Whether the batches are paired (row ``i`` the same object on every
+        side); the MMD^2 then uses the paired unbiased estimator.
     free_bits, noise, n_bands
         As for :class:`ELBOLoss`.
+    adaptation : {"mmd", "coral"}, default="mmd"
+        The distribution distance.
+    paired_weight : float, default=0.0
+        Weight of the paired-consistency term (see ``weighting``); needs
+        ``paired=True``. 0 leaves it out.
+    weighting : {"balanced", "fixed"}, default="balanced"
+        How the weights apply, as above.
+    n_domains : int, default=2
+        Number of surveys (one ELBO each).
+    balance_every : int, default=10
+        Training batches between two gradient measurements.
+    calibration_batches : int, default=50
+        With ``"balanced"``, the weights are the mean of the measurements
+        over the first ``calibration_batches`` batches, then held: a weight
+        re-balanced all along would grow without bound as its term
+        vanishes (an aligned MMD, pairs that agree), collapsing the latent
+        space.
+
+    Attributes
+    ----------
+    adaptation_weights : dict of str to float
+        The weights ``a`` (under the adaptation's name) and ``p``
+        (``"paired"``) in force; with ``"balanced"`` they change as training
+        goes.
+    grad_ratio : float
+        At the last measurement: the norm of the weighted adaptation terms'
+        gradient over the ELBOs' gradient, before the weights were
+        re-balanced (NaN before the first).
+    shared_parameters : list of torch.Tensor or None
+        The shared encoder's parameters, where the gradients are measured;
+        :class:`~skgalvae.nn.VAENet` sets them. ``None`` measures at the
+        latent means instead.
 
     Returns
     -------
     dict
-        ``"loss"`` (to back-propagate), ``"reconstruction"``, ``"kl"`` (source
-        side), ``"reconstruction_target"``, ``"kl_target"`` and ``"mmd"``.
+        ``"loss"`` (to back-propagate); ``"reconstruction"`` and ``"kl"`` of
+        the first survey; ``"reconstruction_target"`` and ``"kl_target"`` of
+        the second; the adaptation term under its name (``"mmd"``,
+        ``"coral"``), ``"paired"`` when weighted; ``"adaptation_weight"``
+        (``a``) and ``"grad_ratio"``.
     """
 
     def __init__(
@@ -383,60 +343,190 @@ class DomainAdaptationLoss(nn.Module):
         free_bits=0.0,
         noise="optimal",
         n_bands=1,
+        adaptation="mmd",
+        paired_weight=0.0,
+        weighting="balanced",
+        n_domains=2,
+        balance_every=10,
+        calibration_batches=50,
     ):
         super().__init__()
+        if adaptation not in ADAPTATIONS:
+            raise ValueError(
+                f"adaptation must be one of {sorted(ADAPTATIONS)}; got {adaptation!r}."
+            )
+        if weighting not in ("balanced", "fixed"):
+            raise ValueError(
+                f"weighting must be 'balanced' or 'fixed'; got {weighting!r}."
+            )
+        if paired_weight > 0 and not paired:
+            raise ValueError(
+                "paired_weight > 0 needs paired=True: the consistency term compares "
+                "each object's latents in two surveys."
+            )
+        if n_domains < 2:
+            raise ValueError(f"n_domains must be at least 2; got {n_domains}.")
         self.elbo = ELBOLoss(likelihood, kl_weight, free_bits, noise, n_bands)
-        self.elbo_target = ELBOLoss(
-            copy.deepcopy(self.elbo.likelihood), kl_weight, free_bits
+        # Domain 1 keeps the name it had when only two surveys were supported.
+        self.elbo_target = self._copy_elbo(kl_weight, free_bits)
+        self.extra_elbos = nn.ModuleList(
+            self._copy_elbo(kl_weight, free_bits) for _ in range(n_domains - 2)
         )
         self.paired = paired
         self.mmd_weight = mmd_weight
         self.kernel = kernel
         self.n_kernels = n_kernels
         self.kernel_mul = kernel_mul
+        self.adaptation = adaptation
+        self.paired_weight = paired_weight
+        self.weighting = weighting
+        self.n_domains = n_domains
+        self.balance_every = balance_every
+        self.adaptation_weights = self._requested_weights()
+        self.grad_ratio = math.nan
+        self.shared_parameters = None
+        self.calibration_batches = calibration_batches
+        self._ratios = {}
+        self._batches_seen = 0
+
+    def _copy_elbo(self, kl_weight, free_bits):
+        return ELBOLoss(copy.deepcopy(self.elbo.likelihood), kl_weight, free_bits)
+
+    def _requested_weights(self):
+        weights = {self.adaptation: float(self.mmd_weight)}
+        if self.paired_weight > 0:
+            weights["paired"] = float(self.paired_weight)
+        return weights
+
+    @property
+    def elbos(self):
+        """Every survey's :class:`ELBOLoss`, in domain order."""
+        return [self.elbo, self.elbo_target, *self.extra_elbos]
 
     @property
     def likelihood(self):
-        """The source survey's likelihood (the target's is ``elbo_target``'s)."""
+        """The first survey's likelihood (the others' are in :attr:`elbos`)."""
         return self.elbo.likelihood
 
     @property
     def kl_weight(self):
-        """Weight of both KL terms (a KL warm-up sets it)."""
+        """Weight of every KL term (a KL warm-up sets it)."""
         return self.elbo.kl_weight
 
     @kl_weight.setter
     def kl_weight(self, value):
-        self.elbo.kl_weight = value
-        self.elbo_target.kl_weight = value
+        for elbo in self.elbos:
+            elbo.kl_weight = value
 
-    def forward(self, y_pred, x, x_target):
-        """Compute the loss terms for one pair of batches.
+    def adaptation_terms(self, mus):
+        """Return the unweighted adaptation terms for each survey's latent means.
+
+        Parameters
+        ----------
+        mus : list of torch.Tensor of shape (n, d)
+            Latent means, one batch per survey.
+
+        Returns
+        -------
+        dict of str to torch.Tensor
+            The distribution distance under its name, averaged over all pairs
+            of surveys, and ``"paired"`` when ``paired_weight > 0``.
+        """
+        pairs = list(itertools.combinations([mu.float() for mu in mus], 2))
+        distance = ADAPTATIONS[self.adaptation]
+        options = {"paired": self.paired}
+        if self.adaptation == "mmd":
+            options.update(
+                kernel=self.kernel, n_kernels=self.n_kernels, kernel_mul=self.kernel_mul
+            )
+        terms = {
+            self.adaptation: torch.stack(
+                [distance(s, t, **options) for s, t in pairs]
+            ).mean()
+        }
+        if self.paired_weight > 0:
+            terms["paired"] = torch.stack(
+                [paired_consistency(s, t) for s, t in pairs]
+            ).mean()
+        return terms
+
+    def _rebalance(self, elbo_loss, terms, mus):
+        """Measure gradient norms on the shared encoder; re-weight when balanced."""
+        inputs = self.shared_parameters or mus
+
+        def squared_norm(output):
+            grads = torch.autograd.grad(
+                output, inputs, retain_graph=True, allow_unused=True
+            )
+            return sum(g.float().square().sum() for g in grads if g is not None)
+
+        weighted = sum(self.adaptation_weights[name] * terms[name] for name in terms)
+        squares = torch.stack(
+            [
+                torch.as_tensor(squared_norm(value), dtype=torch.float32)
+                for value in (elbo_loss, weighted, *terms.values())
+            ]
+        )
+        # One sum over processes, so every replica uses the same weights.
+        norms = all_reduce_sum(squares.detach()).sqrt().tolist()
+        elbo_norm, weighted_norm, *term_norms = norms
+        if elbo_norm > 0:
+            self.grad_ratio = weighted_norm / elbo_norm
+        calibrating = self._batches_seen < self.calibration_batches
+        if self.weighting != "balanced" or not calibrating or not elbo_norm > 0:
+            return
+        requested = self._requested_weights()
+        for name, norm in zip(terms, term_norms, strict=True):
+            if norm > 0 and math.isfinite(norm):
+                # The mean of the measured ratios so far.
+                ratios = self._ratios.setdefault(name, [])
+                ratios.append(elbo_norm / norm)
+                self.adaptation_weights[name] = requested[name] * float(
+                    sum(ratios) / len(ratios)
+                )
+
+    def forward(self, y_pred, x, x_target, **more):
+        """Compute the loss terms for one batch of every survey.
 
         Parameters
         ----------
         y_pred : tuple of torch.Tensor
-            ``(x_hat, mu, logvar, x_hat_target, mu_target, logvar_target)`` from
+            ``(x_hat, mu, logvar)`` of each survey in turn, from
             :class:`~skgalvae.nn.modules.DomainAdaptedVAEModule`.
         x, x_target : torch.Tensor
-            The source and target batches.
+            The first and second surveys' batches.
+        **more : torch.Tensor
+            Further surveys' batches, as ``x_2``, ``x_3``, ...
         """
-        x_hat, mu, logvar, x_hat_t, mu_t, logvar_t = y_pred
-        source = self.elbo(x_hat, x, mu, logvar)
-        target = self.elbo_target(x_hat_t, x_target, mu_t, logvar_t)
-        mmd = mmd2(
-            mu.float(),
-            mu_t.float(),
-            self.kernel,
-            self.n_kernels,
-            self.kernel_mul,
-            paired=self.paired,
+        inputs = [x, x_target] + [more[f"x_{d}"] for d in range(2, self.n_domains)]
+        outputs = [y_pred[3 * d : 3 * d + 3] for d in range(self.n_domains)]
+        elbos = [
+            elbo(x_hat, batch, mu, logvar)
+            for elbo, batch, (x_hat, mu, logvar) in zip(
+                self.elbos, inputs, outputs, strict=True
+            )
+        ]
+        elbo_loss = sum(e["loss"] for e in elbos)
+        mus = [mu for _, mu, _ in outputs]
+        terms = self.adaptation_terms(mus)
+        training = self.training and torch.is_grad_enabled() and mus[0].requires_grad
+        if training:
+            if self._batches_seen % self.balance_every == 0:
+                self._rebalance(elbo_loss, terms, mus)
+            self._batches_seen += 1
+        loss = elbo_loss + sum(
+            self.adaptation_weights[name] * value for name, value in terms.items()
         )
+        reference = elbos[0]["loss"]
         return {
-            "loss": source["loss"] + target["loss"] + self.mmd_weight * mmd,
-            "reconstruction": source["reconstruction"],
-            "kl": source["kl"],
-            "reconstruction_target": target["reconstruction"],
-            "kl_target": target["kl"],
-            "mmd": mmd,
+            "loss": loss,
+            "reconstruction": elbos[0]["reconstruction"],
+            "kl": elbos[0]["kl"],
+            "reconstruction_target": elbos[1]["reconstruction"],
+            "kl_target": elbos[1]["kl"],
+            **terms,
+            "adaptation_weight": reference.new_tensor(
+                self.adaptation_weights[self.adaptation]
+            ),
+            "grad_ratio": reference.new_tensor(self.grad_ratio),
         }

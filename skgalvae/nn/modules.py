@@ -134,15 +134,18 @@ class VAEModule(nn.Module):
 class DomainAdaptedVAEModule(VAEModule):
     """A VAE with one shared encoder and one decoder per survey (study Fig. 6).
 
-    ``decoder`` reconstructs source-survey images and ``target_decoder``
-    target-survey ones; both read the same latent space. Called with one batch
-    it behaves exactly as :class:`VAEModule` on the source side, so encoding,
+    ``decoder`` reconstructs the first survey's images (the source),
+    ``target_decoder`` the second's, and ``extra_decoders[i]`` those of survey
+    ``i + 2``; all read the same latent space. Called with one batch it
+    behaves exactly as :class:`VAEModule` on the first survey, so encoding,
     reconstruction monitors and SSIM work unchanged.
 
     Parameters
     ----------
     sample_shape, n_latent, hidden_dims, output_activation, architecture
         As for :class:`VAEModule`.
+    n_domains : int, default=2
+        Number of surveys, so of decoders.
     """
 
     def __init__(
@@ -152,27 +155,45 @@ class DomainAdaptedVAEModule(VAEModule):
         hidden_dims=(32, 64, 128),
         output_activation="relu",
         architecture="xu2023",
+        n_domains=2,
     ):
         super().__init__(
             sample_shape, n_latent, hidden_dims, output_activation, architecture
         )
+        if n_domains < 2:
+            raise ValueError(f"n_domains must be at least 2; got {n_domains}.")
+        self.n_domains = n_domains
         self.target_decoder = self.make_decoder()
+        self.extra_decoders = nn.ModuleList(
+            self.make_decoder() for _ in range(n_domains - 2)
+        )
+
+    @property
+    def decoders(self):
+        """Every survey's decoder, in domain order."""
+        return [self.decoder, self.target_decoder, *self.extra_decoders]
 
     def decode(self, z, domain="source"):
-        """Decode latent vectors with the ``"source"`` or ``"target"`` decoder."""
-        if domain == "source":
-            return self.decoder(z)
-        if domain == "target":
-            return self.target_decoder(z)
-        raise ValueError(f"domain must be 'source' or 'target'; got {domain!r}.")
+        """Decode latent vectors with one survey's decoder.
+
+        ``domain`` is ``"source"`` (survey 0), ``"target"`` (survey 1) or the
+        survey's index.
+        """
+        index = {"source": 0, "target": 1}.get(domain, domain)
+        if not isinstance(index, int) or not 0 <= index < self.n_domains:
+            raise ValueError(
+                f"domain must be 'source', 'target' or a survey index in "
+                f"0..{self.n_domains - 1}; got {domain!r}."
+            )
+        return self.decoders[index](z)
 
     def load_vae_state(self, state_dict):
         """Start from a trained VAE without changing it.
 
         A :class:`VAEModule` state (the study's protocol: fine-tune the
-        source-survey VAE) gives both decoders its decoder; a
-        :class:`DomainAdaptedVAEModule` state is loaded as it is, to continue
-        adapting. The tensors are copied, never shared.
+        source-survey VAE) gives every decoder its decoder; a
+        :class:`DomainAdaptedVAEModule` state of as many surveys is loaded as
+        it is, to continue adapting. The tensors are copied, never shared.
 
         Parameters
         ----------
@@ -181,41 +202,52 @@ class DomainAdaptedVAEModule(VAEModule):
         """
         state_dict = dict(state_dict)
         if not any(key.startswith("target_decoder.") for key in state_dict):
-            state_dict.update(
-                {
-                    "target_decoder." + key[len("decoder.") :]: value
-                    for key, value in state_dict.items()
-                    if key.startswith("decoder.")
-                }
-            )
+            decoder = {
+                key[len("decoder.") :]: value
+                for key, value in state_dict.items()
+                if key.startswith("decoder.")
+            }
+            prefixes = ["target_decoder."] + [
+                f"extra_decoders.{i}." for i in range(self.n_domains - 2)
+            ]
+            for prefix in prefixes:
+                state_dict.update({prefix + k: v for k, v in decoder.items()})
         self.load_state_dict(state_dict)
 
-    def forward(self, x, x_target=None):
-        """Run the source batch, and the target batch when given.
+    def forward(self, x, x_target=None, **more):
+        """Run the first survey's batch, and every other survey's when given.
 
-        Both batches go through the shared encoder as one batch, which keeps
-        the device busy; each side is decoded by its own decoder.
+        All batches go through the shared encoder as one batch, which keeps
+        the device busy; each is decoded by its survey's decoder.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            The first survey's batch.
+        x_target : torch.Tensor, optional
+            The second survey's batch.
+        **more : torch.Tensor
+            Batches of surveys 2, 3, ... as ``x_2``, ``x_3``, ...
 
         Returns
         -------
         tuple of torch.Tensor
-            ``(x_hat, mu, logvar)`` for the source batch alone, followed by
-            ``(x_hat_target, mu_target, logvar_target)`` when ``x_target`` is
-            given.
+            ``(x_hat, mu, logvar)`` for the first batch alone, or those of
+            every survey in turn.
         """
         if x_target is None:
             return super().forward(x)
-        mu, logvar = self.encode(torch.cat([x, x_target]))
-        z = self.latent_draw(mu, logvar)
-        n = len(x)
-        return (
-            self.decoder(z[:n]),
-            mu[:n],
-            logvar[:n],
-            self.target_decoder(z[n:]),
-            mu[n:],
-            logvar[n:],
-        )
+        batches = [x, x_target] + [more[f"x_{d}"] for d in range(2, self.n_domains)]
+        mu, logvar = self.encode(torch.cat(batches))
+        out, start = [], 0
+        for decoder, batch in zip(self.decoders, batches, strict=True):
+            rows = slice(start, start + len(batch))
+            # Drawn per survey, so that data-parallel shards of each survey's
+            # batch take their rows of one draw (see ``noise_rows``).
+            z = self.latent_draw(mu[rows], logvar[rows])
+            out += [decoder(z), mu[rows], logvar[rows]]
+            start = rows.stop
+        return tuple(out)
 
 
 class GMMVAEModule(VAEModule):

@@ -182,6 +182,18 @@ class VAENet(NeuralNet):
             )
         return self
 
+    def initialize_criterion(self):
+        """Build the criterion, and give it the encoder's weights if it wants them.
+
+        :class:`~skgalvae.nn.DomainAdaptationLoss` balances its terms by their
+        gradients on the shared encoder.
+        """
+        super().initialize_criterion()
+        if hasattr(self.criterion_, "shared_parameters"):
+            encoder = core_module(self.module_).encoder
+            self.criterion_.shared_parameters = list(encoder.parameters())
+        return self
+
     def _set_shard(self, shard):
         """Note the share of the global batch this process holds (or None)."""
         self._shard = shard

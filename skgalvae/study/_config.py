@@ -70,9 +70,12 @@ class StudyConfig:
         Galaxies imaged by both surveys for domain adaptation.
     da_epochs : int, default=8
         Fine-tuning epochs of each domain adaptation.
-    mmd_weights : tuple of float, default=(0.5, 500.0)
-        ``mmd_weight`` values adapted with: the study's 0.5 and a weight large
-        enough to matter at this image size (see the domain adaptation guide).
+    mmd_weights : tuple of float, default=(1.0,)
+        Scale-free ``mmd_weight`` values (``weighting="balanced"``, the
+        package's default) adapted with.
+    fixed_mmd_weights : tuple of float, default=(0.5,)
+        ``mmd_weight`` values adapted with in the study's own units
+        (``weighting="fixed"``): the study's 0.5.
     n_sigma : float, default=8.0
         Outlier threshold in latent standard deviations (the study's 8).
     n_trees : int, default=200
@@ -102,7 +105,8 @@ class StudyConfig:
     test_size: float = 0.3
     n_pairs: int = 1500
     da_epochs: int = 8
-    mmd_weights: tuple = (0.5, 500.0)
+    mmd_weights: tuple = (1.0,)
+    fixed_mmd_weights: tuple = (0.5,)
     n_sigma: float = 8.0
     n_trees: int = 200
     min_question_samples: int = 20

@@ -262,7 +262,8 @@ def run_study(
                 **{
                     name: getattr(config, name)
                     for name in ("image_size", "n_pairs", "da_epochs", "mmd_weights",
-                                 "test_size", "n_trees", "min_question_samples")
+                                 "fixed_mmd_weights", "test_size", "n_trees",
+                                 "min_question_samples")
                 },
             }  # fmt: skip
             adaptation, da_arrays = cached(_adapt)(da_key, model[-1], config)
@@ -427,10 +428,12 @@ def _report_adaptation(report, adaptation, arrays, out):
         "to test. Latent MSE is per galaxy between its two surveys' latents."
     )
     report.table(
-        ["encoder", "median MSE", "MSE / latent variance", "star", "no star", "MMD²"],
+        ["encoder", "median MSE", "MSE / latent variance", "star", "no star", "MMD²",
+         "domain AUC"],
         [
             [name, s["median_mse"], s["relative_median_mse"],
-             s["median_mse_star"], s["median_mse_no_star"], s["mmd2"]]
+             s["median_mse_star"], s["median_mse_no_star"], s["mmd2"],
+             s.get("domain_auc")]
             for name, s in adaptation["latent_shift"].items()
         ],
     )  # fmt: skip

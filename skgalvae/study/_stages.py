@@ -25,7 +25,7 @@ from .._outliers import LatentOutlierDetector
 from .._vae import VAETransformer
 from ..datasets import make_survey_pairs
 from ..inspection import latent_traversals
-from ..metrics import mmd2
+from ..metrics import domain_auc, mmd2
 from ..metrics._mmd import _paired_mse
 from ..model_selection import KneeRefit, find_knee
 from ..preprocessing import MTFStretch
@@ -296,7 +296,9 @@ def latent_shift(Z_source, Z_target, star=None) -> dict:
         :func:`~skgalvae.metrics.paired_latent_mse`); ``relative_median_mse``,
         the median over the source latents' mean variance (shrinking the
         latent space lowers the raw MSE without aligning anything, this ratio
-        does not); ``mmd2`` between the two latent sets; with ``star``, the
+        does not); ``mmd2`` between the two latent sets; ``domain_auc``, the
+        cross-validated AUC of a classifier telling the surveys apart (0.5:
+        aligned; :func:`~skgalvae.metrics.domain_auc`); with ``star``, the
         median MSE with and without a star and the star share among the 20
         largest MSEs.
     """
@@ -307,6 +309,7 @@ def latent_shift(Z_source, Z_target, star=None) -> dict:
         "relative_median_mse": float(np.median(mse)) / spread,
         "mean_mse": float(np.mean(mse)),
         "mmd2": float(mmd2(Z_source, Z_target)),
+        "domain_auc": domain_auc(Z_source, Z_target, paired=True),
         "mse": mse,
     }
     if star is not None:
@@ -346,8 +349,12 @@ def adapt_domains(vae, config):
         np.arange(config.n_pairs), test_size=config.test_size, random_state=config.seed
     )
     encoders = {"before": vae}
-    for weight in tqdm(config.mmd_weights, desc="  adapting", leave=False):
-        encoders[f"after (mmd_weight={weight:g})"] = DomainAdaptedVAETransformer(
+    runs = [("balanced", w) for w in config.mmd_weights] + [
+        ("fixed", w) for w in config.fixed_mmd_weights
+    ]
+    for weighting, weight in tqdm(runs, desc="  adapting", leave=False):
+        name = f"after (mmd_weight={weight:g}, {weighting})"
+        encoders[name] = DomainAdaptedVAETransformer(
             n_latent=vae.n_latent,
             architecture=vae.architecture_,
             hidden_dims=vae.hidden_dims_,
@@ -357,6 +364,7 @@ def adapt_domains(vae, config):
             max_epochs=config.da_epochs,
             batch_size=max(2, config.batch_size_for(len(train))),
             mmd_weight=weight,
+            weighting=weighting,
             paired=True,
             init=FrozenEstimator(vae),
             device=config.device,

@@ -1,0 +1,78 @@
+"""DomainAdaptedVAETransformer inside skada's pipelines, scorers and splitters."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+
+from skgalvae import DomainAdaptedVAETransformer
+
+skada = pytest.importorskip("skada")
+from skada import make_da_pipeline  # noqa: E402
+from skada.metrics import DeepEmbeddedValidation, PredictionEntropyScorer  # noqa: E402
+from skada.model_selection import SourceTargetShuffleSplit  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shifted():
+    """60 source and 60 target feature vectors; target labels masked (-1)."""
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(120, 2))
+    X = (latent @ rng.normal(size=(2, 6))).astype(np.float32)
+    X[60:] = 1.3 * X[60:] + 0.5  # the other survey's calibration
+    y = (latent[:, 0] > 0).astype(int)
+    domain = np.r_[np.ones(60), -np.ones(60)].astype(int)
+    y_masked = np.where(domain > 0, y, -1)
+    return X, y, y_masked, domain
+
+
+def da(**params):
+    defaults = dict(
+        n_latent=2, hidden_dims=(8,), max_epochs=2, batch_size=16, random_state=0
+    )
+    return DomainAdaptedVAETransformer(**{**defaults, **params})
+
+
+def test_make_da_pipeline_adapts_on_all_rows_and_classifies_on_sources(shifted):
+    X, y, y_masked, domain = shifted
+    pipe = make_da_pipeline(da(), LogisticRegression())
+    pipe.fit(X, y_masked, sample_domain=domain)
+    vae = pipe[0].get_estimator()
+    # The VAE saw both surveys (sample_domain requested by default) ...
+    assert (vae.n_source_, vae.n_target_) == (60, 60)
+    np.testing.assert_array_equal(vae.domains_, [1, -1])
+    # ... and the classifier only the labelled source rows: no class -1.
+    np.testing.assert_array_equal(pipe[-1].get_estimator().classes_, [0, 1])
+    target = domain < 0
+    predictions = pipe.predict(X[target], sample_domain=domain[target])
+    assert predictions.shape == (60,) and set(predictions) <= {0, 1}
+    assert 0 <= pipe.score(X[target], y[target], sample_domain=domain[target]) <= 1
+
+
+@pytest.mark.parametrize(
+    "scorer", [PredictionEntropyScorer(), DeepEmbeddedValidation()]
+)
+def test_skada_scorers_score_the_pipeline(shifted, scorer):
+    X, _, y_masked, domain = shifted
+    pipe = make_da_pipeline(da(), LogisticRegression())
+    pipe.fit(X, y_masked, sample_domain=domain)
+    score = scorer(pipe, X, y_masked, sample_domain=domain)
+    assert np.isfinite(score) and score <= 0  # both are negated losses
+
+
+def test_grid_search_over_the_weight_with_source_target_splits(shifted):
+    X, _, y_masked, domain = shifted
+    pipe = make_da_pipeline(da(), LogisticRegression())
+    grid = GridSearchCV(
+        pipe,
+        {"domainadaptedvaetransformer__mmd_weight": [0.0, 1.0]},
+        cv=SourceTargetShuffleSplit(n_splits=2, random_state=0),
+        scoring=PredictionEntropyScorer(),
+    ).fit(X, y_masked, sample_domain=domain)
+    scores = grid.cv_results_["mean_test_score"]
+    assert scores.shape == (2,) and np.all(np.isfinite(scores))
+    best = grid.best_estimator_[0].get_estimator()
+    assert (
+        best.mmd_weight == grid.best_params_["domainadaptedvaetransformer__mmd_weight"]
+    )
+    assert best.n_source_ == 60 and best.n_target_ == 60  # the refit saw all rows
