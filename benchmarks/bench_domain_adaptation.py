@@ -68,11 +68,11 @@ QUESTIONS = list(GZD5_QUESTIONS)
 # estimator parameters that differ from the defaults.
 RUNS = {
     "paired": (True, {}),
-    "paired, mmd_weight=3": (True, {"mmd_weight": 3.0}),
+    "paired mmd_weight=3": (True, {"mmd_weight": 3.0}),
     "paired+consistency": (True, {"paired_weight": 1.0}),
     "unpaired": (False, {}),
     "unpaired coral": (False, {"adaptation": "coral"}),
-    "paired, study's fixed λ=0.5": (True, {"weighting": "fixed", "mmd_weight": 0.5}),
+    "paired study λ=0.5 fixed": (True, {"weighting": "fixed", "mmd_weight": 0.5}),
 }
 
 
@@ -325,7 +325,7 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument(
         "--real-runs", type=_names,
-        default=["paired", "paired+consistency", "paired, study's fixed λ=0.5"],
+        default=["paired", "paired+consistency", "paired study λ=0.5 fixed"],
         help="paired runs on the real cutouts",
     )  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)

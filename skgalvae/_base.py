@@ -85,8 +85,6 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     _feature_prefix = "vae"
     #: The torch module the net trains.
     _module_class = VAEModule
-    #: Whether fit can train data-parallel under torch.distributed.
-    _supports_data_parallel = True
 
     # ------------------------------------------------------------------ intake
     def _check_hyperparameters(self):
@@ -371,12 +369,6 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         those weights through its ``load_vae_state`` instead of at random.
         """
         shard = data_parallel_rank()
-        if shard is not None and not self._supports_data_parallel:
-            raise NotImplementedError(
-                f"{type(self).__name__} cannot train data-parallel yet (this "
-                f"process is rank {shard[0]} of a torch.distributed group of "
-                f"{shard[1]}); fit it in a single process."
-            )
         if shard is not None and min(self.batch_size, len(dataset)) < shard[1]:
             raise ValueError(
                 f"Data-parallel training over {shard[1]} processes needs at least "

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE
-from ._domains import check_sample_domain, domain_order
+from ._domains import check_sample_domain, domain_order, require_both_sides
 from ._vae import VAETransformer, _vae_parameters_doc
 from .nn import (
     ADAPTATIONS,
@@ -85,7 +85,8 @@ class DomainAdaptedVAETransformer(BaseVAE):
     weighting : {"balanced", "fixed"}, default="balanced"
         How ``mmd_weight`` and ``paired_weight`` apply (see
         :class:`~skgalvae.nn.DomainAdaptationLoss`). ``"balanced"`` measures
-        the gradients every 10 batches, at one extra decoder backward pass.
+        the gradients over the first 50 batches, then every 50 (each about
+        one training step).
     paired_weight : float, default=0.0
         Weight of the per-galaxy consistency term, the mean squared distance
         between each galaxy's latents in two surveys
@@ -350,7 +351,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         """
         if sample_domain is not None:
             labels = check_sample_domain(sample_domain, len(samples.data))
-            self._check_both_sides(labels)
+            require_both_sides(labels, type(self).__name__)
             order = domain_order(labels)
             data = [
                 take_rows(samples.data, np.flatnonzero(labels == label))
@@ -362,18 +363,6 @@ class DomainAdaptedVAETransformer(BaseVAE):
         )
         data = [samples.data, target_samples.data]
         return np.asarray(_SOURCE_TARGET), data, target_low
-
-    def _check_both_sides(self, labels):
-        for side, sign, present in (
-            ("source", "> 0", labels > 0),
-            ("target", "< 0", labels < 0),
-        ):
-            if not present.any():
-                raise ValueError(
-                    f"{type(self).__name__}: sample_domain marks no {side} rows "
-                    f"({sign}) among the {len(labels)} rows of X; domain adaptation "
-                    f"needs both source and target surveys."
-                )
 
     def _check_domain_sizes(self, domains, data):
         shard = data_parallel_rank()

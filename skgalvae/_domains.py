@@ -94,16 +94,28 @@ def split_sample_domain(sample_domain, n_samples, estimator_name, *, require_bot
         Sorted row indices.
     """
     labels = check_sample_domain(sample_domain, n_samples)
-    source_rows = np.flatnonzero(labels > 0)
-    target_rows = np.flatnonzero(labels < 0)
-    for rows, side, sign in (
-        (source_rows, "source", "> 0"),
-        (target_rows, "target", "< 0"),
+    if require_both:
+        require_both_sides(labels, estimator_name)
+    return np.flatnonzero(labels > 0), np.flatnonzero(labels < 0)
+
+
+def require_both_sides(labels, estimator_name):
+    """Raise unless the domain labels mark at least one source and one target row.
+
+    Parameters
+    ----------
+    labels : ndarray of int
+        Validated labels (:func:`check_sample_domain`).
+    estimator_name : str
+        Named in the message.
+    """
+    for side, sign, present in (
+        ("source", "> 0", labels > 0),
+        ("target", "< 0", labels < 0),
     ):
-        if require_both and not len(rows):
+        if not present.any():
             raise ValueError(
                 f"{estimator_name}: sample_domain marks no {side} rows ({sign}) "
-                f"among the {n_samples} rows of X; domain adaptation needs both "
+                f"among the {len(labels)} rows of X; domain adaptation needs both "
                 f"source and target surveys."
             )
-    return source_rows, target_rows

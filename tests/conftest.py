@@ -38,3 +38,20 @@ def features():
     latent = rng.normal(size=(120, 2))
     mixing = rng.normal(size=(2, 6))
     return (latent @ mixing + 0.05 * rng.normal(size=(120, 6))).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def two_surveys():
+    """60 source and 60 target feature vectors (target shifted), two classes.
+
+    Returns ``X, y, sample_domain``, the surveys interleaved as in a real
+    catalogue.
+    """
+    rng = np.random.default_rng(0)
+    latent = rng.normal(size=(120, 2))
+    X = (latent @ rng.normal(size=(2, 6))).astype(np.float32)
+    X[60:] = 1.3 * X[60:] + 0.5  # the other survey's calibration
+    y = (latent[:, 0] > 0).astype(int)
+    domain = np.r_[np.ones(60), -np.ones(60)].astype(int)
+    order = rng.permutation(120)
+    return X[order], y[order], domain[order]

@@ -1,7 +1,8 @@
 """Data-parallel fits under torch.distributed (two gloo processes on loopback).
 
-The VAE and the GMM-VAE fitted by ``torchrun --nproc_per_node=2`` match the
-same fits in one process.
+The VAE, the GMM-VAE and domain adaptation (without its batch-statistic
+MMD term) fitted by ``torchrun --nproc_per_node=2`` match the same fits in
+one process.
 """
 
 import subprocess

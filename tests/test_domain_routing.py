@@ -28,19 +28,6 @@ def record():
     return RecordDomainSizes
 
 
-@pytest.fixture(scope="module")
-def two_surveys():
-    """60 source and 60 target feature vectors (target shifted), two classes."""
-    rng = np.random.default_rng(0)
-    latent = rng.normal(size=(120, 2))
-    X = (latent @ rng.normal(size=(2, 6))).astype(np.float32)
-    X[60:] = 1.3 * X[60:] + 0.5  # the other survey's calibration
-    y = (latent[:, 0] > 0).astype(int)
-    domain = np.r_[np.ones(60), -np.ones(60)].astype(int)
-    order = rng.permutation(120)  # surveys interleaved, as in a real catalogue
-    return X[order], y[order], domain[order]
-
-
 def da(**params):
     defaults = dict(
         n_latent=2, hidden_dims=(8,), max_epochs=2, batch_size=16, random_state=0

@@ -14,16 +14,10 @@ from skada.model_selection import SourceTargetShuffleSplit  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def shifted():
-    """60 source and 60 target feature vectors; target labels masked (-1)."""
-    rng = np.random.default_rng(0)
-    latent = rng.normal(size=(120, 2))
-    X = (latent @ rng.normal(size=(2, 6))).astype(np.float32)
-    X[60:] = 1.3 * X[60:] + 0.5  # the other survey's calibration
-    y = (latent[:, 0] > 0).astype(int)
-    domain = np.r_[np.ones(60), -np.ones(60)].astype(int)
-    y_masked = np.where(domain > 0, y, -1)
-    return X, y, y_masked, domain
+def shifted(two_surveys):
+    """The two surveys, with the target rows' labels masked as -1."""
+    X, y, domain = two_surveys
+    return X, y, np.where(domain > 0, y, -1), domain
 
 
 def da(**params):

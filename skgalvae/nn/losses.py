@@ -265,8 +265,8 @@ class DomainAdaptationLoss(nn.Module):
       Measured on the weights rather
       than on the latent means, the sampling noise of the reparameterised
       draws, which averages out over a batch, does not count as pull. Each
-      measurement costs about one training step; they go on every
-      ``balance_every`` batches after the calibration, for ``grad_ratio``.
+      measurement costs about one training step; after the calibration they
+      go on every ``monitor_every`` batches, for ``grad_ratio``.
 
     Parameters
     ----------
@@ -298,13 +298,16 @@ class DomainAdaptationLoss(nn.Module):
     n_domains : int, default=2
         Number of surveys (one ELBO each).
     balance_every : int, default=10
-        Training batches between two gradient measurements.
+        Training batches between two gradient measurements while calibrating.
     calibration_batches : int, default=50
         With ``"balanced"``, the weights are the mean of the measurements
         over the first ``calibration_batches`` batches, then held: a weight
         re-balanced all along would grow without bound as its term
         vanishes (an aligned MMD, pairs that agree), collapsing the latent
         space.
+    monitor_every : int, default=50
+        Training batches between two measurements after the calibration,
+        which only update ``grad_ratio``.
 
     Attributes
     ----------
@@ -349,6 +352,7 @@ class DomainAdaptationLoss(nn.Module):
         n_domains=2,
         balance_every=10,
         calibration_batches=50,
+        monitor_every=50,
     ):
         super().__init__()
         if adaptation not in ADAPTATIONS:
@@ -386,6 +390,7 @@ class DomainAdaptationLoss(nn.Module):
         self.grad_ratio = math.nan
         self.shared_parameters = None
         self.calibration_batches = calibration_batches
+        self.monitor_every = monitor_every
         self._ratios = {}
         self._batches_seen = 0
 
@@ -511,7 +516,10 @@ class DomainAdaptationLoss(nn.Module):
         terms = self.adaptation_terms(mus)
         training = self.training and torch.is_grad_enabled() and mus[0].requires_grad
         if training:
-            if self._batches_seen % self.balance_every == 0:
+            seen = self._batches_seen
+            calibrating = seen < self.calibration_batches
+            every = self.balance_every if calibrating else self.monitor_every
+            if seen % every == 0:
                 self._rebalance(elbo_loss, terms, mus)
             self._batches_seen += 1
         loss = elbo_loss + sum(
