@@ -373,7 +373,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
                 raise ValueError(
                     f"{type(self).__name__} needs at least {per_side} samples of "
                     f"every survey{where} to compare the surveys; survey "
-                    f"{label} has {len(rows)}."
+                    f"{label} has {len(rows)} sample(s)."
                 )
         if shard is not None and self.batch_size < per_side:
             raise ValueError(

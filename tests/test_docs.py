@@ -14,7 +14,7 @@ PUBLIC_MODULES = [
 ]  # fmt: skip
 CONSTANTS = {
     "__version__", "BANDS", "SURVEYS", "GZ1_CLASSES", "GZD5_QUESTIONS",
-    "ARCHITECTURES", "LIKELIHOODS",
+    "ARCHITECTURES", "LIKELIHOODS", "ADAPTATIONS",
 }  # fmt: skip
 
 

