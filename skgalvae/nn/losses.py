@@ -459,17 +459,30 @@ class DomainAdaptationLoss(nn.Module):
         """Measure gradient norms on the shared encoder; re-weight when balanced."""
         inputs = self.shared_parameters or mus
 
-        def squared_norm(output):
+        def gradients(output):
             grads = torch.autograd.grad(
                 output, inputs, retain_graph=True, allow_unused=True
             )
-            return sum(g.float().square().sum() for g in grads if g is not None)
+            return [g.float() if g is not None else None for g in grads]
 
-        weighted = sum(self.adaptation_weights[name] * terms[name] for name in terms)
+        def squared_norm(grads):
+            # Inputs no term reaches have None (or 0, once summed) as gradient.
+            return sum(g.square().sum() for g in grads if torch.is_tensor(g))
+
+        per_term = [gradients(value) for value in terms.values()]
+        # The weighted sum's gradient, from the terms' own (no further pass).
+        weighted = [
+            sum(
+                self.adaptation_weights[name] * grads[i]
+                for name, grads in zip(terms, per_term, strict=True)
+                if grads[i] is not None
+            )
+            for i in range(len(inputs))
+        ]
         squares = torch.stack(
             [
-                torch.as_tensor(squared_norm(value), dtype=torch.float32)
-                for value in (elbo_loss, weighted, *terms.values())
+                torch.as_tensor(squared_norm(grads), dtype=torch.float32)
+                for grads in (gradients(elbo_loss), weighted, *per_term)
             ]
         )
         # One sum over processes, so every replica uses the same weights.
