@@ -8,7 +8,6 @@ driven by :class:`~skgalvae.nn.VAENet`.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import warnings
 
@@ -32,6 +31,7 @@ from ._device import (
 )
 from ._input import check_image_side, check_samples, is_uint8, scan_values
 from ._persistence import pack_module_state, unpack_module_state, warn_if_other_version
+from ._scale import check_like_fit_scale, check_training_scale, diagnose_divergence
 from ._training import (
     OPTIMIZERS,
     active_latents,
@@ -42,27 +42,13 @@ from ._training import (
 )
 from .nn import ArrayDataset, VAEModule, VAENet, reconstruction_error
 from .nn.architectures import get_architecture, resolve_hidden_dims
+from .nn.data import is_lazy
 from .nn.distributed import broadcast_seed, data_parallel_rank, unwrap_ddp
 from .nn.likelihoods import LEGACY_NAMES, check_noise
 from .nn.net import core_module
 from .nn.ssim import ssim
 
 __all__ = ["OPTIMIZERS", "BaseVAE", "collect_rows", "split_vae"]
-
-
-@contextlib.contextmanager
-def seeded_torch(seed, device):
-    """Seed torch's global RNGs for the block, then restore their old states.
-
-    Weight initialisation, shuffling and the reparameterisation noise all draw
-    from these generators, so a fixed ``seed`` makes a CPU fit bit-identical
-    without leaving a trace on the caller's random state.
-    """
-    device = torch.device(device)
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
 
 
 class BaseVAE(TransformerMixin, BaseEstimator):
@@ -144,10 +130,26 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 self._check_image_network(samples.sample_shape, input_name)
         else:
             self._check_like_fit(samples, input_name, reference)
-        # The value range is needed at fit only; later calls just check finiteness.
-        need_range = reset or reference is not None
+        # Lazy collections are not read here at transform: each image is
+        # checked as it is read.
+        need_range = reset or not is_lazy(samples.data)
         value_range = scan_values(samples.data, input_name, name, need_range=need_range)
+        if not reset and need_range and hasattr(self, "input_range_"):
+            fit = (*self.input_range_, self.input_is_uint8_)
+            check_like_fit_scale(
+                value_range, is_uint8(samples.data), fit, input_name, name
+            )
         return samples, value_range
+
+    def _check_scale(self, value_range, input_name):
+        """Refuse training data far from the scale the network learns at."""
+        check_training_scale(
+            value_range,
+            self.pixel_scale_,
+            self.output_activation_,
+            input_name,
+            type(self).__name__,
+        )
 
     def _check_image_shape_param(self, samples, input_name):
         """At fit, image input must agree with an explicit ``image_shape``."""
@@ -273,11 +275,12 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             "criterion__free_bits": self.free_bits,
         }
 
-    def _build_net(self, device, callbacks=(), shard=None, train_split=None):
+    def _build_net(self, device, callbacks=(), shard=None, train_split=None, seed=0):
         """Return an uninitialised :class:`~skgalvae.nn.VAENet` for this fit.
 
         ``shard`` is ``(rank, world_size)`` to train data-parallel;
-        ``train_split`` holds out the validation data (skorch's parameter).
+        ``train_split`` holds out the validation data (skorch's parameter);
+        ``seed`` seeds the weights and the net's own generators.
         """
         parallel = {}
         if shard is not None:
@@ -291,6 +294,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
             augment=self.augment,
+            random_state=seed,
             train_split=train_split,
             device=device,
             precision=resolve_precision(self.precision, device),
@@ -338,6 +342,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             self.data_range_ = 255.0
         else:
             self.data_range_ = float(high - low) if high > low else 1.0
+        self.input_range_ = (float(low), float(high))
+        self.input_is_uint8_ = is_uint8(samples.data)
         self.device_ = resolve_device(self.device)
 
     def _resolve_likelihood(self):
@@ -394,26 +400,49 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         callbacks = self._fit_callbacks(
             self.data_range_ / self.pixel_scale_, shard, train_split is not None
         )
-        net = self._build_net(self.device_, callbacks, shard, train_split)
-        with seeded_torch(seed, self.device_):
-            net.initialize()
-            if warm is not None:
-                core_module(net.module_).load_state_dict(warm)
-            elif init_state is not None:
-                core_module(net.module_).load_vae_state(init_state)
-            if shard is not None and (warm is not None or init_state is not None):
-                _sync_parameters(net.module_)  # DDP copied the weights before
-            if resume:  # weights, optimiser, likelihood and history
-                net.load_params(checkpoint=dict(net.callbacks_)["checkpoint"])
-            epochs = self.max_epochs - len(net.history)
-            if epochs > 0:
+        net = self._build_net(self.device_, callbacks, shard, train_split, seed)
+        net.initialize()
+        if warm is not None:
+            core_module(net.module_).load_state_dict(warm)
+        elif init_state is not None:
+            core_module(net.module_).load_vae_state(init_state)
+        if shard is not None and (warm is not None or init_state is not None):
+            _sync_parameters(net.module_)  # DDP copied the weights before
+        if resume:  # weights, optimiser, likelihood and history
+            net.load_params(checkpoint=dict(net.callbacks_)["checkpoint"])
+        epochs = self.max_epochs - len(net.history)
+        if epochs > 0:
+            try:
                 net.partial_fit(dataset, None, epochs=epochs)
+            except KeyboardInterrupt:
+                raise KeyboardInterrupt(self._interrupted(net)) from None
+            except FloatingPointError as exc:
+                data = getattr(dataset, "source", dataset).array
+                raise FloatingPointError(
+                    diagnose_divergence(exc, data, self.lr)
+                ) from None
         # The fitted module is used (and pickled) alone, outside the group.
         net.module_ = unwrap_ddp(net.module_)
         self.net_ = net
         self.history_ = net.history
         self._set_diagnostics(dataset)
         return self
+
+    def _interrupted(self, net):
+        """Say where an interrupted fit stopped, and what is kept of it."""
+        message = (
+            f"{type(self).__name__}.fit was interrupted in epoch {len(net.history)} "
+            f"of {self.max_epochs}; it returns no model."
+        )
+        if self.checkpoint_dir is None:
+            return message
+        saved = len(net.history) - 1  # the cut epoch is not saved
+        if saved < 1:
+            return f"{message} No epoch finished, so checkpoint_dir holds none."
+        return (
+            f"{message} checkpoint_dir={str(self.checkpoint_dir)!r} holds its first "
+            f"{saved} epoch(s): fit again with the same settings to resume."
+        )
 
     def _warm_net(self, dataset):
         """Return the fitted weights to continue from, with ``warm_start``."""
@@ -482,6 +511,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         self._check_fit_samples(samples, **fit_data)
         base = self._initial_vae()
         self._set_fit_attributes(samples, value_range)
+        self._check_scale(value_range, "X")
         dataset, init_state = self._training_data(
             samples, value_range, base, **fit_data
         )
@@ -866,8 +896,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
     def _restore_net(self, packed):
         net = self._build_net(self.device_)
-        with seeded_torch(0, self.device_):  # weights are overwritten below
-            net.initialize()
+        net.initialize()  # seeded: its weights are overwritten below
         state = unpack_module_state(packed, type(self).__name__)
         core_module(net.module_).load_state_dict(state)
         net.history = self.history_

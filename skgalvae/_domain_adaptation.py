@@ -344,10 +344,10 @@ class DomainAdaptedVAETransformer(BaseVAE):
 
     # ------------------------------------------------------------------ intake
     def _domains(self, samples, sample_domain, X_target):
-        """Split or read the surveys; return their labels, data and the lowest value.
+        """Split or read the surveys; return their labels, data and target range.
 
-        The lowest value is ``X_target``'s (``None`` with ``sample_domain``,
-        whose rows are all in ``X``).
+        The range is ``X_target``'s ``(low, high)`` (``None`` with
+        ``sample_domain``, whose rows are all in ``X``).
         """
         if sample_domain is not None:
             labels = check_sample_domain(sample_domain, len(samples.data))
@@ -358,11 +358,11 @@ class DomainAdaptedVAETransformer(BaseVAE):
                 for label in order
             ]
             return order, data, None
-        target_samples, (target_low, _) = self._read_samples(
+        target_samples, target_range = self._read_samples(
             X_target, reset=False, input_name="X_target", reference="X has"
         )
         data = [samples.data, target_samples.data]
-        return np.asarray(_SOURCE_TARGET), data, target_low
+        return np.asarray(_SOURCE_TARGET), data, target_range
 
     def _check_domain_sizes(self, domains, data):
         shard = data_parallel_rank()
@@ -464,13 +464,15 @@ class DomainAdaptedVAETransformer(BaseVAE):
             )
 
     def _training_data(self, samples, value_range, base, *, sample_domain, X_target):
-        domains, data, target_low = self._domains(samples, sample_domain, X_target)
+        domains, data, target_range = self._domains(samples, sample_domain, X_target)
         self._check_domain_sizes(domains, data)
         self.domains_ = domains
         low = value_range[0]
-        data_low = low if target_low is None else min(low, target_low)
+        data_low = low if target_range is None else min(low, target_range[0])
         if self.output_activation == "auto":
             self.output_activation_ = self._auto_output_activation(data_low)
+        if target_range is not None:
+            self._check_scale(target_range, "X_target")
         init_state = None
         if base is not None:
             self._inherit_from(base, samples)

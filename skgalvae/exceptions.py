@@ -5,6 +5,7 @@ from sklearn.exceptions import InconsistentVersionWarning as _SklearnVersionWarn
 __all__ = [
     "InconsistentVersionWarning",
     "NonFiniteFilledWarning",
+    "OutputLockedError",
     "UnreadableRowsWarning",
 ]
 
@@ -56,4 +57,13 @@ class UnreadableRowsWarning(UserWarning):
     :func:`~skgalvae.survey.encode_survey` keeps such rows in its output with
     NaN latents and the reason in their ``error`` column, and lists them by
     id in the returned summary's ``failures``; this warning says how many.
+    """
+
+
+class OutputLockedError(RuntimeError):
+    """Another run is writing the same output.
+
+    :func:`~skgalvae.survey.encode_survey` holds an exclusive lock on its
+    output (``<output>.lock``) while it writes; a second writer fails at once
+    with this error, which names the holder (process, host and start time).
     """

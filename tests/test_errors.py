@@ -191,6 +191,9 @@ def test_unfitted():
 
 
 def test_a_diverged_fit_stops_with_a_clear_error(small_vae, images):
-    # Finite pixels whose squares overflow float32: the loss becomes inf.
-    with pytest.raises(FloatingPointError, match="diverged in epoch 1, batch 0"):
+    # Finite pixels whose squares would overflow float32 never reach training.
+    with pytest.raises(ValueError, match="far from the unit scale"):
         small_vae(max_epochs=1).fit(images.astype(np.float32) * 1e25)
+    # A learning rate far too large diverges, and is named as the cause.
+    with pytest.raises(FloatingPointError, match=r"diverged in epoch \d+, batch"):
+        small_vae(max_epochs=3, lr=1e4).fit(images)

@@ -9,9 +9,42 @@ from PIL import Image, UnidentifiedImageError
 
 from ._resize import resize_image
 
+#: Picture formats read here; anything else Pillow opens (FITS among them)
+#: is refused, since converting it to 8-bit colour would destroy it.
+_PICTURE_FORMATS = {"JPEG", "MPO", "PNG", "TIFF", "BMP", "GIF", "WEBP", "PPM"}
+# Pillow modes of single-band pixels deeper than 8 bits.
+_DEEP_MODES = {"I", "F", "I;16", "I;16B", "I;16L", "I;16N"}
+
+
+def _check_picture(img, path):
+    """Refuse files that are not 8-bit pictures, before their pixels are read."""
+    if img.format not in _PICTURE_FORMATS:
+        hint = (
+            "read it with skgalvae.io.read_fits (or stream it with FITSDataset)"
+            if img.format == "FITS"
+            else "convert it to an 8-bit picture (JPEG or PNG) first"
+        )
+        raise ValueError(
+            f"{path} is a {img.format} file, not a JPEG/PNG picture; reading it as "
+            f"8-bit colour would destroy its values: {hint}."
+        )
+    rawmode = img.tile[0].args if img.tile else ""
+    rawmode = rawmode[0] if isinstance(rawmode, tuple) else str(rawmode)
+    if img.mode in _DEEP_MODES or "16" in rawmode or "32" in rawmode:
+        raise ValueError(
+            f"{path} holds pixels deeper than 8 bits (Pillow mode {img.mode!r}, raw "
+            f"{rawmode!r}); read_images returns 8-bit images and would saturate "
+            f"or truncate them. Read such images with tifffile or imageio into a "
+            f"float32 array (e.g. divided by 65535 for 16 bits), or save them as "
+            f"FITS and use skgalvae.io.read_fits."
+        )
+
 
 def read_image_file(path, *, mode="RGB", size=None, resize="crop"):
-    """Read one JPEG/PNG image as (bands, h, w) uint8.
+    """Read one 8-bit JPEG/PNG image as (bands, h, w) uint8.
+
+    Files with deeper pixels (16-bit PNG or TIFF, float TIFF) and FITS files
+    are refused with a ``ValueError`` that says how to read them instead.
 
     Parameters
     ----------
@@ -31,6 +64,7 @@ def read_image_file(path, *, mode="RGB", size=None, resize="crop"):
     path = os.fspath(path)
     try:
         with Image.open(path) as img:
+            _check_picture(img, path)
             img.load()  # truncated files fail here, not later
             array = np.asarray(img.convert(mode))
     except FileNotFoundError as exc:

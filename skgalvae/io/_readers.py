@@ -70,7 +70,11 @@ def read_fits(
 def read_images(
     paths, *, mode: str = "RGB", size: int | None = None, resize: str = "crop"
 ) -> np.ndarray:
-    """Read JPEG or PNG cutouts into one (n, bands, h, w) uint8 array.
+    """Read 8-bit JPEG or PNG cutouts into one (n, bands, h, w) uint8 array.
+
+    Deeper pixels (16-bit PNG or TIFF, float TIFF) and FITS files are refused
+    with a message naming the file, instead of being cut to 8 bits: read FITS
+    with :func:`read_fits`.
 
     Parameters
     ----------

@@ -176,8 +176,7 @@ class DeviceBatchLoader:
     batch_size : int, default=128
         Samples per batch; the last batch may be smaller.
     shuffle : bool, default=False
-        Draw a new permutation each pass, from torch's global CPU generator (so
-        seeding makes it reproducible).
+        Draw a new permutation each pass, from ``generator``.
     device : str or torch.device, default="cpu"
         Where batches are delivered.
     stage : bool or "auto", default="auto"
@@ -191,6 +190,8 @@ class DeviceBatchLoader:
         (a last batch with fewer rows than processes joins the one before).
         While iterating, ``current_shard`` holds ``(low, high, batch_rows)``
         of the batch last yielded.
+    generator : torch.Generator or None, default=None
+        CPU generator of the permutations; None uses torch's global one.
     """
 
     def __init__(
@@ -202,9 +203,11 @@ class DeviceBatchLoader:
         stage="auto",
         channels_last=False,
         shard=None,
+        generator=None,
     ):
         self.dataset = dataset
         self.shard = shard
+        self.generator = generator
         self.current_shard = None
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -232,7 +235,7 @@ class DeviceBatchLoader:
 
     def _batch_indices(self):
         n = len(self.dataset)
-        order = torch.randperm(n) if self.shuffle else None
+        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
             yield order[start:stop] if order is not None else slice(start, stop)
@@ -420,7 +423,7 @@ class DomainBatchLoader:
     batch_size : int, default=128
         Samples per batch of each survey.
     shuffle : bool, default=False
-        New permutations each pass (torch's global CPU generator).
+        New permutations each pass, from ``generator``.
     paired : bool, default=False
         Whether row ``i`` of every survey is the same object.
     device : str or torch.device, default="cpu"
@@ -436,6 +439,8 @@ class DomainBatchLoader:
         of each survey's, rows ``shard_bounds(len(batch), rank, world_size)``,
         so paired rows stay together. ``current_shard`` holds ``(low, high,
         batch_rows)`` while iterating, as for :class:`DeviceBatchLoader`.
+    generator : torch.Generator or None, default=None
+        CPU generator of the permutations; None uses torch's global one.
     """
 
     def __init__(
@@ -448,6 +453,7 @@ class DomainBatchLoader:
         stage="auto",
         channels_last=False,
         shard=None,
+        generator=None,
     ):
         domains = dataset.domains
         if paired and len({len(d) for d in domains}) > 1:
@@ -462,7 +468,9 @@ class DomainBatchLoader:
                 should_stage(d.array, device, reserved_bytes=sum(sizes) - size)
                 for d, size in zip(domains, sizes, strict=True)
             )
-        loader_params = dict(device=device, stage=stage, channels_last=channels_last)
+        loader_params = dict(
+            device=device, stage=stage, channels_last=channels_last, generator=generator
+        )
         self.loaders = [
             DeviceBatchLoader(d, batch_size, shuffle, **loader_params) for d in domains
         ]
@@ -495,14 +503,18 @@ class DomainBatchLoader:
         if self.paired:
             return first_batches
         n = len(loader.dataset)
-        order = torch.randperm(n) if self.shuffle else torch.arange(n)
+        generator = self.source.generator
+        order = (
+            torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
+        )
         batches, position = [], 0
         for index in first_batches:
             size = _batch_length(index)
             rows = []
             while size > 0:
                 if position == n:
-                    order = torch.randperm(n) if self.shuffle else order
+                    if self.shuffle:
+                        order = torch.randperm(n, generator=generator)
                     position = 0
                 take = min(size, n - position)
                 rows.append(order[position : position + take])

@@ -116,6 +116,9 @@ class VAEModule(nn.Module):
     #: holds rows ``low:high`` of a global batch, and takes those rows of noise
     #: drawn for the whole batch, as one process would (skgalvae.nn.distributed).
     noise_rows = None
+    #: The fit's own generator of the noise (see :mod:`skgalvae.nn.random`);
+    #: None draws from torch's global one.
+    noise_generator = None
 
     def latent_draw(self, mu, logvar):
         """Draw ``z ~ N(mu, exp(logvar))`` when training (reparameterised), else mu."""
@@ -124,11 +127,13 @@ class VAEModule(nn.Module):
         return mu
 
     def _standard_noise(self, mu):
-        if self.noise_rows is None:
-            return torch.randn_like(mu)
-        low, high, batch_rows = self.noise_rows
+        # With a generator, torch.compile breaks the graph here (one break).
+        low, high, batch_rows = self.noise_rows or (0, len(mu), len(mu))
         shape = (batch_rows, *mu.shape[1:])
-        return torch.randn(shape, dtype=mu.dtype, device=mu.device)[low:high]
+        noise = torch.randn(
+            shape, dtype=mu.dtype, device=mu.device, generator=self.noise_generator
+        )
+        return noise[low:high]
 
 
 class DomainAdaptedVAEModule(VAEModule):

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import signal
+import threading
 
 import torch
 from skorch import NeuralNet
@@ -29,34 +31,41 @@ from skorch.dataset import get_len
 from .data import ArrayDataset, DeviceBatchLoader
 from .distributed import all_reduce_sum, unwrap_ddp
 from .losses import ELBOLoss
+from .random import fit_generators, seeded_torch
 
 _AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16}
 
 
 def _check_finite_losses(table, names, epoch):
-    """Stop a diverged fit with a message that says where and what to do."""
+    """Stop a diverged fit with a message that says where and what to do.
+
+    The error's ``where`` attribute holds the epoch, batch and loss terms,
+    for callers that know more about the likely cause.
+    """
     for batch, row in enumerate(table):
         if not all(math.isfinite(value) for value in row):
             terms = ", ".join(
                 f"{name}={value:.4g}"
                 for name, value in zip(["loss", *names], row, strict=True)
             )
-            raise FloatingPointError(
-                f"Training diverged in epoch {epoch}, batch {batch}: {terms}. "
-                f"Pixel values far from unit scale (e.g. bright stars in raw "
-                f"nanomaggies) make the loss overflow; stretch or scale the images "
-                f"first (skgalvae.preprocessing.AsinhStretch, MTFStretch or "
-                f"BandScaler), or lower lr."
+            where = f"epoch {epoch}, batch {batch} ({terms})"
+            error = FloatingPointError(
+                f"Training diverged in {where}. Values far from unit scale (e.g. "
+                f"bright stars in raw nanomaggies) make the loss overflow: stretch "
+                f"or scale the images first (skgalvae.preprocessing.AsinhStretch, "
+                f"MTFStretch or BandScaler); otherwise lower lr."
             )
+            error.where = where
+            raise error
 
 
-def dihedral_augment(x, rows=None):
+def dihedral_augment(x, rows=None, generator=None):
     """Flip and turn each image by a random element of the dihedral group D4.
 
     Three independent coin flips per image (mirror left-right, mirror
     up-down, transpose) reach all 8 orientations of a square. Works on the
-    device, from torch's global generator; a dict of batches (domain
-    adaptation) gets the same orientation for row ``i`` of every entry.
+    device; a dict of batches (domain adaptation) gets the same orientation
+    for row ``i`` of every entry.
 
     Parameters
     ----------
@@ -66,6 +75,8 @@ def dihedral_augment(x, rows=None):
         ``(low, high, batch_rows)`` while training data-parallel: ``x`` is
         rows ``low:high`` of a global batch, and gets those rows' draws of a
         draw for the whole batch, as one process would.
+    generator : torch.Generator or None, default=None
+        Generator on the images' device; None uses torch's global one.
 
     Returns
     -------
@@ -79,7 +90,8 @@ def dihedral_augment(x, rows=None):
     low = 0
     if rows is not None:
         low, _, n_rows = rows
-    coins = torch.rand(3, n_rows, device=first.device)[:, low:] < 0.5
+    coins = torch.rand(3, n_rows, device=first.device, generator=generator)
+    coins = coins[:, low:] < 0.5
 
     def orient(images):
         flips = [coins[k].view(-1, 1, 1, 1)[: len(images)] for k in range(3)]
@@ -115,6 +127,46 @@ def _global_batch_means(table, sizes, shards):
     return table / divisor[:, None], global_rows
 
 
+@contextlib.contextmanager
+def _noting_interrupts():
+    """Yield a list that gets an entry when SIGINT (Ctrl+C) arrives in the block.
+
+    skorch callbacks stop training by raising ``KeyboardInterrupt`` too
+    (``EarlyStopping`` does); this tells a user's interrupt from theirs. The
+    previous handler still runs. Signals reach the main thread only, so
+    elsewhere nothing is installed and the list stays empty.
+    """
+    arrived = []
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(
+        previous
+    ):
+        yield arrived
+        return
+
+    def note(signum, frame):
+        arrived.append(signum)
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield arrived
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _TrainingInterrupted(BaseException):
+    """Carries a KeyboardInterrupt past skorch's ``partial_fit``, which swallows it.
+
+    Not an ``Exception`` nor a ``KeyboardInterrupt``, so nothing on the way
+    catches it; :meth:`VAENet.partial_fit` turns it back into the interrupt.
+    """
+
+    def __init__(self, epoch):
+        super().__init__(epoch)
+        self.epoch = epoch
+
+
 class VAENet(NeuralNet):
     """skorch ``NeuralNet`` for VAEs, with a fast device path.
 
@@ -137,6 +189,12 @@ class VAENet(NeuralNet):
         ``"dihedral"``: each training image is flipped and turned by a random
         element of the square's symmetry group (:func:`dihedral_augment`);
         the images of a domain-adaptation batch pair get the same ones.
+    random_state : int or None, default=None
+        Seed of the initial weights and of the net's own generators
+        (``shuffle_generator_``, ``draw_generator_``), from which training
+        draws its shuffling, reparameterisation noise and augmentation
+        (:mod:`skgalvae.nn.random`): fits in parallel threads do not disturb
+        each other. None draws a seed from torch's global generator.
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -152,6 +210,7 @@ class VAENet(NeuralNet):
         train_split=None,
         data_parallel=False,
         augment=None,
+        random_state=None,
         **kwargs,
     ):
         super().__init__(
@@ -166,9 +225,23 @@ class VAENet(NeuralNet):
         self.channels_last = channels_last
         self.data_parallel = data_parallel
         self.augment = augment
+        self.random_state = random_state
         self._shard = None
 
     # -- set-up ------------------------------------------------------------------
+    def initialize(self):
+        """Build the module (seeded) and the fit's own generators."""
+        seed = self.random_state
+        if seed is None:
+            seed = int(torch.randint(2**31 - 1, ()))
+        with seeded_torch(seed, self.device):
+            super().initialize()
+        self.shuffle_generator_, self.draw_generator_ = fit_generators(
+            seed, self.device
+        )
+        core_module(self.module_).noise_generator = self.draw_generator_
+        return self
+
     def initialize_module(self):
         """Build the module, to channels_last and into DDP when asked."""
         super().initialize_module()
@@ -206,10 +279,40 @@ class VAENet(NeuralNet):
         params.setdefault("batch_size", self.batch_size)
         params.setdefault("device", self.device)
         params.setdefault("channels_last", self.channels_last)
+        if training:
+            params.setdefault("generator", getattr(self, "shuffle_generator_", None))
         if params["batch_size"] == -1:
             params["batch_size"] = len(dataset)
         iterator = self.iterator_train if training else self.iterator_valid
         return iterator(dataset, **params)
+
+    # -- training ------------------------------------------------------------------
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """Run skorch's loop; Ctrl+C leaves it as :class:`_TrainingInterrupted`.
+
+        A ``KeyboardInterrupt`` raised by a callback to stop training
+        (skorch's convention) still ends the loop quietly.
+        """
+        with _noting_interrupts() as interrupts:
+            try:
+                return super().fit_loop(X, y, epochs=epochs, **fit_params)
+            except KeyboardInterrupt as exc:
+                if interrupts:
+                    raise _TrainingInterrupted(len(self.history)) from exc
+                raise
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` (or ``epochs``) more epochs.
+
+        Unlike skorch's, a ``KeyboardInterrupt`` (Ctrl+C) propagates: a cut
+        fit raises instead of returning as if it had finished.
+        """
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except _TrainingInterrupted as exc:
+            raise KeyboardInterrupt(
+                f"training interrupted in epoch {exc.epoch}"
+            ) from exc.__cause__
 
     # -- forward and loss ----------------------------------------------------------
     def autocast(self):
@@ -250,7 +353,7 @@ class VAENet(NeuralNet):
         """One training step, on an augmented batch when ``augment`` asks."""
         if self.augment == "dihedral":
             X, y = batch
-            batch = (dihedral_augment(X, self._shard), y)
+            batch = (dihedral_augment(X, self._shard, self.draw_generator_), y)
         return super().train_step_single(batch, **fit_params)
 
     def _loss_share(self, training):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 
-__all__ = ["STUDY_MODELS", "StudyConfig"]
+__all__ = ["STUDY_FIELDS", "STUDY_MODELS", "StudyConfig"]
 
 #: The study's candidates (Sec. 4.1).
 STUDY_LATENTS = (10, 20, 40, 60, 80, 100)
@@ -178,3 +178,7 @@ class StudyConfig:
         return {
             k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()
         }
+
+
+#: The names of StudyConfig's fields.
+STUDY_FIELDS = frozenset(field.name for field in fields(StudyConfig))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import os
 import time
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ from joblib import Memory
 from tqdm.auto import tqdm
 
 from .._version import __version__
-from ._config import STUDY_MODELS, StudyConfig
+from ._config import STUDY_FIELDS, STUDY_MODELS, StudyConfig
 from ._data import load_study_data, questions_of, stretcher
 from ._report import Report
 from ._stages import (
@@ -49,59 +48,101 @@ def _file_stamp(path):
     return (str(path), stat.st_size, stat.st_mtime_ns)
 
 
-def _data_key(config):
-    # The package version: a new skgalvae may compute a stage differently,
-    # while joblib only hashes the thin cached wrappers below.
-    return dict(
-        skgalvae=__version__,
-        data=config.data,
-        image_size=config.image_size,
-        n_samples=config.n_samples,
-        seed=config.seed,
-        data_path=_file_stamp(config.data_path),
-        catalog_path=_file_stamp(config.catalog_path),
-    )
+# The StudyConfig fields that hold paths: the key holds their files' stamps.
+_PATH_FIELDS = ("data_path", "catalog_path")
+_SEARCH_READS = ("epochs", "batch_size", "cv", "device", "seed", "latents")
 
 
-def _training_key(config):
-    return dict(
-        skgalvae=__version__,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        cv=config.cv,
-        device=config.device,
-        seed=config.seed,
-        latents=tuple(config.latents),
-    )
-
-
-# Cached stage bodies: ``key`` holds the settings they depend on; ``config``
-# is ignored by the hash.
+# Cached stage bodies. Each declares the StudyConfig fields it reads; its
+# cache key (``key``, from :func:`stage_key`) is made of those (and of its
+# array and model arguments, which joblib hashes), and it sees a config that
+# refuses any other field (:class:`_DeclaredConfig`), so no setting can
+# change a result unnoticed.
 def _load(key, config):
     return load_study_data(config)
+
+
+_load.reads = ("data", "data_path", "catalog_path", "image_size", "n_samples", "seed")
 
 
 def _search(key, X_train, stretch, model, config):
     return search_latents(X_train, stretch, model, config)
 
 
+_search.reads = _SEARCH_READS
+
+
 def _final(key, X_train, stretch, model, n_latent, config):
     return final_model(X_train, stretch, model, n_latent, config)
 
 
-def _encode(key, model, pca, X_train, X_test):
+_final.reads = ("final_epochs", "batch_size", "device", "seed")
+
+
+def _encode(key, model, pca, X_train, X_test, config):
     return {
         "vae": (model.transform(X_train), model.transform(X_test)),
         "pca": (pca.fit(X_train).transform(X_train), pca.transform(X_test)),
     }
 
 
+_encode.reads = ()
+
+
 def _adapt(key, vae, config):
     return adapt_domains(vae, config)
 
 
+_adapt.reads = (
+    "image_size", "n_pairs", "da_epochs", "mmd_weights", "fixed_mmd_weights",
+    "test_size", "n_trees", "min_question_samples", "batch_size", "device", "seed",
+)  # fmt: skip
+
+
 def _pictures(key, model, X_test, Z_test, classes_test, config):
     return pictures(model, X_test, Z_test, classes_test, config)
+
+
+_pictures.reads = ("seed", "tsne_max")
+
+
+class _DeclaredConfig:
+    """The :class:`StudyConfig` as one stage sees it: its declared fields only.
+
+    Reading another field raises, naming the stage: a field missing from a
+    stage's ``reads`` would be missing from its cache key, and a re-run would
+    serve a stale result. Methods run on this view, so the fields they read
+    are checked too.
+    """
+
+    def __init__(self, config, reads, stage):
+        self._config, self._reads, self._stage = config, frozenset(reads), stage
+
+    def __getattr__(self, name):
+        if name in STUDY_FIELDS and name not in self._reads:
+            raise AttributeError(
+                f"The study stage {self._stage!r} reads config.{name} but does not "
+                f"declare it in {self._stage}.reads, so its cache key would "
+                f"ignore it; add it there."
+            )
+        attribute = getattr(type(self._config), name, None)
+        if callable(attribute):
+            return attribute.__get__(self)
+        return getattr(self._config, name)
+
+
+def stage_key(config, reads):
+    """Return the cache key of a stage that reads the fields ``reads``.
+
+    Paths enter by their files' size and modification time, so that a changed
+    input file invalidates the cache; the package version enters too, since a
+    new skgalvae may compute a stage differently.
+    """
+    key = {"skgalvae": __version__}
+    for name in reads:
+        value = getattr(config, name)
+        key[name] = _file_stamp(value) if name in _PATH_FIELDS else value
+    return key
 
 
 class _Timer:
@@ -170,11 +211,11 @@ def run_study(
     out.mkdir(parents=True, exist_ok=True)
     memory = Memory(out / "cache" if cache else None, verbose=0)
 
-    def cached(function):
-        ignore = (
-            ["config"] if "config" in inspect.signature(function).parameters else []
-        )
-        return memory.cache(function, ignore=ignore)
+    def cached(function, *args):
+        """Run a cached stage body on ``args``: computed once per key."""
+        body = memory.cache(function, ignore=["config"])
+        view = _DeclaredConfig(config, function.reads, function.__name__.strip("_"))
+        return body(stage_key(config, function.reads), *args, config=view)
 
     timer = _Timer()
     results = {"skgalvae_version": __version__, "config": config.to_dict()}
@@ -188,7 +229,7 @@ def run_study(
         return timer(name)
 
     with stage():
-        data = cached(_load)(_data_key(config), config)
+        data = cached(_load)
         train, test = split_galaxies(data.classes, config.test_size, config.seed)
         X_train, X_test = data.images[train], data.images[test]
         display = slice(None, None, -1) if not data.stretch else None  # RGB -> z,r,g
@@ -209,18 +250,10 @@ def run_study(
     # 1. Latent dimension --------------------------------------------------
     with stage():
         searches = [
-            cached(_search)(
-                _training_key(config), X_train, stretcher(data), name, config
-            )
-            for name in config.models
+            cached(_search, X_train, stretcher(data), name) for name in config.models
         ]
-        model = cached(_final)(
-            {**_training_key(config), "final_epochs": config.final_epochs},
-            X_train,
-            stretcher(data),
-            config.models[0],
-            searches[0]["knee"],
-            config,
+        model = cached(
+            _final, X_train, stretcher(data), config.models[0], searches[0]["knee"]
         )
         ssim = class_ssim(model, X_test, data.classes.iloc[test])
         joblib.dump(model, out / "model.joblib")
@@ -233,7 +266,7 @@ def run_study(
         n_latent = model[-1].n_latent
         n_pca = min(n_latent, len(train), int(np.prod(data.images.shape[1:])))
         pca = pca_baseline(stretcher(data), n_pca, config.seed)
-        encoded = cached(_encode)(_training_key(config), model, pca, X_train, X_test)
+        encoded = cached(_encode, model, pca, X_train, X_test)
         questions = questions_of(data)
         labels_train, labels_test = data.labels.iloc[train], data.labels.iloc[test]
         classification = {
@@ -256,17 +289,7 @@ def run_study(
     # 3. Domain adaptation -------------------------------------------------
     with stage():
         if data.is_simulated:
-            # Its own survey pairs, split and forests: every setting they read.
-            da_key = {
-                **_training_key(config),
-                **{
-                    name: getattr(config, name)
-                    for name in ("image_size", "n_pairs", "da_epochs", "mmd_weights",
-                                 "fixed_mmd_weights", "test_size", "n_trees",
-                                 "min_question_samples")
-                },
-            }  # fmt: skip
-            adaptation, da_arrays = cached(_adapt)(da_key, model[-1], config)
+            adaptation, da_arrays = cached(_adapt, model[-1])
         else:
             adaptation = {
                 "skipped": "needs the same galaxies imaged by two surveys; the "
@@ -287,13 +310,12 @@ def run_study(
 
     # 5. Pictures ----------------------------------------------------------
     with stage():
-        arrays = cached(_pictures)(
-            {**_training_key(config), "tsne_max": config.tsne_max},
+        arrays = cached(
+            _pictures,
             model,
             X_test,
             encoded["vae"][1],
             data.classes.iloc[test].to_numpy(),
-            config,
         )
     _report_pictures(report, arrays, out, display)
     bar.close()

@@ -53,10 +53,10 @@ def split_galaxies(classes, test_size, seed):
     )
 
 
-def _vae(config, n_train, model, **params):
+def _vae(config, n_train, model, max_epochs, **params):
     return VAETransformer(
         **config.model_params(model),
-        max_epochs=config.epochs,
+        max_epochs=max_epochs,
         batch_size=config.batch_size_for(n_train),
         device=config.device,
         random_state=config.seed,
@@ -107,7 +107,9 @@ def search_latents(X_train, stretch, model, config):
         cv = ShuffleSplit(n_splits=1, test_size=0.25, random_state=config.seed)
     else:
         cv = KFold(config.cv, shuffle=True, random_state=config.seed)
-    pipe = Pipeline([("stretch", stretch), ("vae", _vae(config, n_fit, model))])
+    pipe = Pipeline(
+        [("stretch", stretch), ("vae", _vae(config, n_fit, model, config.epochs))]
+    )
     knee_rule = KneeRefit("vae__n_latent", score="mean_test_ssim")
     with tqdm(
         total=len(config.latents) * config.cv,
@@ -145,8 +147,8 @@ def final_model(X_train, stretch, model, n_latent, config):
             ("stretch", stretch),
             (
                 "vae",
-                _vae(config, len(X_train), model, n_latent=n_latent).set_params(
-                    max_epochs=config.final_epochs
+                _vae(
+                    config, len(X_train), model, config.final_epochs, n_latent=n_latent
                 ),
             ),
         ]

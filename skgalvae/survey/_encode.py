@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 import warnings
@@ -9,24 +10,25 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from numbers import Integral
 
+import joblib
 import numpy as np
+import torch
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._base import BaseVAE, split_vae
 from .._version import __version__
 from ..exceptions import UnreadableRowsWarning
+from ..nn.net import core_module
+from ._lock import exclusive_writer
 from ._sources import open_source, resolve_ids
 from ._stores import as_objects, plain, remove_store, store_class
 
 __all__ = ["EncodingSummary", "encode_survey"]
 
 _DEFAULT_CHUNK_ROWS = 4096
-# Rows re-encoded on resume to check that the same model and survey wrote the
-# output, and how closely they must agree (loose enough for bf16 on a GPU vs
-# float32 on a CPU; a different model disagrees by order one).
+# Ids compared on resume with those stored, to check the survey is the same.
 _PROBE_ROWS = 16
-_PROBE_TOLERANCE = 0.05
 
 
 class LatentEncoder:
@@ -63,6 +65,35 @@ class LatentEncoder:
                 f"ending in one."
             )
         return [str(name) for name in named.get_feature_names_out()]
+
+    def fingerprint(self) -> str:
+        """Return a hash of the model: its weights, fitted scales and settings.
+
+        Stored in the output's metadata, it tells on resume whether the same
+        model wrote the rows already there. It does not depend on the device
+        (a model fitted on a GPU and loaded on a CPU has the same one).
+        """
+        digest = hashlib.sha256()
+        if self.vae is None:
+            digest.update(joblib.hash(self.estimator).encode())
+            return digest.hexdigest()
+        state = core_module(self.vae.net_.module_).state_dict()
+        for name, tensor in sorted(state.items()):
+            array = tensor.detach().to("cpu", torch.float32).contiguous().numpy()
+            digest.update(name.encode())
+            digest.update(array.tobytes())
+        settings = {
+            name: getattr(self.vae, name)
+            for name in (
+                "n_latent", "sample_shape_", "pixel_scale_", "output_activation_",
+                "architecture_", "hidden_dims_",
+            )
+        }  # fmt: skip
+        settings["estimator"] = type(self.vae).__name__
+        digest.update(repr(sorted(settings.items())).encode())
+        if self.preprocessing is not None:
+            digest.update(joblib.hash(self.preprocessing).encode())
+        return digest.hexdigest()
 
     def __call__(self, images):
         """Return ``(latents, std or None)`` as float32 arrays."""
@@ -155,6 +186,7 @@ def _new_metadata(reader, encoder, chunk_rows, ids):
         "feature_names": names,
         "std": bool(encoder.std),
         "estimator": repr(encoder.estimator),
+        "model_fingerprint": encoder.fingerprint(),
         "source": reader.name,
         "id_kind": "str" if np.asarray(ids[:1]).dtype.kind in "OUST" else "int",
         "skgalvae_version": __version__,
@@ -183,16 +215,29 @@ def _check_resumable(store, reader, encoder, batch_size, ids):
             f"{meta['std']}) but this estimator gives {names[:3]}... (std="
             f"{encoder.std}); pass overwrite=True to start again."
         )
+    stored = meta.get("model_fingerprint")
+    if stored is None:
+        raise ValueError(
+            f"{path} was written by skgalvae {meta.get('skgalvae_version')}, which "
+            f"did not record the model that wrote it, so resuming cannot check it "
+            f"is this one; pass overwrite=True to start again."
+        )
+    if stored != encoder.fingerprint():
+        raise ValueError(
+            f"{path} was written by another model (its weights, scaling or "
+            f"settings differ from this estimator's: model fingerprint "
+            f"{stored[:12]}... vs {encoder.fingerprint()[:12]}...); resuming "
+            f"would mix two models' latents in one table. Pass overwrite=True to "
+            f"start again, or write to another output."
+        )
     done = np.flatnonzero(store.done_chunks())
     if len(done):
-        _check_probe(store, int(done[0]), reader, encoder, ids)
+        _check_ids(store, int(done[0]), ids)
 
 
-def _check_probe(store, chunk, reader, encoder, ids):
-    """Re-encode a few stored rows; they must match what is stored."""
+def _check_ids(store, chunk, ids):
+    """Refuse unless the first stored ids of ``chunk`` are the source's."""
     stored_ids = store.read_column(chunk, "id")
-    errors = store.read_column(chunk, "error")
-    stored = store.chunk_latents(chunk)
     start, _ = store.chunk_range(chunk)
     stop = start + min(_PROBE_ROWS, len(stored_ids))
     if not np.array_equal(as_objects(ids[start:stop]), stored_ids[: stop - start]):
@@ -200,22 +245,6 @@ def _check_probe(store, chunk, reader, encoder, ids):
             f"The ids of rows {start}:{stop} in {store.path} differ from the "
             f"source's; it was written for another survey or id list. Pass "
             f"overwrite=True to start again."
-        )
-    block = reader.read(start, stop)
-    ok = block.ok & (errors[: stop - start] == "")
-    if not ok.any():
-        return
-    fresh, _ = encoder(block.images[ok])
-    old = stored[: stop - start][ok]
-    scale = max(float(np.abs(old).max()), 1.0)
-    if not np.allclose(
-        fresh, old, rtol=_PROBE_TOLERANCE, atol=_PROBE_TOLERANCE * scale
-    ):
-        raise ValueError(
-            f"Re-encoding rows {start}:{stop} gives latents that differ from "
-            f"those stored in {store.path} (max difference "
-            f"{float(np.abs(fresh - old).max()):.3g}): another model wrote it. "
-            f"Pass overwrite=True to start again."
         )
 
 
@@ -319,8 +348,9 @@ def encode_survey(
         Output format; ``"auto"`` follows ``output``'s suffix.
     overwrite : bool, default=False
         Delete an existing ``output`` and start again. Without it an existing
-        output is resumed, after checking it holds this survey's ids and the
-        same model's latents (a few stored rows are re-encoded).
+        output is resumed, after checking it holds this survey's ids and was
+        written by the same model (a fingerprint of its weights, scaling and
+        settings, stored with the output).
     n_readers : int, default=1
         Threads reading chunks ahead of the encoder.
     progress : bool, default=True
@@ -331,6 +361,15 @@ def encode_survey(
     EncodingSummary
         Rows encoded and resumed, throughput, and failed rows by id;
         ``print`` it for a report.
+
+    Raises
+    ------
+    OutputLockedError
+        If another run is writing ``output``: one writer holds
+        ``<output>.lock`` at a time, and a second fails at once, naming it.
+    ValueError
+        If ``ids`` repeat, or ``output`` holds another survey's or another
+        model's rows (and ``overwrite=False``).
 
     Examples
     --------
@@ -349,11 +388,15 @@ def encode_survey(
         raise ValueError(f"n_readers must be a positive int; got {n_readers!r}.")
     encoder = LatentEncoder(estimator, std=std)
     output = os.fspath(output)
+    store_class(output, format)  # a bad format fails before anything opens
     reader, container = open_source(source, key)
     try:
         ids = resolve_ids(ids, reader, container)
-        store = _open_store(output, format, overwrite, reader, encoder, batch_size, ids)
-        return _run(store, reader, encoder, ids, n_readers, progress)
+        with exclusive_writer(output):
+            store = _open_store(
+                output, format, overwrite, reader, encoder, batch_size, ids
+            )
+            return _run(store, reader, encoder, ids, n_readers, progress)
     finally:
         reader.close()
 

@@ -217,7 +217,10 @@ def resolve_ids(ids, reader, container):
     n = reader.n_rows
     if ids is None:
         default = reader.default_ids
-        return np.arange(n, dtype=np.int64) if default is None else default
+        if default is None:
+            return np.arange(n, dtype=np.int64)
+        check_unique_ids(default, reader.name)
+        return default
     if isinstance(ids, str):
         if container is None or ids not in container:
             raise KeyError(
@@ -232,4 +235,33 @@ def resolve_ids(ids, reader, container):
             f"ids must hold one id per row of {reader.name} ({n}); got shape "
             f"{tuple(ids.shape)}."
         )
+    check_unique_ids(ids[:], reader.name)
     return ids
+
+
+def check_unique_ids(ids, source_name):
+    """Raise if an id repeats: the output table is keyed by them.
+
+    Parameters
+    ----------
+    ids : array-like of shape (n_rows,)
+        The ids (or file paths) of the rows.
+    source_name : str
+        The survey's name, for the message.
+    """
+    import pandas as pd
+
+    repeated = pd.Index(np.asarray(ids)).duplicated(keep=False)
+    if not repeated.any():
+        return
+    rows = np.flatnonzero(repeated)
+    values = np.asarray(ids)
+    first = values[rows[0]]
+    same = rows[values[rows] == first]
+    n_ids = len(pd.unique(values[rows]))
+    first = first.item() if isinstance(first, np.generic) else first
+    raise ValueError(
+        f"ids must be unique, since the latent table is keyed by them; {first!r} "
+        f"is at rows {', '.join(map(str, same[:5]))}{' ...' if len(same) > 5 else ''}"
+        f" of {source_name} ({n_ids} id(s) repeat)."
+    )

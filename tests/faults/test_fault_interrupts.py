@@ -1,0 +1,147 @@
+"""Ctrl+C during training propagates: no cut-short model, no cached stage.
+
+SIGINT is sent to real subprocesses, as a user's Ctrl+C would be.
+"""
+
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from skorch.callbacks import Callback
+
+from skgalvae import VAETransformer
+from skgalvae.study import StudyConfig, run_study
+from skgalvae.study import _run as study_run
+
+FIT_SCRIPT = """
+import sys
+import numpy as np
+from skgalvae import VAETransformer
+X = np.random.default_rng(0).random((64, 1, 64, 64), dtype=np.float32)
+checkpoint_dir = sys.argv[1] if len(sys.argv) > 1 else None
+vae = VAETransformer(n_latent=4, max_epochs=10_000, batch_size=16,
+                     checkpoint_dir=checkpoint_dir)
+print("fitting", flush=True)
+vae.fit(X)
+print("fit returned", flush=True)
+"""
+
+
+def _interrupt(command, ready, wait_s, timeout=120):
+    """Start ``command``, wait for ``ready(stdout)`` and ``wait_s`` more, SIGINT it.
+
+    Output goes to files (a full pipe would stall the process); returns the
+    exit code, stdout and stderr.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        out, err = Path(folder, "out"), Path(folder, "err")
+        with out.open("w") as stdout, err.open("w") as stderr:
+            process = subprocess.Popen(command, stdout=stdout, stderr=stderr)
+        deadline = time.monotonic() + timeout
+        while not ready(out.read_text()):
+            assert process.poll() is None, "the process ended before getting ready"
+            assert time.monotonic() < deadline, "the process never got ready"
+            time.sleep(0.2)
+        time.sleep(wait_s)
+        assert process.poll() is None, "the process finished before the interrupt"
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=timeout)
+        return process.returncode, out.read_text(), err.read_text()
+
+
+def _printed(word):
+    return lambda stdout: word in stdout
+
+
+def test_ctrl_c_during_fit_raises_instead_of_returning_a_model():
+    code, out, err = _interrupt(
+        [sys.executable, "-c", FIT_SCRIPT], _printed("fitting"), wait_s=4
+    )
+    assert code != 0
+    assert "fit returned" not in out
+    assert "KeyboardInterrupt: VAETransformer.fit was interrupted in epoch" in err
+    assert "of 10000; it returns no model" in err
+
+
+def test_ctrl_c_says_what_the_checkpoint_holds_and_the_fit_resumes(tmp_path):
+    code, _, err = _interrupt(
+        [sys.executable, "-c", FIT_SCRIPT, str(tmp_path)],
+        lambda stdout: (tmp_path / "history.json").exists(),
+        wait_s=1,
+    )
+    assert code != 0
+    saved = len(json.loads((tmp_path / "history.json").read_text()))
+    assert f"holds its first {saved} epoch(s)" in err
+    X = np.random.default_rng(0).random((64, 1, 64, 64), dtype=np.float32)
+    vae = VAETransformer(
+        n_latent=4, max_epochs=saved + 1, batch_size=16, checkpoint_dir=tmp_path
+    ).fit(X)
+    assert len(vae.history_) == saved + 1  # resumed: one epoch trained here
+
+
+class _StopAfter(Callback):
+    """A user's callback ending training the skorch way: KeyboardInterrupt."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == 2:
+            raise KeyboardInterrupt
+
+
+def test_callbacks_still_stop_training_by_raising_keyboard_interrupt(images):
+    vae = VAETransformer(
+        n_latent=4, max_epochs=5, batch_size=32, callbacks=[("stop", _StopAfter())]
+    ).fit(images)
+    assert len(vae.history_) == 2
+
+
+STUDY_SCRIPT = """
+import sys
+from skgalvae.study import StudyConfig, run_study
+config = StudyConfig(**{config})
+run_study(config, sys.argv[1])
+print("study returned", flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_the_study_caches_only_finished_stages(tmp_path, monkeypatch):
+    config = StudyConfig.quick(
+        n_samples=120, latents=(2, 4), epochs=30, n_pairs=40, da_epochs=1,
+        n_trees=10, min_question_samples=5, tsne_max=40, models=("xu2023",),
+    )  # fmt: skip
+    script = STUDY_SCRIPT.format(config=repr(asdict(config)))
+
+    def finished(stage):
+        return any((tmp_path / "cache").rglob(f"_run/{stage}/*/output.pkl"))
+
+    code, out, err = _interrupt(
+        [sys.executable, "-c", textwrap.dedent(script), str(tmp_path)],
+        lambda stdout: finished("_load"),
+        wait_s=5,  # into the latent search's 30 epochs
+        timeout=300,
+    )
+    assert code != 0 and "study returned" not in out
+    assert "KeyboardInterrupt" in err
+    assert finished("_load") and not finished("_search")
+    assert not (tmp_path / "results.json").exists()
+    # The re-run takes the data from the cache and redoes the cut search.
+    loads, searches = [], []
+    load, search = study_run.load_study_data, study_run.search_latents
+    monkeypatch.setattr(
+        study_run, "load_study_data", lambda *a: loads.append(1) or load(*a)
+    )
+    monkeypatch.setattr(
+        study_run, "search_latents", lambda *a: searches.append(1) or search(*a)
+    )
+    results = run_study(config, tmp_path)
+    assert loads == [] and searches == [1]
+    assert results["latent_dimension"]["chosen"] in (2, 4)
+    assert finished("_search")

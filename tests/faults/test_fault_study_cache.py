@@ -1,0 +1,44 @@
+"""The study's cache keys come from the fields each stage declares it reads."""
+
+import pytest
+
+from skgalvae.study import StudyConfig
+from skgalvae.study import _run as study_run
+from skgalvae.study._config import STUDY_FIELDS
+
+STAGES = [
+    study_run._load, study_run._search, study_run._final, study_run._encode,
+    study_run._adapt, study_run._pictures,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.__name__)
+def test_every_stage_declares_real_fields(stage):
+    assert set(stage.reads) <= STUDY_FIELDS
+
+
+def test_a_stage_reading_an_undeclared_field_fails_naming_it():
+    view = study_run._DeclaredConfig(StudyConfig(), ("seed",), "pictures")
+    assert view.seed == 0
+    with pytest.raises(AttributeError, match=r"'pictures' reads config.n_trees"):
+        view.n_trees  # noqa: B018
+    # Methods run on the view: batch_size_for reads batch_size.
+    with pytest.raises(AttributeError, match=r"reads config.batch_size but"):
+        view.batch_size_for(100)
+
+
+def test_the_key_changes_with_each_declared_field_only():
+    config = StudyConfig()
+    reads = study_run._pictures.reads
+    key = study_run.stage_key(config, reads)
+    assert study_run.stage_key(StudyConfig(tsne_max=10), reads) != key
+    assert study_run.stage_key(StudyConfig(n_trees=10), reads) == key
+
+
+def test_a_changed_input_file_changes_the_load_key(tmp_path):
+    listing = tmp_path / "files.txt"
+    listing.write_text("a.fits\n")
+    config = StudyConfig(data="fits", data_path=str(listing), catalog_path="x.csv")
+    key = study_run.stage_key(config, study_run._load.reads)
+    listing.write_text("a.fits\nb.fits\n")
+    assert study_run.stage_key(config, study_run._load.reads) != key

@@ -1,0 +1,171 @@
+"""Survey outputs: one writer at a time, resumes checked by model, unique ids."""
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from skgalvae.exceptions import OutputLockedError
+from skgalvae.survey import encode_survey, read_latents
+from skgalvae.survey._lock import exclusive_writer
+
+# Each writer fits its own small model (the seed makes them differ) and
+# encodes 640 rows in chunks of 16, slowed so that the runs overlap.
+WRITER = """
+import sys, time
+import numpy as np
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from skgalvae import VAETransformer
+from skgalvae.survey import encode_survey
+
+output, seed, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+X = np.random.default_rng(0).random((640, 1, 64, 64), dtype=np.float32)
+vae = VAETransformer(n_latent=3, hidden_dims=(8, 16), max_epochs=1,
+                     random_state=seed).fit(X[:64])
+
+def slow(images):
+    time.sleep(delay)
+    return images
+
+model = Pipeline([("slow", FunctionTransformer(slow).fit(X)), ("vae", vae)])
+print("encoding", flush=True)
+encode_survey(model, X, output, batch_size=16, progress=False)
+np.save(output + ".expected.npy", vae.transform(X))
+print("done", flush=True)
+"""
+
+
+def _writer(output, seed, delay, **kwargs):
+    command = [sys.executable, "-c", textwrap.dedent(WRITER), str(output)]
+    return command + [str(seed), str(delay)]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".zarr"])
+def test_a_second_writer_fails_at_once_naming_the_first(tmp_path, suffix):
+    output = tmp_path / f"latents{suffix}"
+    first = subprocess.Popen(
+        _writer(output, seed=0, delay=0.25),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    holder = tmp_path / f"latents{suffix}.lock.holder"
+    deadline = time.monotonic() + 120
+    while not holder.exists():
+        assert first.poll() is None, first.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    second = subprocess.run(
+        _writer(output, seed=1, delay=0), capture_output=True, text=True, timeout=120
+    )
+    assert first.poll() is None, "the first writer ended before the second tried"
+    assert second.returncode != 0
+    assert "OutputLockedError" in second.stderr
+    assert f"is being written by process {first.pid}" in second.stderr
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    table = read_latents(output)
+    assert len(table) == 640 and table["id"].is_unique
+    expected = np.load(f"{output}.expected.npy")
+    np.testing.assert_allclose(
+        table[["vae0", "vae1", "vae2"]].to_numpy(), expected, atol=1e-5
+    )
+    assert not holder.exists()  # released
+
+
+def test_a_killed_writer_releases_its_lock(tmp_path, fitted_vae, images):
+    output = tmp_path / "latents.parquet"
+    writer = subprocess.Popen(_writer(output, seed=0, delay=1.0))
+    holder = tmp_path / "latents.parquet.lock.holder"
+    deadline = time.monotonic() + 120
+    while not holder.exists():
+        assert writer.poll() is None and time.monotonic() < deadline
+        time.sleep(0.1)
+    writer.kill()
+    writer.wait()
+    # The operating system released the lock with the process.
+    with exclusive_writer(str(output)):
+        pass
+
+
+def test_the_lock_holds_against_threads_of_one_process(tmp_path, fitted_vae, images):
+    output = tmp_path / "latents.zarr"
+    with exclusive_writer(str(output)):
+        with pytest.raises(OutputLockedError, match=r"latents.zarr is being written"):
+            encode_survey(fitted_vae, images, output, progress=False)
+    assert not output.exists()  # nothing written by the refused run
+
+
+def test_resuming_with_a_slightly_different_model_is_refused(
+    tmp_path, fitted_vae, images
+):
+    import copy
+
+    import torch
+
+    output = tmp_path / "latents.parquet"
+    encode_survey(fitted_vae, images[:32], output, batch_size=16, progress=False)
+    (tmp_path / "latents.parquet" / "part-000000001.parquet").unlink()  # cut short
+    nudged = copy.deepcopy(fitted_vae)
+    with torch.no_grad():  # latents move by ~1e-3: a re-encoding probe passes
+        for parameter in nudged.net_.module_.parameters():
+            parameter.mul_(1.0001)
+    with pytest.raises(ValueError, match="written by another model"):
+        encode_survey(nudged, images[:32], output, progress=False)
+    # The same model resumes.
+    summary = encode_survey(fitted_vae, images[:32], output, progress=False)
+    assert (summary.n_resumed, summary.n_encoded) == (16, 16)
+
+
+def test_resume_is_checked_even_when_the_first_rows_are_unreadable(
+    tmp_path, fitted_vae, small_vae, images
+):
+    survey = images[:32].copy()
+    survey[:16] = np.nan  # the whole first chunk fails to read
+    output = tmp_path / "latents.zarr"
+    with pytest.warns(UserWarning, match="could not be read"):
+        encode_survey(fitted_vae, survey, output, batch_size=16, progress=False)
+    other = small_vae(random_state=5).fit(images)
+    with pytest.raises(ValueError, match="written by another model"):
+        encode_survey(other, survey, output, progress=False)
+
+
+def test_a_gpu_fitted_model_has_the_fingerprint_of_its_cpu_copy(fitted_vae):
+    import copy
+
+    from skgalvae.survey._encode import LatentEncoder
+
+    moved = copy.deepcopy(fitted_vae)
+    moved.device_ = "cuda:0"  # what a GPU fit records; weights are the same
+    assert LatentEncoder(moved).fingerprint() == LatentEncoder(fitted_vae).fingerprint()
+
+
+@pytest.mark.parametrize(
+    "ids, shown",
+    [
+        (["a", "b", "a", "c"], r"'a' is at rows 0, 2 of source \(1 id\(s\) repeat\)"),
+        ([7, 8, 9, 8], r"8 is at rows 1, 3"),
+    ],
+)
+def test_repeated_ids_are_refused_before_writing(
+    tmp_path, fitted_vae, images, ids, shown
+):
+    output = tmp_path / "latents.parquet"
+    with pytest.raises(ValueError, match=shown):
+        encode_survey(fitted_vae, images[:4], output, ids=ids, progress=False)
+    assert not output.exists()
+
+
+def test_a_file_listed_twice_is_refused(tmp_path, fitted_vae):
+    from astropy.io import fits
+
+    path = tmp_path / "a.fits"
+    fits.PrimaryHDU(np.zeros((64, 64), dtype=np.float32)).writeto(path)
+    with pytest.raises(ValueError, match=r"a.fits' is at rows 0, 1"):
+        encode_survey(
+            fitted_vae, [str(path), str(path)], tmp_path / "o.zarr", progress=False
+        )
