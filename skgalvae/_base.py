@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -18,8 +19,10 @@ from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
+from skorch.callbacks import Callback
 from tqdm.auto import tqdm
 
 from . import _version
@@ -30,7 +33,12 @@ from ._device import (
     resolve_precision,
 )
 from ._input import check_image_side, check_samples, is_uint8, scan_values
-from ._persistence import pack_module_state, unpack_module_state, warn_if_other_version
+from ._persistence import (
+    check_restored_state,
+    pack_module_state,
+    unpack_module_state,
+    warn_if_other_version,
+)
 from ._scale import check_like_fit_scale, check_training_scale, diagnose_divergence
 from ._training import (
     OPTIMIZERS,
@@ -74,6 +82,25 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ intake
     def _check_hyperparameters(self):
+        # scikit-learn's Interval(Integral) lets bools through (True == 1).
+        for name, constraints in self._parameter_constraints.items():
+            value = getattr(self, name, None)
+            integral = any(
+                isinstance(c, Interval) and c.type is Integral for c in constraints
+            )
+            if integral and isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{name} must be an int; got {value!r} (a bool).")
+        for i, callback in enumerate(self.callbacks or []):
+            named = isinstance(callback, tuple) and len(callback) == 2
+            name, item = callback if named else ("name", callback)
+            if not isinstance(name, str) or not (
+                isinstance(item, Callback)
+                or (isinstance(item, type) and issubclass(item, Callback))
+            ):
+                raise TypeError(
+                    f"callbacks[{i}] must be a skorch Callback or a (name, Callback) "
+                    f"pair; got {callback!r}."
+                )
         dims = self.hidden_dims
         if not isinstance(dims, str) and (
             not tuple(dims)
@@ -898,7 +925,9 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         net = self._build_net(self.device_)
         net.initialize()  # seeded: its weights are overwritten below
         state = unpack_module_state(packed, type(self).__name__)
-        core_module(net.module_).load_state_dict(state)
+        module = core_module(net.module_)
+        check_restored_state(state, module.state_dict(), type(self).__name__)
+        module.load_state_dict(state)
         net.history = self.history_
         return net
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 
 __all__ = ["main"]
 
@@ -172,17 +173,73 @@ def _source_paths(list_file):
     return [os.path.join(base, line) for line in lines if line]
 
 
-def run_encode(args) -> int:
-    """Run ``skgalvae encode`` from parsed arguments; print the summary."""
+class UsageError(Exception):
+    """A user's mistake on the command line: one line, exit status 2."""
+
+
+def check_output_directory(out, option="--out"):
+    """Create ``out`` if needed and prove it writable, before any work.
+
+    Raises
+    ------
+    UsageError
+        If ``out`` is a file, cannot be created, or cannot be written.
+    """
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"{option} {out} is a file; give a directory to write to.")
+    try:
+        os.makedirs(out, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"{option} {out} is not a writable directory ({exc.strerror or exc})."
+        ) from None
+
+
+def check_device(device):
+    """Raise :class:`UsageError` unless ``device`` names a usable torch device."""
+    from ._device import resolve_device
+
+    try:
+        resolve_device(device)
+    except ValueError as exc:
+        raise UsageError(f"--device: {exc}") from None
+
+
+def load_model(path):
+    """Load a fitted model from a joblib file, or say why it is not one."""
     import joblib
 
+    if not os.path.isfile(path):
+        raise UsageError(f"model file {path} does not exist.")
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # unpickling fails in many ways; all mean the same
+        raise UsageError(
+            f"{path} is not a joblib file of a fitted model "
+            f"({type(exc).__name__}: {exc}); write one with joblib.dump(model, path)."
+        ) from None
+    if not hasattr(model, "transform"):
+        raise UsageError(
+            f"{path} holds a {type(model).__name__}, not a fitted transformer (a "
+            f"skgalvae VAE, or a Pipeline ending in one)."
+        )
+    return model
+
+
+def run_encode(args) -> int:
+    """Run ``skgalvae encode`` from parsed arguments; print the summary."""
     from .survey import encode_survey
 
+    model = load_model(args.model)
+    parent = os.path.dirname(os.path.abspath(args.output))
+    check_output_directory(parent, option="OUTPUT's directory")
     source = args.source
     if source.lower().endswith(".txt"):
         source = _source_paths(source)
     summary = encode_survey(
-        joblib.load(args.model),
+        model,
         source,
         args.output,
         key=args.key,
@@ -250,24 +307,42 @@ def main(argv=None) -> int:
     int
         0 on success.
     """
+    from .exceptions import OutputLockedError
     from .study import run_study
     from .study._data import StudyInputError
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "encode":
+    prog = f"skgalvae {args.command}"
+    try:
+        if args.command == "encode":
+            try:
+                return run_encode(args)
+            except (
+                ValueError,
+                KeyError,
+                TypeError,
+                OSError,
+                OutputLockedError,
+            ) as exc:  # the survey, its ids or the output: the user's to fix
+                raise UsageError(str(exc)) from None
         try:
-            return run_encode(args)
-        except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
-            parser.exit(2, f"skgalvae encode: error: {exc}\n")
-    try:
-        config = config_from_args(args)
-    except ValueError as exc:
-        parser.exit(2, f"skgalvae study: error: {exc}\n")
-    try:
-        results = run_study(config, args.out, cache=not args.no_cache)
-    except StudyInputError as exc:  # other failures are bugs: shown in full
-        parser.exit(2, f"skgalvae study: error: {exc}\n")
+            config = config_from_args(args)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        check_device(config.device)
+        check_output_directory(args.out)
+        try:
+            results = run_study(config, args.out, cache=not args.no_cache)
+        except StudyInputError as exc:  # other failures are bugs: shown in full
+            raise UsageError(str(exc)) from None
+    except UsageError as exc:
+        parser.exit(2, f"{prog}: error: {exc}\n")
+    except KeyboardInterrupt as exc:
+        done = "; finished stages are cached, so a re-run resumes" * (
+            args.command == "study"
+        )
+        parser.exit(130, f"{prog}: interrupted{done}. {exc}\n")
     print(
         f"wrote {results['files']['markdown']} and {results['files']['html']} "
         f"in {sum(results['timings_s'].values()):.0f} s",

@@ -161,7 +161,8 @@ def check_image_side(sample_shape, side_multiple, input_name, estimator_name):
         raise ValueError(
             f"{input_name} holds {height}x{width} images; {estimator_name} needs a "
             f"side that is at least {side_multiple} and divisible by {side_multiple} "
-            f"(e.g. 64, 128, 256). Resize or crop the cutouts."
+            f"(e.g. {side_multiple}, {2 * side_multiple}, {4 * side_multiple}). "
+            f"Resize or crop the cutouts."
         )
 
 

@@ -25,13 +25,15 @@ from ._base import BaseVAE, split_vae
 __all__ = ["LatentOutlierDetector", "ReconstructionOutlierDetector"]
 
 
-def _clip(values, keep, n_sigma, max_iter, *, upper_only=False):
+def _clip(values, keep, n_sigma, max_iter, *, upper_only=False, what="values"):
     """Drop values beyond ``n_sigma`` of the kept ones' mean, round by round.
 
     ``keep`` (a boolean mask over ``values``) is updated in place: each round
     re-estimates the mean and standard deviation of the values still kept and
     drops those beyond ``n_sigma`` of them (above only, with ``upper_only``),
-    until a round drops nothing. Returns the number of rounds.
+    until a round drops nothing. Returns the number of rounds. A round that
+    would leave fewer than two values (no centre and scale left to estimate)
+    raises a ``ValueError`` naming ``what`` was clipped.
     """
     for n_iter in range(1, max_iter + 1):
         kept = values[keep]
@@ -42,6 +44,14 @@ def _clip(values, keep, n_sigma, max_iter, *, upper_only=False):
         far = deviation > n_sigma * std
         if std == 0 or not (keep & far).any():
             return n_iter
+        if (keep & ~far).sum() < 2:
+            raise ValueError(
+                f"clipping='iterative' with n_sigma={n_sigma:g} would remove all "
+                f"but {int((keep & ~far).sum())} of the {len(values)} training "
+                f"samples ({what}, round {n_iter}), leaving no centre and scale to "
+                f"estimate; raise n_sigma (the study uses 8) or use "
+                f"clipping='one-pass'."
+            )
         keep &= ~far
     return max_iter
 
@@ -196,7 +206,9 @@ class LatentOutlierDetector(_SigmaRuleMixin, BaseEstimator):
         self.n_iter_ = 1
         if self.clipping == "iterative":
             for d in range(X.shape[1]):
-                rounds = _clip(X[:, d], keep, self.n_sigma, self.max_iter)
+                rounds = _clip(
+                    X[:, d], keep, self.n_sigma, self.max_iter, what=f"latent {d}"
+                )
                 self.n_iter_ = max(self.n_iter_, rounds)
         self.center_ = X[keep].mean(axis=0)
         scale = X[keep].std(axis=0)
@@ -364,7 +376,12 @@ class ReconstructionOutlierDetector(_SigmaRuleMixin, MetaEstimatorMixin, BaseEst
         self.n_iter_ = 1
         if self.clipping == "iterative":
             self.n_iter_ = _clip(
-                values, keep, self.n_sigma, self.max_iter, upper_only=True
+                values,
+                keep,
+                self.n_sigma,
+                self.max_iter,
+                upper_only=True,
+                what="reconstruction errors",
             )
         self.center_ = float(values[keep].mean())
         scale = float(values[keep].std())

@@ -65,3 +65,51 @@ def warn_if_other_version(saved_version, current_version, estimator_name):
             ),
             stacklevel=3,
         )
+
+
+def check_restored_state(state: dict, expected: dict, estimator_name: str) -> None:
+    """Refuse stored weights that are not finite or do not fit the network.
+
+    Parameters
+    ----------
+    state : dict of torch.Tensor
+        The weights read from the pickle.
+    expected : dict of torch.Tensor
+        The state dict of the network its stored parameters build.
+    estimator_name : str
+        For the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the first non-finite tensor, or the tensors missing, unexpected
+        or of another shape than the configuration implies.
+    """
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            n_bad = int((~torch.isfinite(tensor)).sum())
+            raise ValueError(
+                f"This {estimator_name} pickle holds {n_bad} non-finite value(s) "
+                f"(NaN or inf) in its weights {name!r}: it was saved from a diverged "
+                f"fit, or the file is damaged. Refit the model."
+            )
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    reshaped = [
+        f"{name} {tuple(state[name].shape)} vs {tuple(tensor.shape)}"
+        for name, tensor in expected.items()
+        if name in state and state[name].shape != tensor.shape
+    ]
+    if missing or unexpected or reshaped:
+        problems = []
+        if missing:
+            problems.append(f"missing {', '.join(missing[:3])}")
+        if unexpected:
+            problems.append(f"unexpected {', '.join(unexpected[:3])}")
+        if reshaped:
+            problems.append(f"stored vs configured shape: {'; '.join(reshaped[:3])}")
+        raise ValueError(
+            f"This {estimator_name} pickle's weights do not match the network its "
+            f"stored parameters build ({'; '.join(problems)}): its parameters or "
+            f"weights were edited, or the file is damaged."
+        )
