@@ -176,6 +176,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             self.output_activation_,
             input_name,
             type(self).__name__,
+            "images" if self._is_image else "features",
         )
 
     def _check_image_shape_param(self, samples, input_name):

@@ -135,6 +135,9 @@ class DomainAdaptedVAETransformer(BaseVAE):
         looks at every survey's values.
     data_range_ : float
         Dynamic range of the values of ``X``, used by SSIM.
+    input_range_, input_is_uint8_ : tuple of (float, float), bool
+        The training values' range and whether they were uint8, as for
+        :class:`VAETransformer`.
     domains_ : ndarray of int
         The surveys' ``sample_domain`` labels in decoder order: the first
         source, the first target, then any other sources and targets

@@ -108,6 +108,9 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         Resolved ``output_activation`` (``init``'s, when given).
     data_range_ : float
         Dynamic range of the training values, used by SSIM.
+    input_range_, input_is_uint8_ : tuple of (float, float), bool
+        The training values' range and whether they were uint8, as for
+        :class:`VAETransformer`.
     device_ : str
         Device the model runs on.
     net_ : skgalvae.nn.VAENet

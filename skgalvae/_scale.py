@@ -18,8 +18,10 @@ __all__ = [
     "diagnose_divergence",
 ]
 
-#: Largest absolute value the network may see at fit (after ``pixel_scale``).
-MAX_TRAINING_MAGNITUDE = 100.0
+#: Largest absolute value the network may see at fit (after ``pixel_scale``):
+#: images are meant to be stretched to about [0, 1]; feature vectors have no
+#: set scale, so only values that overflow the summed squared error are refused.
+MAX_TRAINING_MAGNITUDE = {"images": 100.0, "features": 1e4}
 #: How many times further than the fit's largest value transform data may go.
 _SCALE_RATIO = 50.0
 _STRETCH_HINT = (
@@ -33,7 +35,7 @@ def _span(low, high):
 
 
 def check_training_scale(
-    value_range, pixel_scale, output_activation, input_name, estimator_name
+    value_range, pixel_scale, output_activation, input_name, estimator_name, kind
 ):
     """Refuse training data the network cannot learn at its scale.
 
@@ -47,6 +49,8 @@ def check_training_scale(
         The decoder's last activation.
     input_name, estimator_name : str
         For the message.
+    kind : {"images", "features"}
+        What the data holds.
 
     Raises
     ------
@@ -54,19 +58,20 @@ def check_training_scale(
         If the values the network sees exceed :data:`MAX_TRAINING_MAGNITUDE`
         in size, or fall outside the range the decoder can output.
     """
+    limit = MAX_TRAINING_MAGNITUDE[kind]
     low, high = (float(v) / pixel_scale for v in value_range)
     scaled = (
         "" if pixel_scale == 1 else f" after dividing by pixel_scale={pixel_scale:g}"
     )
-    if max(abs(low), abs(high)) > MAX_TRAINING_MAGNITUDE:
+    if max(abs(low), abs(high)) > limit:
         hint = _STRETCH_HINT
         if 0 <= low and high <= 255 and pixel_scale == 1:
             hint += ", or pass pixel_scale=255 for 8-bit images stored as floats"
         raise ValueError(
             f"{input_name} holds values in {_span(low, high)}{scaled}, far from the "
-            f"unit scale {estimator_name} trains on (at most "
-            f"{MAX_TRAINING_MAGNITUDE:g} in size): the loss would overflow and the "
-            f"latents would be noise. {hint[0].upper()}{hint[1:]}."
+            f"scale {estimator_name} trains {kind} on (at most {limit:g} in size): "
+            f"the loss would overflow and the latents would be noise. "
+            f"{hint[0].upper()}{hint[1:]}."
         )
     span = max(high - low, 1e-12)
     bounds = {"sigmoid": (0.0, 1.0), "relu": (0.0, np.inf)}.get(output_activation)

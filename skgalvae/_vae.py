@@ -181,6 +181,12 @@ class VAETransformer(BaseVAE):
     data_range_ : float
         Dynamic range ``L`` of the training values (255 for uint8), used by
         SSIM.
+    input_range_ : tuple of (float, float)
+        Smallest and largest training value, in the units of ``X``; data
+        scaled unlike it is refused at transform.
+    input_is_uint8_ : bool
+        Whether the training data was uint8 (then floats already in [0, 1]
+        are refused at transform).
     device_ : str
         Device the model runs on.
     net_ : skgalvae.nn.VAENet

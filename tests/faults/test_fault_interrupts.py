@@ -8,9 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,7 @@ import pytest
 from skorch.callbacks import Callback
 
 from skgalvae import VAETransformer
-from skgalvae.study import StudyConfig, run_study
+from skgalvae._cli import main
 from skgalvae.study import _run as study_run
 
 FIT_SCRIPT = """
@@ -102,34 +100,26 @@ def test_callbacks_still_stop_training_by_raising_keyboard_interrupt(images):
     assert len(vae.history_) == 2
 
 
-STUDY_SCRIPT = """
-import sys
-from skgalvae.study import StudyConfig, run_study
-config = StudyConfig(**{config})
-run_study(config, sys.argv[1])
-print("study returned", flush=True)
-"""
-
-
 @pytest.mark.slow
 def test_ctrl_c_in_the_study_caches_only_finished_stages(tmp_path, monkeypatch):
-    config = StudyConfig.quick(
-        n_samples=120, latents=(2, 4), epochs=30, n_pairs=40, da_epochs=1,
-        n_trees=10, min_question_samples=5, tsne_max=40, models=("xu2023",),
-    )  # fmt: skip
-    script = STUDY_SCRIPT.format(config=repr(asdict(config)))
+    argv = [
+        "study", "--quick", "--n-samples", "120", "--latents", "2,4",
+        "--epochs", "30", "--models", "xu2023", "--n-pairs", "40",
+        "--out", str(tmp_path),
+    ]  # fmt: skip
 
     def finished(stage):
         return any((tmp_path / "cache").rglob(f"_run/{stage}/*/output.pkl"))
 
     code, out, err = _interrupt(
-        [sys.executable, "-c", textwrap.dedent(script), str(tmp_path)],
+        [sys.executable, "-m", "skgalvae", *argv],
         lambda stdout: finished("_load"),
         wait_s=5,  # into the latent search's 30 epochs
         timeout=300,
     )
-    assert code != 0 and "study returned" not in out
-    assert "KeyboardInterrupt" in err
+    assert code == 130
+    assert "skgalvae study: interrupted; finished stages are cached" in err
+    assert "Traceback" not in err
     assert finished("_load") and not finished("_search")
     assert not (tmp_path / "results.json").exists()
     # The re-run takes the data from the cache and redoes the cut search.
@@ -141,7 +131,7 @@ def test_ctrl_c_in_the_study_caches_only_finished_stages(tmp_path, monkeypatch):
     monkeypatch.setattr(
         study_run, "search_latents", lambda *a: searches.append(1) or search(*a)
     )
-    results = run_study(config, tmp_path)
+    assert main(argv) == 0
     assert loads == [] and searches == [1]
+    results = json.loads((tmp_path / "results.json").read_text())
     assert results["latent_dimension"]["chosen"] in (2, 4)
-    assert finished("_search")

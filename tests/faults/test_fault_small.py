@@ -1,0 +1,52 @@
+"""Small silent failures, each now a clear error naming what and where."""
+
+import re
+
+import numpy as np
+import pytest
+
+from skgalvae import (
+    LatentOutlierDetector,
+    ReconstructionOutlierDetector,
+    VAETransformer,
+)
+
+
+@pytest.mark.parametrize("name", ["batch_size", "max_epochs", "n_latent"])
+def test_a_bool_for_an_int_parameter_is_refused(images, name):
+    with pytest.raises(TypeError, match=rf"{name} must be an int; got True"):
+        VAETransformer(**{"max_epochs": 1, name: True}).fit(images)
+
+
+@pytest.mark.parametrize(
+    "callbacks", [["x"], [("name", 3)], [(1, "x")]], ids=["str", "pair", "name"]
+)
+def test_malformed_callbacks_are_refused_before_skorch(images, callbacks):
+    with pytest.raises(TypeError, match=r"callbacks\[0\] must be a skorch Callback"):
+        VAETransformer(max_epochs=1, callbacks=callbacks).fit(images)
+
+
+def test_the_side_error_gives_examples_that_obey_its_rule():
+    X = np.zeros((4, 1, 64, 64), dtype=np.float32)
+    with pytest.raises(ValueError, match="divisible by") as error:
+        VAETransformer(architecture="xu2023", hidden_dims=(4,) * 7).fit(X)
+    found = re.search(r"divisible by (\d+) \(e.g. (\d+), (\d+), (\d+)\)", str(error))
+    divisor, *examples = map(int, found.groups())
+    assert divisor > 64 and all(e % divisor == 0 and e >= divisor for e in examples)
+
+
+def test_iterative_clipping_cannot_clip_away_every_sample():
+    Z = np.random.default_rng(0).normal(size=(200, 4))
+    Z[0] = 50
+    with pytest.raises(ValueError, match=r"n_sigma=0.5 would remove all but \d+ of"):
+        LatentOutlierDetector(clipping="iterative", n_sigma=0.5).fit(Z)
+    detector = LatentOutlierDetector(clipping="iterative", n_sigma=3).fit(Z)
+    assert np.isfinite(detector.center_).all() and detector.predict(Z[:1])[0] == -1
+
+
+def test_iterative_clipping_of_reconstruction_errors_is_bounded_too(images):
+    detector = ReconstructionOutlierDetector(
+        VAETransformer(n_latent=2, max_epochs=1), n_sigma=0.01
+    )
+    with pytest.raises(ValueError, match="reconstruction errors, round"):
+        detector.fit(images)
