@@ -359,7 +359,10 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
             random_state=rng.randint(np.iinfo(np.int32).max),
         ).fit(Z)
         resp = gmm.predict_proba(Z)
-        posterior = (resp.T @ variances) / resp.sum(axis=0)[:, None]
+        # An empty component (degenerate data) gives NaN here, and the fit
+        # then stops at its first batch, naming the data as the cause.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            posterior = (resp.T @ variances) / resp.sum(axis=0)[:, None]
         return {
             "prior_logits": torch.as_tensor(np.log(gmm.weights_), dtype=torch.float32),
             "prior_means": torch.as_tensor(gmm.means_, dtype=torch.float32),

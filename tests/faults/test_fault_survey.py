@@ -13,7 +13,7 @@ from skgalvae.survey import encode_survey, read_latents
 from skgalvae.survey._lock import exclusive_writer
 
 # Each writer fits its own small model (the seed makes them differ) and
-# encodes 640 rows in chunks of 16, slowed so that the runs overlap.
+# encodes 320 rows in chunks of 16, slowed so that the runs overlap.
 WRITER = """
 import sys, time
 import numpy as np
@@ -23,7 +23,7 @@ from skgalvae import VAETransformer
 from skgalvae.survey import encode_survey
 
 output, seed, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-X = np.random.default_rng(0).random((640, 1, 64, 64), dtype=np.float32)
+X = np.random.default_rng(0).random((320, 1, 64, 64), dtype=np.float32)
 vae = VAETransformer(n_latent=3, hidden_dims=(8, 16), max_epochs=1,
                      random_state=seed).fit(X[:64])
 
@@ -48,7 +48,7 @@ def _writer(output, seed, delay, **kwargs):
 def test_a_second_writer_fails_at_once_naming_the_first(tmp_path, suffix):
     output = tmp_path / f"latents{suffix}"
     first = subprocess.Popen(
-        _writer(output, seed=0, delay=0.25),
+        _writer(output, seed=0, delay=0.4),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -69,7 +69,7 @@ def test_a_second_writer_fails_at_once_naming_the_first(tmp_path, suffix):
     out, err = first.communicate(timeout=300)
     assert first.returncode == 0, err
     table = read_latents(output)
-    assert len(table) == 640 and table["id"].is_unique
+    assert len(table) == 320 and table["id"].is_unique
     expected = np.load(f"{output}.expected.npy")
     np.testing.assert_allclose(
         table[["vae0", "vae1", "vae2"]].to_numpy(), expected, atol=1e-5
