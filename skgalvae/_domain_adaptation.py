@@ -197,8 +197,11 @@ class DomainAdaptedVAETransformer(BaseVAE):
     --------
     >>> from skgalvae import DomainAdaptedVAETransformer, VAETransformer
     >>> from skgalvae.datasets import make_survey_pairs
+    >>> from skgalvae.preprocessing import AsinhStretch
     >>> decals, bass = make_survey_pairs(48, random_state=0)
-    >>> X, X_target = decals.images, bass.images
+    >>> stretch = AsinhStretch()  # survey flux to about [0, 1]
+    >>> X = stretch.fit_transform(decals.images)
+    >>> X_target = stretch.transform(bass.images)
     >>> vae = VAETransformer(n_latent=4, max_epochs=1, random_state=0).fit(X)
     >>> da = DomainAdaptedVAETransformer(
     ...     n_latent=4, max_epochs=1, paired=True, init=vae, random_state=0

@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import textwrap
 import time
 
 import numpy as np
@@ -13,25 +12,29 @@ from skgalvae.survey import encode_survey, read_latents
 from skgalvae.survey._lock import exclusive_writer
 
 # Each writer fits its own small model (the seed makes them differ) and
-# encodes 320 rows in chunks of 16, slowed so that the runs overlap.
+# encodes 320 rows in chunks of 16. With a release file, its first chunk waits
+# until the file exists, so that the runs surely overlap.
 WRITER = """
-import sys, time
+import os, sys, time
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from skgalvae import VAETransformer
 from skgalvae.survey import encode_survey
 
-output, seed, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+output, seed, release = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 X = np.random.default_rng(0).random((320, 1, 64, 64), dtype=np.float32)
 vae = VAETransformer(n_latent=3, hidden_dims=(8, 16), max_epochs=1,
                      random_state=seed).fit(X[:64])
 
-def slow(images):
-    time.sleep(delay)
+def held(images):
+    deadline = time.monotonic() + 120
+    while release != "-" and not os.path.exists(release):
+        assert time.monotonic() < deadline, "never released"
+        time.sleep(0.05)
     return images
 
-model = Pipeline([("slow", FunctionTransformer(slow).fit(X)), ("vae", vae)])
+model = Pipeline([("held", FunctionTransformer(held).fit(X)), ("vae", vae)])
 print("encoding", flush=True)
 encode_survey(model, X, output, batch_size=16, progress=False)
 np.save(output + ".expected.npy", vae.transform(X))
@@ -39,16 +42,16 @@ print("done", flush=True)
 """
 
 
-def _writer(output, seed, delay, **kwargs):
-    command = [sys.executable, "-c", textwrap.dedent(WRITER), str(output)]
-    return command + [str(seed), str(delay)]
+def _writer(output, seed, release="-"):
+    return [sys.executable, "-c", WRITER, str(output), str(seed), str(release)]
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".zarr"])
 def test_a_second_writer_fails_at_once_naming_the_first(tmp_path, suffix):
     output = tmp_path / f"latents{suffix}"
+    release = tmp_path / "release"
     first = subprocess.Popen(
-        _writer(output, seed=0, delay=0.4),
+        _writer(output, seed=0, release=release),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -60,9 +63,10 @@ def test_a_second_writer_fails_at_once_naming_the_first(tmp_path, suffix):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     second = subprocess.run(
-        _writer(output, seed=1, delay=0), capture_output=True, text=True, timeout=120
+        _writer(output, seed=1), capture_output=True, text=True, timeout=120
     )
     assert first.poll() is None, "the first writer ended before the second tried"
+    release.touch()
     assert second.returncode != 0
     assert "OutputLockedError" in second.stderr
     assert f"is being written by process {first.pid}" in second.stderr
@@ -79,7 +83,7 @@ def test_a_second_writer_fails_at_once_naming_the_first(tmp_path, suffix):
 
 def test_a_killed_writer_releases_its_lock(tmp_path, fitted_vae, images):
     output = tmp_path / "latents.parquet"
-    writer = subprocess.Popen(_writer(output, seed=0, delay=1.0))
+    writer = subprocess.Popen(_writer(output, seed=0, release=tmp_path / "never"))
     holder = tmp_path / "latents.parquet.lock.holder"
     deadline = time.monotonic() + 120
     while not holder.exists():
