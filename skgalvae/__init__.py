@@ -5,12 +5,12 @@ The estimators are :class:`VAETransformer` and, across surveys,
 finds galaxies far out in latent space; the torch layer lives in
 :mod:`skgalvae.nn`, metrics in :mod:`skgalvae.metrics` and data in
 :mod:`skgalvae.datasets`.
+
+The estimators are imported on first use, so that ``import skgalvae`` (and
+the ``skgalvae`` command's ``--help``) does not load torch.
 """
 
-from ._domain_adaptation import DomainAdaptedVAETransformer
-from ._gmm_vae import GMMVAETransformer
-from ._outliers import LatentOutlierDetector, ReconstructionOutlierDetector
-from ._vae import VAETransformer
+from ._lazy_imports import lazy_attributes
 from ._version import __version__
 
 __all__ = [
@@ -21,3 +21,15 @@ __all__ = [
     "VAETransformer",
     "__version__",
 ]
+
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "DomainAdaptedVAETransformer": "._domain_adaptation",
+        "GMMVAETransformer": "._gmm_vae",
+        "LatentOutlierDetector": "._outliers",
+        "ReconstructionOutlierDetector": "._outliers",
+        "VAETransformer": "._vae",
+    },
+    globals(),
+)

@@ -7,11 +7,14 @@ table (:func:`skgalvae.survey.encode_survey`).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
 
 __all__ = ["main"]
+
+logger = logging.getLogger("skgalvae.cli")
 
 
 def _int_list(text):
@@ -42,11 +45,33 @@ def _positive_int(text):
     return value
 
 
+def _default(field, unit=""):
+    """Say a StudyConfig field's default (and its --quick value, if other)."""
+    from .study import StudyConfig
+
+    def shown(value):
+        if isinstance(value, tuple):
+            return ",".join(map(str, value))
+        return f"{value}{unit}"
+
+    default = getattr(StudyConfig(), field)
+    quick = getattr(StudyConfig.quick(), field)
+    text = f"default {shown(default)}"
+    if quick != default:
+        text += f"; --quick: {shown(quick)}"
+    return f"({text})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of the ``skgalvae`` command."""
+    from ._version import __version__
+
     parser = argparse.ArgumentParser(
         prog="skgalvae",
         description="scikit-learn compatible VAEs for galaxy images.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"skgalvae {__version__}"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     study = commands.add_parser(
@@ -58,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
             "domain adaptation DECaLS -> BASS+MzLS, 8-sigma latent outliers, and "
             "pictures. Writes report.md, report.html, results.json, PNG figures "
             "and the chosen model.joblib to --out. Stages are cached in "
-            "OUT/cache: a re-run redoes only what changed."
+            "OUT/cache: a re-run redoes only what changed. Settings come from "
+            "the defaults, then --config, then the flags given."
         ),
     )
     source = study.add_mutually_exclusive_group()
@@ -86,21 +112,34 @@ def build_parser() -> argparse.ArgumentParser:
         help="GZD-5 vote fractions (CSV or FITS table), row i for file i of "
         "--fits-list",
     )
-    study.add_argument("--out", default="report", help="report directory")
-    study.add_argument("--image-size", type=_positive_int, help="pixels (default 64)")
-    study.add_argument("--n-samples", type=_positive_int, help="number of galaxies")
+    study.add_argument(
+        "--config",
+        metavar="FILE.toml",
+        help="settings in TOML: any StudyConfig field (n_samples = 1000, latents "
+        "= [10, 20, 40], ...) and out; flags given on the command line win",
+    )
+    study.add_argument("--out", help="report directory (default report)")
+    study.add_argument(
+        "--image-size", type=_positive_int, help=f"pixels {_default('image_size')}"
+    )
+    study.add_argument(
+        "--n-samples",
+        type=_positive_int,
+        help=f"number of galaxies {_default('n_samples')}; real data sets are "
+        "used whole unless given",
+    )
     study.add_argument(
         "--latents",
         type=_int_list,
-        help="candidate n_latent (default 2,4,8,16,40,100; the paper's grid for "
-        "256x256 cutouts is 10,20,40,60,80,100)",
+        help=f"candidate n_latent {_default('latents')}; the paper's grid for "
+        "256x256 cutouts is 10,20,40,60,80,100",
     )
     study.add_argument(
         "--models",
         type=lambda text: tuple(part.strip() for part in text.split(",")),
         help="VAEs searched side by side, the first picks the model: skgalvae "
         "(the package's default), xu2023 (the paper's exact model), xu2023-mae "
-        "(default skgalvae,xu2023)",
+        f"{_default('models')}",
     )
     study.add_argument(
         "--paper-model",
@@ -108,28 +147,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="the paper's exact model only (same as --models xu2023)",
     )
     study.add_argument(
-        "--epochs", type=_positive_int, help="epochs per VAE fit of the search"
+        "--epochs",
+        type=_positive_int,
+        help=f"epochs per VAE fit of the search {_default('epochs')}",
     )
     study.add_argument(
-        "--final-epochs", type=_positive_int, help="epochs of the chosen model's fit"
+        "--final-epochs",
+        type=_positive_int,
+        help=f"epochs of the chosen model's fit {_default('final_epochs')}",
     )
-    study.add_argument("--cv", type=_positive_int, help="CV splits of the search")
     study.add_argument(
-        "--n-pairs", type=_positive_int, help="survey pairs for domain adaptation"
+        "--cv", type=_positive_int, help=f"CV splits of the search {_default('cv')}"
+    )
+    study.add_argument(
+        "--n-pairs",
+        type=_positive_int,
+        help=f"survey pairs for domain adaptation {_default('n_pairs')}",
     )
     study.add_argument(
         "--mmd-weights",
         type=_float_list,
-        help="scale-free mmd_weight values of domain adaptation, e.g. 0.5,1,2",
+        help="scale-free mmd_weight values of domain adaptation, e.g. 0.5,1,2 "
+        f"{_default('mmd_weights')}",
     )
     study.add_argument(
-        "--device", default=None, help="auto (default), cpu, cuda or cuda:N"
+        "--device", default=None, help="auto, cpu, cuda or cuda:N (default auto)"
     )
     study.add_argument(
         "--quick", action="store_true", help="a smoke run: every stage in minutes"
     )
-    study.add_argument("--seed", type=int, help="random seed (default 0)")
+    study.add_argument("--seed", type=int, help=f"random seed {_default('seed')}")
     study.add_argument("--no-cache", action="store_true", help="recompute every stage")
+    study.add_argument(
+        "--quiet",
+        action="store_true",
+        help="print errors only: no progress, no messages",
+    )
     _add_encode_parser(commands)
     return parser
 
@@ -253,8 +306,44 @@ def run_encode(args) -> int:
     return 0
 
 
+def read_config_file(path):
+    """Read a study's settings from a TOML file: StudyConfig fields and ``out``.
+
+    Raises
+    ------
+    UsageError
+        If the file is missing, not TOML, or holds an unknown setting.
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    from .study._config import STUDY_FIELDS
+
+    try:
+        with open(path, "rb") as handle:
+            settings = tomllib.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"--config {path} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"--config {path} is not valid TOML: {exc}.") from None
+    unknown = sorted(set(settings) - STUDY_FIELDS - {"out", "quick"})
+    if unknown:
+        raise UsageError(
+            f"--config {path} has unknown setting(s) {', '.join(unknown)}; use "
+            f"StudyConfig's fields ({', '.join(sorted(STUDY_FIELDS))}), out or "
+            f"quick."
+        )
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
+
+
 def config_from_args(args):
-    """Make a :class:`~skgalvae.study.StudyConfig` from parsed arguments."""
+    """Make a :class:`~skgalvae.study.StudyConfig` from parsed arguments.
+
+    Settings come from the defaults (or ``--quick``'s sizes), then the
+    ``--config`` file, then the flags given; ``args.out`` is resolved too.
+    """
     from .study import StudyConfig
 
     if args.fits_list and not args.catalog:
@@ -263,7 +352,11 @@ def config_from_args(args):
         raise ValueError("--catalog goes with --fits-list.")
     if args.paper_model and args.models:
         raise ValueError("--paper-model and --models exclude each other.")
-    overrides = {
+    settings = read_config_file(args.config) if args.config else {}
+    quick = args.quick or settings.pop("quick", False)
+    out = settings.pop("out", "report")
+    args.out = args.out if args.out is not None else out
+    flags = {
         "models": ("xu2023",) if args.paper_model else args.models,
         "image_size": args.image_size,
         "n_samples": args.n_samples,
@@ -276,22 +369,22 @@ def config_from_args(args):
         "device": args.device,
         "seed": args.seed,
     }
-    overrides = {k: v for k, v in overrides.items() if v is not None}
+    overrides = {**settings, **{k: v for k, v in flags.items() if v is not None}}
     if args.gz_desi:
-        overrides = {"data": "gz_desi", "data_path": args.gz_desi, **overrides}
+        overrides.update(data="gz_desi", data_path=args.gz_desi)
     elif args.fits_list:
-        overrides = {
-            "data": "fits",
-            "data_path": args.fits_list,
-            "catalog_path": args.catalog,
-            **overrides,
-        }
+        overrides.update(
+            data="fits", data_path=args.fits_list, catalog_path=args.catalog
+        )
     if overrides.get("data", "builtin") != "builtin":
-        # Real data sets are used whole unless --n-samples says otherwise.
-        overrides.setdefault("n_samples", 300 if args.quick else None)
-    if args.quick:
-        return StudyConfig.quick(**overrides)
-    return StudyConfig(**overrides)
+        # Real data sets are used whole unless told otherwise.
+        overrides.setdefault("n_samples", 300 if quick else None)
+    try:
+        if quick:
+            return StudyConfig.quick(**overrides)
+        return StudyConfig(**overrides)
+    except TypeError as exc:  # a setting of the wrong kind in the file
+        raise ValueError(f"--config {args.config}: {exc}") from None
 
 
 def main(argv=None) -> int:
@@ -307,13 +400,15 @@ def main(argv=None) -> int:
     int
         0 on success.
     """
-    from .exceptions import OutputLockedError
-    from .study import run_study
-    from .study._data import StudyInputError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     prog = f"skgalvae {args.command}"
+    # Imported after parsing: --help and --version never load torch.
+    from .exceptions import OutputLockedError
+    from .study._data import StudyInputError
+
+    quiet = getattr(args, "quiet", False)
+    _configure_logging(quiet)
     try:
         if args.command == "encode":
             try:
@@ -332,6 +427,8 @@ def main(argv=None) -> int:
             raise UsageError(str(exc)) from None
         check_device(config.device)
         check_output_directory(args.out)
+        from .study import run_study
+
         try:
             results = run_study(config, args.out, cache=not args.no_cache)
         except StudyInputError as exc:  # other failures are bugs: shown in full
@@ -343,9 +440,24 @@ def main(argv=None) -> int:
             args.command == "study"
         )
         parser.exit(130, f"{prog}: interrupted{done}. {exc}\n")
-    print(
-        f"wrote {results['files']['markdown']} and {results['files']['html']} "
-        f"in {sum(results['timings_s'].values()):.0f} s",
-        file=sys.stderr,
+    logger.info(
+        "wrote %s and %s in %.0f s",
+        results["files"]["markdown"],
+        results["files"]["html"],
+        sum(results["timings_s"].values()),
     )
     return 0
+
+
+def _configure_logging(quiet):
+    """Send skgalvae's messages to stderr, unless the caller routed them already.
+
+    With ``quiet`` only warnings and errors are shown; progress follows the
+    same level (:mod:`skgalvae._progress`).
+    """
+    package = logging.getLogger("skgalvae")
+    package.setLevel(logging.WARNING if quiet else logging.INFO)
+    if not package.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        package.addHandler(handler)

@@ -60,8 +60,22 @@ def test_quick_run_writes_every_file(quick_report):
     markdown = (out / "report.md").read_text()
     for figure in FIGURES:
         assert f"({figure})" in markdown
-    assert markdown.count("## ") == 6  # five stages and the timings
+    assert markdown.count("\n## ") == 6  # five stages and the run's settings
     assert "<table>" in (out / "report.html").read_text()
+
+
+def test_quick_report_html_is_rendered_with_working_contents(quick_report):
+    out, results = quick_report
+    page = (out / "report.html").read_text()
+    body = re.sub(r"<style>.*?</style>", "", page, flags=re.S)
+    for raw in ("`", "**", "](", "\n## ", "|---"):
+        assert raw not in body, f"raw Markdown {raw!r} in report.html"
+    anchors = re.findall(r'<a href="#([^"]+)"', page)
+    ids = set(re.findall(r'<h2 id="([^"]+)"', page))
+    assert len(anchors) == 6 and set(anchors) == ids
+    # Numbers are rounded to what they mean: no 3-decimal seconds.
+    assert not re.search(r"<td>\d{3,}\.\d+</td>", page)
+    assert results["environment"]["torch"] in page
 
 
 def test_quick_run_latent_search_picks_the_knee(quick_report):

@@ -1,10 +1,20 @@
 """The main job: reproduce Xu et al. (2023) end to end and write a report.
 
 ``skgalvae study`` on the command line, or :func:`run_study` from Python.
+:class:`StudyConfig` imports nothing heavy; the rest is imported on first use.
 """
 
+from .._lazy_imports import lazy_attributes
 from ._config import StudyConfig
-from ._run import run_study
-from ._stages import classify_questions, latent_shift
 
 __all__ = ["StudyConfig", "classify_questions", "latent_shift", "run_study"]
+
+__getattr__, __dir__ = lazy_attributes(
+    __name__,
+    {
+        "classify_questions": "._stages",
+        "latent_shift": "._stages",
+        "run_study": "._run",
+    },
+    globals(),
+)

@@ -115,6 +115,7 @@ class StudyConfig:
     seed: int = 0
 
     def __post_init__(self):
+        self._check_types()
         if self.data not in {"builtin", "gz_desi", "fits"}:
             raise ValueError(
                 f"data must be 'builtin', 'gz_desi' or 'fits'; got {self.data!r}."
@@ -136,6 +137,25 @@ class StudyConfig:
             )
         if not 0 < self.test_size < 1:
             raise ValueError(f"test_size must be in (0, 1); got {self.test_size}.")
+
+    def _check_types(self):
+        """Refuse a field of the wrong kind (e.g. from a settings file)."""
+        kinds = {
+            "int": (int,),
+            "float": (int, float),
+            "str": (str,),
+            "tuple": (tuple, list),
+        }
+        for field in fields(self):
+            value = getattr(self, field.name)
+            names = [name.strip() for name in str(field.type).split("|")]
+            if value is None and "None" in names:
+                continue
+            allowed = tuple(t for name in names for t in kinds.get(name, ()))
+            if isinstance(value, bool) or not isinstance(value, allowed):
+                raise TypeError(
+                    f"{field.name} must be {' or '.join(names)}; got {value!r}."
+                )
 
     @classmethod
     def quick(cls, **overrides) -> StudyConfig:

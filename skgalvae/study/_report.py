@@ -20,11 +20,26 @@ def _json_default(value):
 
 
 def _cell(value):
+    """Show a number to what it means: three significant digits, ints whole."""
     if value is None:
         return "-"
-    if isinstance(value, float):
-        return f"{value:.3f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return str(value)
+        if value == int(value) and abs(value) >= 100:
+            return f"{int(value):,}"
+        return f"{value:.3g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
     return str(value)
+
+
+def _slug(text):
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces to -."""
+    kept = "".join(c for c in text.lower() if c.isalnum() or c in " -_")
+    return kept.strip().replace(" ", "-")
 
 
 class Report:
@@ -57,8 +72,13 @@ class Report:
         self.blocks.append(("figure", (filename, caption)))
 
     def markdown(self) -> str:
-        """Render the report as Markdown."""
+        """Render the report as Markdown, with a table of contents."""
+        headings = [content for kind, content in self.blocks if kind == "heading"]
         lines = [f"# {self.title}", ""]
+        if headings:
+            lines += ["**Contents**", ""]
+            lines += [f"- [{h}](#{_slug(h)})" for h in headings]
+            lines.append("")
         for kind, content in self.blocks:
             if kind == "heading":
                 lines += [f"## {content}", ""]
@@ -76,39 +96,34 @@ class Report:
         return "\n".join(lines)
 
     def html(self) -> str:
-        """Render the report as a standalone HTML page."""
-        esc = html.escape
-        parts = [
-            "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-            f"<title>{esc(self.title)}</title><style>",
-            "body{font-family:sans-serif;max-width:60em;margin:2em auto}",
-            "table{border-collapse:collapse}td,th{border:1px solid #ccc;",
-            "padding:2px 8px;text-align:right}img{max-width:100%}",
-            "</style></head><body>",
-            f"<h1>{esc(self.title)}</h1>",
-        ]
-        for kind, content in self.blocks:
-            if kind == "heading":
-                parts.append(f"<h2>{esc(content)}</h2>")
-            elif kind == "text":
-                parts.append(f"<p>{esc(content)}</p>")
-            elif kind == "table":
-                columns, rows = content
-                parts.append("<table><tr>")
-                parts += [f"<th>{esc(c)}</th>" for c in columns]
-                parts.append("</tr>")
-                for r in rows:
-                    cells = "".join(f"<td>{esc(_cell(v))}</td>" for v in r)
-                    parts.append(f"<tr>{cells}</tr>")
-                parts.append("</table>")
-            else:
-                filename, caption = content
-                parts.append(
-                    f"<figure><img src='{esc(filename)}' alt='{esc(caption)}'>"
-                    f"<figcaption>{esc(caption)}</figcaption></figure>"
-                )
-        parts.append("</body></html>")
-        return "\n".join(parts)
+        """Render the Markdown as a standalone HTML page (markdown-it-py).
+
+        Headings get the same anchors as on GitHub, so the table of contents
+        links work in both.
+        """
+        from markdown_it import MarkdownIt
+
+        parser = MarkdownIt("commonmark", {"html": False}).enable("table")
+        tokens = parser.parse(self.markdown())
+        for token, inline in zip(tokens, tokens[1:], strict=False):
+            if token.type == "heading_open":
+                token.attrSet("id", _slug(inline.content))
+        body = parser.renderer.render(tokens, parser.options, {})
+        style = (
+            "body{font-family:system-ui,sans-serif;max-width:62em;margin:2em auto;"
+            "padding:0 1em;line-height:1.45}"
+            "table{border-collapse:collapse;margin:1em 0}"
+            "td,th{border:1px solid #ccc;padding:2px 8px}"
+            "td{text-align:right}td:first-child{text-align:left}"
+            "img{max-width:100%;display:block;margin:0 auto}"
+            "p em:only-child{display:block;text-align:center;color:#555}"
+            "code{background:#f4f4f4;padding:0 3px}"
+        )
+        return (
+            "<!DOCTYPE html>\n<html><head><meta charset='utf-8'>"
+            f"<title>{html.escape(self.title)}</title><style>{style}</style>"
+            f"</head><body>\n{body}</body></html>\n"
+        )
 
     def write(self, directory, results: dict) -> dict:
         """Write ``report.md``, ``report.html`` and ``results.json``.

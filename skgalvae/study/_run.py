@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from contextlib import contextmanager
@@ -10,8 +11,8 @@ from pathlib import Path
 import joblib
 import numpy as np
 from joblib import Memory
-from tqdm.auto import tqdm
 
+from .._progress import progress
 from .._version import __version__
 from ._config import STUDY_FIELDS, STUDY_MODELS, StudyConfig
 from ._data import load_study_data, questions_of, stretcher
@@ -29,6 +30,8 @@ from ._stages import (
 )
 
 __all__ = ["run_study"]
+
+logger = logging.getLogger("skgalvae.study")
 
 _STAGES = (
     "data",
@@ -220,13 +223,16 @@ def run_study(
     timer = _Timer()
     results = {"skgalvae_version": __version__, "config": config.to_dict()}
     report = Report("Reproducing Xu et al. (2023) with skgalvae")
-    bar = tqdm(_STAGES, desc="study", unit="stage")
-    stages = iter(bar)
+    bar = progress(total=len(_STAGES), desc="study", unit="stage")
+    stages = iter(_STAGES)
 
+    @contextmanager
     def stage():
         name = next(stages)
         bar.set_postfix_str(name)
-        return timer(name)
+        with timer(name):
+            yield
+        bar.update(1)
 
     with stage():
         data = cached(_load)
@@ -252,6 +258,13 @@ def run_study(
         searches = [
             cached(_search, X_train, stretcher(data), name) for name in config.models
         ]
+        logger.info(
+            "study: refitting %s with n_latent=%d for %d epochs on %d galaxies",
+            config.models[0],
+            searches[0]["knee"],
+            config.final_epochs,
+            len(X_train),
+        )
         model = cached(
             _final, X_train, stretcher(data), config.models[0], searches[0]["knee"]
         )
@@ -321,10 +334,40 @@ def run_study(
     bar.close()
 
     results["timings_s"] = timer.seconds
-    report.heading("Timings")
+    results["environment"] = _environment(model[-1].device_)
+    report.heading("Run settings, versions and timings")
+    report.table(
+        ["setting", "value"],
+        [(k, _setting(v)) for k, v in config.to_dict().items()]
+        + list(results["environment"].items()),
+    )
     report.table(["stage", "seconds"], list(timer.seconds.items()))
     results["files"] = {k: str(v) for k, v in report.write(out, results).items()}
     return results
+
+
+def _environment(device):
+    """Versions and the device of the run, for the report and results.json."""
+    import platform
+
+    import sklearn
+    import torch
+
+    name = torch.cuda.get_device_name(device) if device.startswith("cuda") else "CPU"
+    return {
+        "skgalvae": __version__,
+        "torch": torch.__version__,
+        "scikit-learn": sklearn.__version__,
+        "python": platform.python_version(),
+        "device used": f"{device} ({name}), {os.cpu_count()} CPU cores",
+    }
+
+
+def _setting(value):
+    """Show a settings value as the command line takes it."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return "-" if value is None else value
 
 
 # --------------------------------------------------------------- report parts

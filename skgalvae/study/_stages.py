@@ -18,10 +18,10 @@ from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.model_selection import GridSearchCV, KFold, ShuffleSplit, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
-from tqdm.auto import tqdm
 
 from .._domain_adaptation import DomainAdaptedVAETransformer
 from .._outliers import LatentOutlierDetector
+from .._progress import progress
 from .._vae import VAETransformer
 from ..datasets import make_survey_pairs
 from ..inspection import latent_traversals
@@ -111,7 +111,7 @@ def search_latents(X_train, stretch, model, config):
         [("stretch", stretch), ("vae", _vae(config, n_fit, model, config.epochs))]
     )
     knee_rule = KneeRefit("vae__n_latent", score="mean_test_ssim")
-    with tqdm(
+    with progress(
         total=len(config.latents) * config.cv,
         desc=f"  n_latent search ({model})",
         leave=False,
@@ -248,7 +248,7 @@ def classify_questions(
     """
     questions = list(labels_train.columns) if questions is None else questions
     out = {}
-    for question in tqdm(questions, desc=desc, leave=False):
+    for question in progress(questions, desc=desc, leave=False):
         train = labels_train[question].notna().to_numpy()
         test = labels_test[question].notna().to_numpy()
         y_train = labels_train[question][train].astype(str).to_numpy()
@@ -354,7 +354,7 @@ def adapt_domains(vae, config):
     runs = [("balanced", w) for w in config.mmd_weights] + [
         ("fixed", w) for w in config.fixed_mmd_weights
     ]
-    for weighting, weight in tqdm(runs, desc="  adapting", leave=False):
+    for weighting, weight in progress(runs, desc="  adapting", leave=False):
         name = f"after (mmd_weight={weight:g}, {weighting})"
         encoders[name] = DomainAdaptedVAETransformer(
             n_latent=vae.n_latent,

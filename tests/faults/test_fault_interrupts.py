@@ -102,11 +102,14 @@ def test_callbacks_still_stop_training_by_raising_keyboard_interrupt(images):
 
 @pytest.mark.slow
 def test_ctrl_c_in_the_study_caches_only_finished_stages(tmp_path, monkeypatch):
-    argv = [
-        "study", "--quick", "--n-samples", "120", "--latents", "2,4",
-        "--epochs", "30", "--models", "xu2023", "--n-pairs", "40",
-        "--out", str(tmp_path),
-    ]  # fmt: skip
+    # Every stage as small as it goes, but a long latent search to cut.
+    settings = tmp_path / "study.toml"
+    settings.write_text(
+        'n_samples = 120\nlatents = [2, 4]\nmodels = ["xu2023"]\nepochs = 40\n'
+        "final_epochs = 1\nn_pairs = 40\nda_epochs = 1\nn_trees = 10\n"
+        "min_question_samples = 5\ntsne_max = 40\n"
+    )
+    argv = ["study", "--config", str(settings), "--out", str(tmp_path)]
 
     def finished(stage):
         return any((tmp_path / "cache").rglob(f"_run/{stage}/*/output.pkl"))
@@ -114,7 +117,7 @@ def test_ctrl_c_in_the_study_caches_only_finished_stages(tmp_path, monkeypatch):
     code, out, err = _interrupt(
         [sys.executable, "-m", "skgalvae", *argv],
         lambda stdout: finished("_load"),
-        wait_s=5,  # into the latent search's 30 epochs
+        wait_s=4,  # into the latent search's 40 epochs
         timeout=300,
     )
     assert code == 130
