@@ -43,11 +43,9 @@ SIZES = {
         fit_check_n=2048, study_n=20000, study_extra=[],
     ),
     "smoke": dict(
-        device="cpu", size=64, fit_n=64, batch=32, epochs=2,
-        encode_n=128, encode_small=64, encode_base=32,
-        fit_check_n=32, study_n=120,
-        study_extra=["--quick", "--latents", "2,4", "--models", "xu2023",
-                     "--n-pairs", "40", "--epochs", "1", "--final-epochs", "1"],
+        device="cpu", size=64, fit_n=32, batch=16, epochs=2,
+        encode_n=64, encode_small=32, encode_base=16,
+        fit_check_n=32, study_n=120, study_extra=["--config", "{tiny}"],
     ),
 }  # fmt: skip
 
@@ -183,12 +181,29 @@ def check_pickle(sizes, work, limit_s):
     }
 
 
+# The smoke run's study: every stage, as small as it goes.
+_TINY_STUDY = """
+latents = [2, 4]
+models = ["xu2023"]
+epochs = 1
+final_epochs = 1
+n_pairs = 40
+da_epochs = 1
+n_trees = 10
+min_question_samples = 5
+tsne_max = 40
+"""
+
+
 def check_study(sizes, work, limit_s):
     out = work / "study"
+    tiny = work / "tiny.toml"
+    tiny.write_text(_TINY_STUDY)
+    extra = [arg.format(tiny=tiny) for arg in sizes["study_extra"]]
     command = [
         sys.executable, "-m", "skgalvae", "study", "--image-size", str(sizes["size"]),
         "--n-samples", str(sizes["study_n"]), "--device", sizes["device"],
-        "--out", str(out), "--no-cache", "--quiet", *sizes["study_extra"],
+        "--out", str(out), "--no-cache", "--quiet", *extra,
     ]  # fmt: skip
     seconds, _ = _run(command, limit_s)
     results = json.loads((out / "results.json").read_text())

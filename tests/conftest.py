@@ -55,3 +55,17 @@ def two_surveys():
     domain = np.r_[np.ones(60), -np.ones(60)].astype(int)
     order = rng.permutation(120)
     return X[order], y[order], domain[order]
+
+
+def pytest_configure(config):
+    """Under pytest-xdist, each worker runs torch on one intra-op thread.
+
+    The workers already share the cores; more threads each would only make
+    them wait for one another.
+    """
+    import os
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
