@@ -222,11 +222,12 @@ def _check_resumable(store, reader, encoder, batch_size, ids):
             f"did not record the model that wrote it, so resuming cannot check it "
             f"is this one; pass overwrite=True to start again."
         )
-    if stored != encoder.fingerprint():
+    mine = encoder.fingerprint()
+    if stored != mine:
         raise ValueError(
             f"{path} was written by another model (its weights, scaling or "
             f"settings differ from this estimator's: model fingerprint "
-            f"{stored[:12]}... vs {encoder.fingerprint()[:12]}...); resuming "
+            f"{stored[:12]}... vs {mine[:12]}...); resuming "
             f"would mix two models' latents in one table. Pass overwrite=True to "
             f"start again, or write to another output."
         )
