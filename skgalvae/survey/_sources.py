@@ -251,11 +251,11 @@ def check_unique_ids(ids, source_name):
     """
     import pandas as pd
 
-    repeated = pd.Index(np.asarray(ids)).duplicated(keep=False)
+    values = np.asarray(ids)
+    repeated = pd.Index(values).duplicated(keep=False)
     if not repeated.any():
         return
     rows = np.flatnonzero(repeated)
-    values = np.asarray(ids)
     first = values[rows[0]]
     same = rows[values[rows] == first]
     n_ids = len(pd.unique(values[rows]))
