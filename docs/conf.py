@@ -1,7 +1,9 @@
 """Sphinx configuration of the skgalvae documentation.
 
 Build with ``docs/build.sh`` (warnings are errors). The gallery executes every
-``examples/plot_*.py`` with ``--quick``: the small settings, really run.
+``examples/plot_*.py`` at its own sizes, with the trained models cached under
+``docs/_cache`` (see ``gallery_argv.py``); ``SKGALVAE_GALLERY=quick`` runs the
+smoke sizes instead.
 """
 
 import sys
@@ -26,7 +28,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "**/*.py.md5"]
+exclude_patterns = ["_build", "_cache", "auto_examples/*.ipynb", "**/*.py.md5"]
 myst_heading_anchors = 3
 myst_enable_extensions = ["dollarmath"]
 
@@ -48,7 +50,8 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    "reset_argv": "gallery_argv.quick_argv",  # a name: the config stays picklable
+    "ignore_pattern": r"(^|[/\\])_[^/\\]*$",  # helpers such as examples/_settings.py
+    "reset_argv": "gallery_argv.example_argv",  # a name: the config stays picklable
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,

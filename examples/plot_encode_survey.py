@@ -19,12 +19,17 @@ Run::
     python examples/plot_encode_survey.py --quick    # seconds, a smoke run
 """
 
-import argparse
+# %%
+# A survey in a zarr store
+# ------------------------
+# Images and catalogue ids in one zarr group, in chunks of 256 cutouts; one
+# cutout has masked (NaN) pixels.
 import warnings
-from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import zarr
+from _settings import example_settings
 from sklearn.pipeline import make_pipeline
 
 from skgalvae import VAETransformer
@@ -33,18 +38,41 @@ from skgalvae.exceptions import UnreadableRowsWarning
 from skgalvae.preprocessing import MTFStretch
 from skgalvae.survey import encode_survey, read_latents
 
+settings = example_settings("plot_encode_survey")
+N_SAMPLES, EPOCHS = settings.sizes(
+    full=dict(n_samples=3000, epochs=5), quick=dict(n_samples=400, epochs=1)
+)
+out = settings.out
+data = make_galaxies(N_SAMPLES, random_state=0)
+images = data.images.copy()
+images[7, :, 20:24, 30:40] = np.nan
+objid = 10**9 + np.arange(N_SAMPLES)
+store = zarr.open_group(str(out / "survey.zarr"), mode="w")
+store.create_array("images", data=images, chunks=(256, 3, 64, 64))
+store.create_array("objid", data=objid)
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description="Encoding a survey out of core: zarr in, parquet out, resumable"
-    )
-    parser.add_argument("--n-samples", type=int, default=3000)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--out", default="example_output", help="output directory")
-    parser.add_argument("--quick", action="store_true", help="tiny run for smoke tests")
-    return parser.parse_args(argv)
+# %%
+# A model trained on a quarter of it
+# ----------------------------------
+# ``settings.fit(estimator, X)`` is ``estimator.fit(X)``, cached between
+# documentation builds.
+model = settings.fit(
+    make_pipeline(
+        MTFStretch(),
+        VAETransformer(
+            8, max_epochs=EPOCHS, batch_size=32, device=settings.device, random_state=0
+        ),
+    ),
+    data.images[: N_SAMPLES // 4],
+)
 
 
+# %%
+# An interrupted run
+# ------------------
+# A stand-in for the store whose fourth read raises ``KeyboardInterrupt``, as
+# Ctrl-C or a batch job's time limit would. The chunks written before it are
+# complete rows of the table.
 class InterruptedStore:
     """A zarr array whose fourth read raises KeyboardInterrupt, like Ctrl-C."""
 
@@ -59,70 +87,54 @@ class InterruptedStore:
         return self.array[key]
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    if args.quick:
-        args.n_samples, args.epochs = 400, 1
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+output = out / "latents.parquet"
+try:
+    encode_survey(
+        model,
+        InterruptedStore(store["images"]),
+        output,
+        ids=objid,
+        batch_size=N_SAMPLES // 10,
+        overwrite=True,
+        progress=False,
+    )
+except KeyboardInterrupt:
+    print(f"interrupted; done so far: {len(read_latents(output))} rows")
 
-    # The survey: images and catalogue ids in one zarr store, one masked cutout.
-    data = make_galaxies(args.n_samples, random_state=0)
-    images = data.images.copy()
-    images[7, :, 20:24, 30:40] = np.nan
-    objid = 10**9 + np.arange(args.n_samples)
-    store = zarr.open_group(str(out / "survey.zarr"), mode="w")
-    store.create_array("images", data=images, chunks=(256, 3, 64, 64))
-    store.create_array("objid", data=objid)
+# %%
+# Resuming
+# --------
+# The same call on the store resumes at the first chunk not done (it checks
+# that the model is the one that wrote the table). The summary names the
+# unreadable cutout by its id; its row keeps NaN latents and the reason.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UnreadableRowsWarning)  # printed below
+    summary = encode_survey(  # a progress bar unless progress=False
+        model,
+        out / "survey.zarr",
+        output,
+        key="images",
+        ids="objid",
+        progress=False,
+    )
+print(summary)
+latents = read_latents(output)
+good = latents["error"] == ""
+print(
+    f"{good.sum()} of {len(latents)} rows encoded; ids in order: "
+    f"{bool((latents['id'] == objid).all())}"
+)
 
-    n_train = args.n_samples // 4
-    model = make_pipeline(
-        MTFStretch(),
-        VAETransformer(8, max_epochs=args.epochs,
-                       batch_size=32, random_state=0),
-    ).fit(data.images[:n_train])  # fmt: skip
-
-    output = out / "latents.parquet"
-    chunk_rows = args.n_samples // 10
-    try:
-        encode_survey(
-            model,
-            InterruptedStore(store["images"]),
-            output,
-            ids=objid,
-            batch_size=chunk_rows,
-            overwrite=True,
-            progress=False,
-        )
-    except KeyboardInterrupt:
-        print(f"interrupted; done so far: {len(read_latents(output))} rows")
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UnreadableRowsWarning)  # printed below
-        summary = encode_survey(  # a progress bar unless progress=False
-            model, out / "survey.zarr", output, key="images", ids="objid",
-            progress=False,
-        )  # fmt: skip
-    print(summary)
-
-    latents = read_latents(output)
-    good = latents["error"] == ""
-    print(f"{good.sum()} of {len(latents)} rows encoded; ids in order: "
-          f"{bool((latents['id'] == objid).all())}")  # fmt: skip
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 4))
-    mag = data.params["mag_r"].to_numpy()[good]
-    points = ax.scatter(latents["vae0"][good], latents["vae1"][good], c=mag, s=4)
-    fig.colorbar(points, label="r magnitude")
-    ax.set(xlabel="vae0", ylabel="vae1", title="Latents read back from parquet")
-    fig.savefig(out / "encode_survey.png", dpi=80, bbox_inches="tight")
-    print(f"saved {out / 'encode_survey.png'}")
-
-
-if __name__ == "__main__":
-    main()
+# %%
+# The table read back
+# -------------------
+# The first two latents against the galaxies' r magnitude: brightness is
+# among the first things the encoder records.
+fig, ax = plt.subplots(figsize=(5, 4))
+mag = data.params["mag_r"].to_numpy()[good]
+points = ax.scatter(latents["vae0"][good], latents["vae1"][good], c=mag, s=4)
+fig.colorbar(points, label="r magnitude")
+ax.set(xlabel="vae0", ylabel="vae1", title="Latents read back from parquet")
+fig.tight_layout()
+fig.savefig(out / "encode_survey.png", dpi=80)
+print(f"saved {out / 'encode_survey.png'}")

@@ -13,71 +13,67 @@ how well the labels derived from simulated volunteer votes
 Run::
 
     python examples/plot_galaxy_zoo.py              # a few seconds
-    python examples/plot_galaxy_zoo.py --size 256   # the study's resolution
+    python examples/plot_galaxy_zoo.py --quick      # fewer galaxies
 """
 
-import argparse
-from pathlib import Path
-
+# %%
+# The same galaxies in two surveys
+# --------------------------------
+# :func:`~skgalvae.datasets.make_survey_pairs` renders each galaxy twice: as
+# DECaLS images it (0.262"/px, deeper) and as BASS+MzLS does (g and r from
+# BASS's coarser 0.454"/px pixels resampled, a broader PSF, more noise). The
+# images are raw fluxes; the plotting functions stretch them for display.
 import numpy as np
+from _settings import example_settings
 
 from skgalvae.datasets import make_survey_pairs
 from skgalvae.labels import GZD5_QUESTIONS, gzd5_labels
 from skgalvae.plotting import plot_image_grid
 
+settings = example_settings("plot_galaxy_zoo")
+(N_SAMPLES,) = settings.sizes(full=dict(n_samples=1500), quick=dict(n_samples=300))
+PER_CLASS, SIZE = 4, 64
+decals, bass = make_survey_pairs(N_SAMPLES, image_size=SIZE, random_state=0)
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description="The built-in galaxies: every Galaxy Zoo DECaLS class, both surveys"
+# %%
+# Every class of the nine questions
+# ---------------------------------
+# For each of the 26 classes of the study's nine GZD-5 questions, four clean
+# examples (no star, no defect): DECaLS on the left, the same galaxies in
+# BASS+MzLS on the right. The last row shows cutouts with a foreground star or
+# an instrumental defect.
+clean = (~decals.params["star"]) & (decals.params["defect"] == "none")
+rows, names = [], []
+for name, question in GZD5_QUESTIONS.items():
+    for cls in question.classes:
+        idx = np.flatnonzero((decals.labels[name] == cls) & clean)[:PER_CLASS]
+        rows.append(np.concatenate([decals.images[idx], bass.images[idx]]))
+        names.append(f"{name}: {cls}")
+flagged = np.flatnonzero(~clean)[:PER_CLASS]
+rows.append(np.concatenate([decals.images[flagged], bass.images[flagged]]))
+names.append("star / defect")
+columns = ["DECaLS"] * PER_CLASS + ["BASS+MzLS"] * PER_CLASS
+fig = plot_image_grid(rows, row_labels=names, column_labels=columns)
+path = settings.out / f"galaxy_zoo_classes_{SIZE}.png"
+fig.savefig(path, dpi=80)
+print(f"saved {path}")
+
+# %%
+# Labels from votes
+# -----------------
+# The simulator also casts volunteer votes on each question of the decision
+# tree; :func:`~skgalvae.labels.gzd5_labels` turns vote fractions into the
+# study's classes with its thresholds, as it would for the real GZD-5
+# catalogue. A galaxy whose votes pass no threshold gets no label, so the
+# derived labels cover fewer galaxies than the truth, and agree with it where
+# they exist.
+derived = gzd5_labels(decals.votes)
+print("labels from simulated votes vs truth:")
+for name in GZD5_QUESTIONS:
+    truth = decals.labels[name]
+    both = derived[name].notna() & truth.notna()
+    agree = (derived[name][both] == truth[both]).mean()
+    print(
+        f"  {name:14s} labelled {both.sum():4d} of {truth.notna().sum():4d}, "
+        f"agree {agree:.1%}"
     )
-    parser.add_argument("--size", type=int, default=64, help="image side in pixels")
-    parser.add_argument("--n-samples", type=int, default=1500)
-    parser.add_argument("--per-class", type=int, default=4)
-    parser.add_argument("--out", default="example_output", help="output directory")
-    parser.add_argument("--quick", action="store_true", help="tiny run for smoke tests")
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    n_samples = 300 if args.quick else args.n_samples
-    decals, bass = make_survey_pairs(n_samples, image_size=args.size, random_state=0)
-
-    rows, names = [], []
-    for name, question in GZD5_QUESTIONS.items():
-        for cls in question.classes:
-            # Clean examples: no foreground star or defect.
-            clean = (~decals.params["star"]) & (decals.params["defect"] == "none")
-            idx = np.flatnonzero((decals.labels[name] == cls) & clean)
-            idx = idx[: args.per_class]
-            rows.append(np.concatenate([decals.images[idx], bass.images[idx]]))
-            names.append(f"{name}: {cls}")
-    flagged = np.flatnonzero(
-        decals.params["star"] | (decals.params["defect"] != "none")
-    )
-    flagged = flagged[: args.per_class]
-    rows.append(np.concatenate([decals.images[flagged], bass.images[flagged]]))
-    names.append("star / defect")
-
-    columns = ["DECaLS"] * args.per_class + ["BASS+MzLS"] * args.per_class
-    fig = plot_image_grid(rows, row_labels=names, column_labels=columns)
-    path = out / f"galaxy_zoo_classes_{args.size}.png"
-    fig.savefig(path, dpi=80, bbox_inches="tight")
-    print(f"saved {path}")
-
-    derived = gzd5_labels(decals.votes)
-    print("labels from simulated votes vs truth:")
-    for name in GZD5_QUESTIONS:
-        truth = decals.labels[name]
-        both = derived[name].notna() & truth.notna()
-        agree = (derived[name][both] == truth[both]).mean()
-        print(
-            f"  {name:14s} labelled {both.sum():4d} of {truth.notna().sum():4d}, "
-            f"agree {agree:.1%}"
-        )
-
-
-if __name__ == "__main__":
-    main()

@@ -19,14 +19,19 @@ trained on stretched simulated galaxies; then
 
 Run::
 
-    python examples/plot_latent_space.py            # about 2 min on 2 CPUs
+    python examples/plot_latent_space.py            # about 3 min on 2 CPU cores
     python examples/plot_latent_space.py --quick    # seconds, a smoke run
 """
 
-import argparse
-from pathlib import Path
-
+# %%
+# A VAE on simulated galaxies
+# ---------------------------
+# The simulator returns each galaxy's true parameters next to its image; the
+# VAE sees only the stretched images. ``settings.fit(estimator, X)`` is
+# ``estimator.fit(X)``, cached between documentation builds.
+import matplotlib.pyplot as plt
 import numpy as np
+from _settings import example_settings
 
 from skgalvae import VAETransformer
 from skgalvae.datasets import make_galaxies
@@ -35,83 +40,87 @@ from skgalvae.inspection import (
     latent_correlations,
     latent_traversals,
 )
+from skgalvae.plotting import plot_interpolation, plot_traversals
 from skgalvae.preprocessing import MTFStretch
 
-PROPERTIES = ["bulge_fraction", "r_eff", "inclination_deg", "axis_ratio",
-              "mag_r", "star"]  # fmt: skip
+PROPERTIES = [
+    "bulge_fraction",
+    "r_eff",
+    "inclination_deg",
+    "axis_ratio",
+    "mag_r",
+    "star",
+]
 
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description="What the latents encode: correlations, traversals and "
-        "interpolations"
-    )
-    parser.add_argument("--n-samples", type=int, default=2000)
-    parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--out", default="example_output", help="output directory")
-    parser.add_argument("--quick", action="store_true", help="tiny run for smoke tests")
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    if args.quick:
-        args.n_samples, args.epochs = 200, 2
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-
-    data = make_galaxies(args.n_samples, random_state=0)
-    X = MTFStretch().fit_transform(data.images)
-    vae = VAETransformer(
-        n_latent=8, max_epochs=args.epochs, batch_size=32,
+settings = example_settings("plot_latent_space")
+N_SAMPLES, EPOCHS = settings.sizes(
+    full=dict(n_samples=1500, epochs=15), quick=dict(n_samples=200, epochs=2)
+)
+data = make_galaxies(N_SAMPLES, random_state=0)
+X = MTFStretch().fit_transform(data.images)
+vae = settings.fit(
+    VAETransformer(
+        n_latent=8,
+        max_epochs=EPOCHS,
+        batch_size=32,
+        device=settings.device,
         random_state=0,
-    ).fit(X)  # fmt: skip
-    Z = vae.transform(X)
+    ),
+    X,
+)
+Z = vae.transform(X)
 
-    # 1. Which latent tracks which property?
-    # Discs have an inclination, ellipticals none (NaN): use the rows that do.
-    table = latent_correlations(Z, data.params[PROPERTIES], nan_policy="omit")
-    print("strongest latent-property correlations (Spearman):")
-    print(table.head(8).to_string(index=False, float_format="{:.3g}".format))
-    # The table is sorted strongest first: the first row of each property.
-    for _, row in table.drop_duplicates("property").iterrows():
-        print(
-            f"{row['property']}: best tracked by {row['latent']} "
-            f"(rho = {row['spearman_rho']:+.2f}, p = {row['spearman_p']:.1g})"
-        )
+# %%
+# Which latent tracks which property?
+# -----------------------------------
+# Discs have an inclination, ellipticals none (NaN): ``nan_policy="omit"``
+# uses the rows that do. The table is sorted strongest first.
+table = latent_correlations(Z, data.params[PROPERTIES], nan_policy="omit")
+print("strongest latent-property correlations (Spearman):")
+print(table.head(8).to_string(index=False, float_format="{:.3g}".format))
+for _, row in table.drop_duplicates("property").iterrows():
+    print(
+        f"{row['property']}: best tracked by {row['latent']} "
+        f"(rho = {row['spearman_rho']:+.2f}, p = {row['spearman_p']:.1g})"
+    )
 
-    import matplotlib
+# %%
+# The same correlations as a map: a property tracked by one latent is one
+# dark cell in its row; a property spread over several latents is a row of
+# pale ones.
+grid = table.pivot(index="property", columns="latent", values="spearman_rho")
+fig, ax = plt.subplots(figsize=(6, 3))
+image = ax.imshow(grid.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
+ax.set_xticks(range(grid.shape[1]), grid.columns)
+ax.set_yticks(range(grid.shape[0]), grid.index)
+fig.colorbar(image, ax=ax, label="Spearman rho")
+fig.tight_layout()
+fig.savefig(settings.out / "latent_correlations.png", dpi=100)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+# %%
+# Traversals
+# ----------
+# Each row decodes the median galaxy with one latent moved from -3 to +3
+# standard deviations, the others held: the four latents the encoder uses
+# most, in order of their spread.
+walk = latent_traversals(vae, Z, n_dims=4, n_steps=7)
+plot_traversals(walk).savefig(settings.out / "latent_traversals.png", dpi=80)
+print(f"traversed latents {walk.dims.tolist()}")
 
-    from skgalvae.plotting import plot_interpolation, plot_traversals
-
-    grid = table.pivot(index="property", columns="latent", values="spearman_rho")
-    fig, ax = plt.subplots(figsize=(6, 3))
-    image = ax.imshow(grid.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set_xticks(range(grid.shape[1]), grid.columns)
-    ax.set_yticks(range(grid.shape[0]), grid.index)
-    fig.colorbar(image, ax=ax, label="Spearman rho")
-    fig.tight_layout()
-    fig.savefig(out / "latent_correlations.png", dpi=100)
-    print(f"saved {out / 'latent_correlations.png'}")
-
-    # 2. Traversals through the most-used latents.
-    walk = latent_traversals(vae, Z, n_dims=4, n_steps=7)
-    plot_traversals(walk).savefig(out / "latent_traversals.png", dpi=80)
-    print(f"saved {out / 'latent_traversals.png'} (latents {walk.dims.tolist()})")
-
-    # 3. From an edge-on disc to a round elliptical.
-    params = data.params
-    edge_on = int(np.argmax(np.where(params["morphology"] == "featured",
-                                     params["inclination_deg"], -1)))  # fmt: skip
-    round_ = int(np.argmax(np.where(params["morphology"] == "smooth",
-                                    params["axis_ratio"], -1)))  # fmt: skip
-    path = interpolate_galaxies(vae, X[edge_on], X[round_], n_steps=8)
-    plot_interpolation(path).savefig(out / "latent_interpolation.png", dpi=80)
-    print(f"saved {out / 'latent_interpolation.png'} (galaxies {edge_on} -> {round_})")
-
-
-if __name__ == "__main__":
-    main()
+# %%
+# From an edge-on disc to a round elliptical
+# ------------------------------------------
+# The most inclined disc and the roundest elliptical, and the galaxies decoded
+# along the straight line between their latents.
+params = data.params
+edge_on = int(
+    np.argmax(
+        np.where(params["morphology"] == "featured", params["inclination_deg"], -1)
+    )
+)
+round_ = int(
+    np.argmax(np.where(params["morphology"] == "smooth", params["axis_ratio"], -1))
+)
+path = interpolate_galaxies(vae, X[edge_on], X[round_], n_steps=8)
+plot_interpolation(path).savefig(settings.out / "latent_interpolation.png", dpi=80)
+print(f"interpolated galaxies {edge_on} -> {round_}; figures in {settings.out}")

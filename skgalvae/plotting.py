@@ -89,6 +89,14 @@ def galaxy_rgb(
     return rgb[0] if single else rgb
 
 
+def _label_width(fig, labels) -> float:
+    """Inches the widest of the row labels takes, as the figure will draw it."""
+    if not labels:
+        return 0.0
+    renderer = fig.canvas.get_renderer()
+    return max(label.get_window_extent(renderer).width for label in labels) / fig.dpi
+
+
 def plot_image_grid(
     rows, *, row_labels=None, column_labels=None, panel_size: float = 1.3, **rgb
 ):
@@ -117,9 +125,8 @@ def plot_image_grid(
     n_cols = max(len(r) for r in rows)
     title_space = 0.35 if column_labels is not None else 0.05  # inches
     height = panel_size * n_rows + title_space
-    fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(panel_size * n_cols + 1.6, height), squeeze=False
-    )
+    width = panel_size * n_cols + 0.1
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(width, height), squeeze=False)
     for i, images in enumerate(rows):
         colour = galaxy_rgb(images, **rgb) if len(images) else []
         for j in range(n_cols):
@@ -135,11 +142,17 @@ def plot_image_grid(
     if column_labels is not None:
         for j, label in enumerate(column_labels[:n_cols]):
             axes[0, j].set_title(label, fontsize=9)
+    # Widen the figure by exactly what the row labels take, so that none is
+    # cut off and no empty margin is left (text size is in inches).
+    labels = [ax.yaxis.label for ax in axes[:, 0]] if row_labels is not None else []
+    label_space = _label_width(fig, labels) + 0.12  # the labels' padding
+    width += label_space
+    fig.set_size_inches(width, height)
     fig.subplots_adjust(
         wspace=0.03,
         hspace=0.03,
-        left=0.15,
-        right=0.99,
+        left=label_space / width,
+        right=1 - 0.05 / width,
         top=1 - title_space / height,
         bottom=0.01,
     )

@@ -4,6 +4,7 @@ import runpy
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -13,6 +14,8 @@ def run_example(name, out_dir, monkeypatch, capsys):
     """Run ``examples/name`` with ``--quick --out out_dir``; return its stdout."""
     pytest.importorskip("matplotlib")
     script = EXAMPLES / name
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # examples/_settings.py
+    monkeypatch.delenv("SKGALVAE_EXAMPLE_CACHE", raising=False)
     monkeypatch.setattr(sys, "argv", [str(script), "--quick", "--out", str(out_dir)])
     runpy.run_path(str(script), run_name="__main__")
     return capsys.readouterr().out
@@ -70,3 +73,32 @@ def test_encode_survey_example(tmp_path, monkeypatch, capsys):
     assert "Resumed: 120 rows were already done." in out
     assert "1000000007: non-finite values" in out and "ids in order: True" in out
     assert (tmp_path / "encode_survey.png").stat().st_size > 5_000
+
+
+def test_example_settings_cache_fitted_models(tmp_path, monkeypatch):
+    """With a cache directory set, a second identical fit is loaded, not redone."""
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    from _settings import ExampleSettings
+    from sklearn.decomposition import PCA
+
+    X = np.random.default_rng(0).normal(size=(50, 6))
+    monkeypatch.setenv("SKGALVAE_EXAMPLE_CACHE", str(tmp_path / "cache"))
+    settings = ExampleSettings("demo", quick=False, out=tmp_path / "out", device="cpu")
+    first = settings.fit(PCA(2), X)
+    assert [p.name[:4] for p in (tmp_path / "cache" / "demo").iterdir()] == ["PCA-"]
+    # A new process (a new ExampleSettings) loads it without fitting.
+    monkeypatch.setattr(PCA, "fit", lambda *a, **k: pytest.fail("fitted again"))
+    again = ExampleSettings("demo", quick=False, out=tmp_path / "out", device="cpu")
+    second = again.fit(PCA(2), X)
+    np.testing.assert_array_equal(second.components_, first.components_)
+    monkeypatch.undo()
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.setenv("SKGALVAE_EXAMPLE_CACHE", str(tmp_path / "cache"))
+    other = settings.fit(PCA(3), X)  # other parameters: trained anew
+    assert other.n_components_ == 3
+    assert len(list((tmp_path / "cache" / "demo").glob("PCA-*.joblib"))) == 2
+    # A smoke run never caches.
+    quick = ExampleSettings("quick", quick=True, out=tmp_path / "q", device="cpu")
+    assert quick.sizes({"n": 100}, {"n": 5}) == (5,)
+    quick.fit(PCA(2), X)
+    assert not (tmp_path / "cache" / "quick").exists()

@@ -41,3 +41,20 @@ def test_plot_image_grid_layout():
     axes = np.array(fig.axes).reshape(2, 3)
     assert axes[0, 0].get_ylabel() == "a" and axes[0, 2].get_title() == "z"
     assert len(axes[0, 0].images) == 1 and not axes[1, 2].axison  # blank panel
+
+
+@pytest.mark.parametrize("label", ["x", "how_rounded: in-between", "BASS+MzLS", "WWW"])
+def test_row_labels_fit_the_figure_without_a_wide_margin(label):
+    pytest.importorskip("matplotlib")
+    images = np.random.default_rng(0).random((4, 3, 16, 16))
+    fig = plot_image_grid([images, images], row_labels=[label, "star / defect"])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    left_edge = min(
+        ax.yaxis.label.get_window_extent(renderer).x0 for ax in fig.axes[::4]
+    )
+    panels_start = fig.axes[0].get_window_extent(renderer).x0
+    assert left_edge >= 0, "a row label is cut off at the left edge"
+    # The margin is as wide as the labels need, give or take half an inch.
+    assert left_edge < 0.5 * fig.dpi
+    assert panels_start > 0

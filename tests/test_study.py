@@ -60,7 +60,8 @@ def test_quick_run_writes_every_file(quick_report):
     markdown = (out / "report.md").read_text()
     for figure in FIGURES:
         assert f"({figure})" in markdown
-    assert markdown.count("\n## ") == 6  # five stages and the run's settings
+    # the summary beside the paper, five stages and the run's settings
+    assert markdown.count("\n## ") == 7
     assert "<table>" in (out / "report.html").read_text()
 
 
@@ -72,10 +73,32 @@ def test_quick_report_html_is_rendered_with_working_contents(quick_report):
         assert raw not in body, f"raw Markdown {raw!r} in report.html"
     anchors = re.findall(r'<a href="#([^"]+)"', page)
     ids = set(re.findall(r'<h2 id="([^"]+)"', page))
-    assert len(anchors) == 6 and set(anchors) == ids
+    assert len(anchors) == 7 and set(anchors) == ids
     # Numbers are rounded to what they mean: no 3-decimal seconds.
     assert not re.search(r"<td>\d{3,}\.\d+</td>", page)
     assert results["environment"]["torch"] in page
+
+
+def test_quick_report_puts_the_papers_numbers_beside_the_runs(quick_report):
+    from skgalvae.study import _paper
+
+    out, results = quick_report
+    markdown = (out / "report.md").read_text()
+    summary = markdown.split("## This run beside the paper")[1].split("\n## ")[0]
+    knee = results["latent_dimension"]["searches"][0]["knee"]
+    assert f"| knee of SSIM vs n_latent | {knee} | {_paper.KNEE} |" in summary
+    assert "0.417%" in summary  # 1,308 of 314,000 beyond 8 sigma
+    # Table 3 per question in the classification table, Table 4 in the DA one.
+    section = markdown.split("## 2. Classification")[1].split("\n## ")[0]
+    assert "paper accuracy (Table 3)" in section
+    merger = next(line for line in section.splitlines() if line.startswith("| merger"))
+    assert merger.endswith("| 0.964 |")  # 96.36 % in Table 3
+    section = markdown.split("## 3. Domain adaptation")[1].split("\n## ")[0]
+    assert "| 0.765 / 0.706 / 0.794 |" in section  # how_rounded in Table 4
+    # The summary's mean is over the questions this run classified.
+    asked = [q for q, e in results["classification"]["vae"].items() if "scores" in e]
+    expected = np.mean([_paper.CLASSIFICATION_ACCURACY[q] for q in asked])
+    assert f"| {expected:.3g} |" in summary
 
 
 def test_quick_run_latent_search_picks_the_knee(quick_report):

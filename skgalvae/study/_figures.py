@@ -67,8 +67,11 @@ def plot_class_ssim(per_class):
     return fig
 
 
-def plot_classification(vae_scores, pca_scores, metric="accuracy"):
-    """Per-question ``metric`` of the VAE and PCA forests, side by side."""
+def plot_classification(vae_scores, pca_scores, metric="accuracy", paper=None):
+    """Per-question ``metric`` of the VAE and PCA forests, side by side.
+
+    ``paper`` maps questions to the paper's value, drawn as black marks.
+    """
     plt = _pyplot()
     questions = [q for q in vae_scores if "scores" in vae_scores[q]]
     x = np.arange(len(questions))
@@ -82,10 +85,29 @@ def plot_classification(vae_scores, pca_scores, metric="accuracy"):
             width=0.4,
             label=name,
         )
+    shown = [i for i, q in enumerate(questions) if q in (paper or {})]
+    if shown:  # only questions the paper has: no empty legend entry
+        ax.scatter(
+            x[shown],
+            [paper[questions[i]] for i in shown],
+            marker="_",
+            s=900,
+            linewidths=2.5,
+            color="black",
+            label="paper (Table 3)",
+            zorder=3,
+        )
     ax.set_xticks(x, questions, rotation=30, ha="right")
     ax.set_ylabel(f"test {metric}")
-    ax.set_ylim(0, 1)
-    ax.legend()
+    ax.set_ylim(0, 1.05)
+    ax.legend(
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=3,
+        frameon=False,
+        fontsize=8,
+        markerscale=0.4,
+    )
     fig.tight_layout()
     return fig
 

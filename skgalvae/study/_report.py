@@ -71,6 +71,10 @@ class Report:
         """Add an image in the report directory, with a caption."""
         self.blocks.append(("figure", (filename, caption)))
 
+    def insert(self, index: int, part: Report) -> None:
+        """Insert another report's blocks before block ``index``."""
+        self.blocks[index:index] = part.blocks
+
     def markdown(self) -> str:
         """Render the report as Markdown, with a table of contents."""
         headings = [content for kind, content in self.blocks if kind == "heading"]
