@@ -62,11 +62,15 @@ def _table_from_model(args):
     finally:
         reader.close()
     ok = block.ok
-    Z = np.full((reader.n_rows, 0), np.nan)
-    if ok.any():
-        encoded = model.transform(block.images[ok])
-        Z = np.full((reader.n_rows, encoded.shape[1]), np.nan)
-        Z[ok] = encoded
+    if not ok.any():
+        first = min(block.errors)
+        raise UsageError(
+            f"no image of {args.images} could be read; row {first}: "
+            f"{block.errors[first]}"
+        )
+    encoded = model.transform(block.images[ok])
+    Z = np.full((reader.n_rows, encoded.shape[1]), np.nan)
+    Z[ok] = encoded
     table = pd.DataFrame(Z, columns=[f"latent{i}" for i in range(Z.shape[1])])
     table.insert(0, "id", ids)
     table["error"] = [block.errors.get(i, "") for i in range(reader.n_rows)]

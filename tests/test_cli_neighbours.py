@@ -99,3 +99,14 @@ def test_a_model_needs_images_and_a_table_must_exist(survey, capsys):
             main(["neighbours", *argv])
         assert exit.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_survey_with_no_readable_image_is_named(survey, tmp_path, capsys):
+    store = zarr.open_group(str(tmp_path / "blank.zarr"), mode="w")
+    store.create_array("images", data=np.full((4, 3, 64, 64), np.nan, np.float32))
+    with pytest.raises(SystemExit) as exit:
+        main(["neighbours", str(survey / "model.joblib"), "0",
+              "--images", str(tmp_path / "blank.zarr"), "--key", "images"])  # fmt: skip
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert "no image of" in err and "row 0: non-finite values" in err
