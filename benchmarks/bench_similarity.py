@@ -33,9 +33,11 @@ from skgalvae.inspection import similar_galaxies
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gz_desi_1500"
 
 
-def precision_at_k(latents, classes, k):
+def precision_at_k(latents, classes, k, metric="euclidean"):
     """Mean share of same-class galaxies among each galaxy's k neighbours."""
-    found = similar_galaxies(latents, np.arange(len(classes)), n_neighbors=k)
+    found = similar_galaxies(
+        latents, np.arange(len(classes)), n_neighbors=k, metric=metric
+    )
     same = classes[found["row"].to_numpy()] == classes[found["query"].to_numpy()]
     per_galaxy = same.reshape(len(classes), k).mean(axis=1)
     return {c: float(per_galaxy[classes == c].mean()) for c in np.unique(classes)}
@@ -49,6 +51,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--metric", default="euclidean", help="e.g. cosine")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--json", help="write the table here")
@@ -70,7 +73,10 @@ def main(argv=None):
         "vae": vae.transform(data.images),
         "pca": PCA(args.n_latent, random_state=args.seed).fit_transform(pixels),
     }
-    scores = {name: precision_at_k(Z, classes, args.k) for name, Z in spaces.items()}
+    scores = {
+        name: precision_at_k(Z, classes, args.k, args.metric)
+        for name, Z in spaces.items()
+    }
     n = len(classes)
     rows = []
     for c in np.unique(classes):
@@ -86,7 +92,8 @@ def main(argv=None):
         )
     print(
         f"precision@{args.k} on {args.data} at {args.size}x{args.size}, "
-        f"n_latent={args.n_latent}, {args.epochs} epochs (VAE fit {fit_s:.0f} s)"
+        f"n_latent={args.n_latent}, {args.epochs} epochs, {args.metric} "
+        f"(VAE fit {fit_s:.0f} s)"
     )
     print(f"{'class':>10} {'n':>5} {'base rate':>9} {'VAE':>6} {'PCA':>6}")
     for r in rows:
