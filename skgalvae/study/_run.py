@@ -400,27 +400,26 @@ def _glance(results):
              _mean(classified.values()),
              _mean(paper.CLASSIFICATION_ACCURACY[q] for q in classified)]
         )  # fmt: skip
-    adaptation = results["domain_adaptation"]
-    if "accuracy" in adaptation:
-        before, *after = adaptation["accuracy"]
-        after = after[0] if after else None
+    accuracy = results["domain_adaptation"].get("accuracy", {})
+    if len(accuracy) > 1:  # the encoder before DA and the first adapted one
+        before, after = list(accuracy)[:2]
         asked = [
             q
-            for q, e in adaptation["accuracy"][before].items()
+            for q, e in accuracy[before].items()
             if "BASS, RF retrained" in e and q in paper.ADAPTATION_ACCURACY
         ]
-        if asked and after is not None:
-
-            def run_mean(encoder):
-                accuracy = adaptation["accuracy"][encoder]
-                return _mean(accuracy[q].get("BASS, RF retrained") for q in asked)
-
-            paper_before = _mean(paper.ADAPTATION_ACCURACY[q][1] for q in asked)
-            paper_after = _mean(paper.ADAPTATION_ACCURACY[q][2] for q in asked)
+        if asked:
+            run = [
+                _mean(accuracy[e][q].get("BASS, RF retrained") for q in asked)
+                for e in (before, after)
+            ]
+            published = [
+                _mean(paper.ADAPTATION_ACCURACY[q][i] for q in asked) for i in (1, 2)
+            ]
             rows.append(
                 [f"BASS+MzLS accuracy before -> after DA, {len(asked)} questions",
-                 f"{run_mean(before):.3f} -> {run_mean(after):.3f}",
-                 f"{paper_before:.3f} -> {paper_after:.3f}"]
+                 "{:.3f} -> {:.3f}".format(*run),
+                 "{:.3f} -> {:.3f}".format(*published)]
             )  # fmt: skip
     outliers = results["outliers"]
     if outliers["n_sigma"] == paper.OUTLIERS["n_sigma"]:
