@@ -48,9 +48,9 @@ from ._training import (
     optimizer_settings,
     validation_split,
 )
+from .io._lazy import is_lazy
 from .nn import ArrayDataset, VAEModule, VAENet, reconstruction_error
 from .nn.architectures import get_architecture, resolve_hidden_dims
-from .nn.data import is_lazy
 from .nn.distributed import broadcast_seed, data_parallel_rank, unwrap_ddp
 from .nn.likelihoods import LEGACY_NAMES, check_noise
 from .nn.net import core_module

@@ -221,21 +221,11 @@ def _add_encode_parser(commands):
     encode.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-#: How the commands that read a survey's images describe their argument.
+#: How the commands that read an image source describe their argument.
 SOURCE_HELP = (
     "a .zarr store or .h5 file (with --key), or a text file listing one "
     "FITS/JPEG/PNG path per line (relative to the text file)"
 )
-
-
-def source_argument(text):
-    """Return what a survey argument names: a store path, or the listed paths."""
-    if not text.lower().endswith(".txt"):
-        return text
-    base = os.path.dirname(os.path.abspath(text))
-    with open(text) as handle:
-        lines = [line.strip() for line in handle]
-    return [os.path.join(base, line) for line in lines if line]
 
 
 class UsageError(Exception):
@@ -302,7 +292,7 @@ def run_encode(args) -> int:
     check_output_directory(parent, option="OUTPUT's directory")
     summary = encode_survey(
         model,
-        source_argument(args.source),
+        args.source,
         args.output,
         key=args.key,
         ids=args.ids,
@@ -413,8 +403,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     prog = f"skgalvae {args.command}"
     # Imported after parsing: --help and --version never load torch.
-    from .exceptions import OutputLockedError
-    from .study._data import StudyInputError
+    from .exceptions import OutputLockedError, StudyInputError
 
     quiet = getattr(args, "quiet", False)
     _configure_logging(quiet)

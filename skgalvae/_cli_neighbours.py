@@ -36,7 +36,7 @@ def add_neighbours_parser(commands, positive_int) -> None:
         "--metric", default="euclidean", help="distance (default euclidean; cosine)"
     )
     neighbours.add_argument(
-        "--images", help=f"the survey's images, in the table's order: {SOURCE_HELP}"
+        "--images", help=f"the images, in the table's order: {SOURCE_HELP}"
     )
     neighbours.add_argument("--key", help="the image array inside the store")
     neighbours.add_argument("--ids", help="an id array inside the store (a model)")
@@ -48,14 +48,14 @@ def _table_from_model(args):
     import pandas as pd
 
     from ._cli import UsageError, load_model
-    from .survey._sources import open_source, resolve_ids
+    from .survey._ids import resolve_ids
 
     if args.images is None:
         raise UsageError(
             f"{args.latents} is a model: pass --images with the images to search."
         )
     model = load_model(args.latents)
-    reader, container = _open_images(args, open_source)
+    reader, container = _open_images(args)
     try:
         ids = resolve_ids(args.ids, reader, container)[:]
         block = reader.read(0, reader.n_rows)
@@ -77,10 +77,10 @@ def _table_from_model(args):
     return table
 
 
-def _open_images(args, open_source):
-    from ._cli import source_argument
+def _open_images(args):
+    from .io._sources import open_source
 
-    return open_source(source_argument(args.images), key=args.key)
+    return open_source(args.images, key=args.key)
 
 
 def _query_rows(table, queries):
@@ -103,9 +103,8 @@ def _draw_grid(args, table, found, rows):
     """Read the query and neighbour images and save them as a PNG grid."""
     from ._cli import UsageError
     from .plotting import plot_image_grid
-    from .survey._sources import open_source
 
-    reader, _ = _open_images(args, open_source)
+    reader, _ = _open_images(args)
     try:
         if reader.n_rows != len(table):
             raise UsageError(

@@ -20,8 +20,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array
 
-from .io._lazy import is_path_list, lazy_from_paths
-from .nn.data import is_lazy
+from .io._lazy import is_lazy, is_path_list, lazy_from_paths
 
 _ACCEPTED_KINDS = "uif"  # unsigned and signed integers, floats
 _SCAN_CHUNK_BYTES = 64 * 2**20

@@ -6,6 +6,7 @@ __all__ = [
     "InconsistentVersionWarning",
     "NonFiniteFilledWarning",
     "OutputLockedError",
+    "StudyInputError",
     "UnreadableRowsWarning",
 ]
 
@@ -66,4 +67,14 @@ class OutputLockedError(RuntimeError):
     :func:`~skgalvae.survey.encode_survey` holds an exclusive lock on its
     output (``<output>.lock``) while it writes; a second writer fails at once
     with this error, which names the holder (process, host and start time).
+    """
+
+
+class StudyInputError(ValueError):
+    """The study's input data cannot be used; the message says which and why.
+
+    Raised by :func:`~skgalvae.study.run_study` (and ``skgalvae study``, which
+    prints the message and exits with status 2) before any training: a path
+    that holds no cutouts, a catalogue without the votes the study needs, more
+    galaxies asked for than the data holds.
     """

@@ -1,5 +1,6 @@
 """Reading cutouts: FITS (big-endian, per-band, HDUs, NaN), JPEG/PNG, lazy sets."""
 
+import os
 import pickle
 import warnings
 from pathlib import Path
@@ -17,8 +18,10 @@ from skgalvae.io import (
     ImageFileDataset,
     LazyImages,
     lazy_from_paths,
+    path_format,
     read_fits,
     read_images,
+    read_path_list,
 )
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "decals_fits"
@@ -291,7 +294,53 @@ def test_estimators_take_path_lists(cubes, tmp_path):
         VAETransformer(**params).fit(read_fits(small)).transform(read_fits(small))
     )
     np.testing.assert_array_equal(z_paths, z_memory)
-    with pytest.raises(ValueError, match="Cannot tell the file type of 'notes.txt'"):
+    with pytest.raises(ValueError, match="Cannot tell the format of 'notes.txt'"):
         VAETransformer(**params).fit(["notes.txt"])
     with pytest.raises(ValueError, match="mix FITS and image files"):
         lazy_from_paths([paths[0], "a.png"])
+
+
+@pytest.mark.parametrize(
+    "path, kind",
+    [
+        ("a/cutout.FITS", "fits"),
+        ("cutout.fits.fz", "fits"),
+        ("g.JPEG", "image"),
+        ("survey.zarr/", "zarr"),
+        ("survey.h5", "hdf5"),
+        ("cutouts.txt", "path list"),
+    ],
+)
+def test_path_format_reads_the_suffix_once_for_everyone(path, kind):
+    assert path_format(path) == kind
+
+
+def test_path_format_names_the_path_and_what_it_accepts():
+    with pytest.raises(ValueError) as info:
+        path_format("survey.zarr", allowed=("fits", "image"))
+    message = str(info.value)
+    assert "'survey.zarr'" in message
+    assert ".fits.gz" in message and ".png" in message and ".h5" not in message
+
+
+def test_a_path_list_is_read_relative_to_itself_and_opened_lazily(cubes, tmp_path):
+    from skgalvae.io._sources import open_source
+
+    listing = tmp_path / "lists" / "cutouts.txt"
+    listing.parent.mkdir()
+    listing.write_text(f"\n../{cubes[1].name}\n  ../{cubes[0].name}  \n\n")
+    paths = read_path_list(listing)
+    assert [os.path.basename(p) for p in paths] == [cubes[1].name, cubes[0].name]
+    assert all(os.path.isabs(p) for p in paths)
+    reader, container = open_source(str(listing))
+    assert container is None and reader.n_rows == 2
+    np.testing.assert_array_equal(
+        reader.read(0, 2).images, read_fits([cubes[1], cubes[0]])
+    )
+    with pytest.raises(ValueError, match="lists files"):
+        open_source(str(listing), key="images")
+    (tmp_path / "empty.txt").write_text("\n\n")
+    with pytest.raises(ValueError, match="empty.txt lists no cutout path"):
+        read_path_list(tmp_path / "empty.txt")
+    with pytest.raises(ValueError, match="Cannot tell the format of 'cat.csv'"):
+        open_source("cat.csv")

@@ -1,23 +1,36 @@
-"""Reading galaxy cutouts from files: FITS, JPEG and PNG, eagerly or lazily.
+"""Reading galaxy cutouts: FITS, JPEG and PNG files, zarr and HDF5 stores.
 
 :func:`read_fits` and :func:`read_images` load a list of files into one array.
 :class:`FITSDataset` and :class:`ImageFileDataset` are lazy array-likes of the
 same files: pass them as ``X`` to the estimators to stream batches from disk
 with reader processes, so a survey never has to fit in memory.
+:func:`path_format` is the one place a path's suffix is interpreted, and
+:func:`read_path_list` reads a text file listing cutouts; everything in
+skgalvae that opens images by name goes through this module.
 """
 
 from ._fits import read_fits_file
+from ._formats import path_format, read_path_list
 from ._images import read_image_file
-from ._lazy import FITSDataset, ImageFileDataset, LazyImages, lazy_from_paths
+from ._lazy import (
+    FITSDataset,
+    ImageFileDataset,
+    LazyImages,
+    is_lazy,
+    lazy_from_paths,
+)
 from ._readers import read_fits, read_images
 
 __all__ = [
     "FITSDataset",
     "ImageFileDataset",
     "LazyImages",
+    "is_lazy",
     "lazy_from_paths",
+    "path_format",
     "read_fits",
     "read_fits_file",
     "read_image_file",
     "read_images",
+    "read_path_list",
 ]

@@ -18,8 +18,26 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from ._fits import check_nan_policy, read_cutout
+from ._formats import path_format
 from ._images import read_image_file
 from ._resize import check_resize
+
+
+def is_lazy(array) -> bool:
+    """Whether ``array`` is a lazy image collection read batch by batch.
+
+    The protocol (see :class:`LazyImages`): ``shape``, ``dtype``, ``len``, and
+    ``read(indices)`` returning a numpy array of those rows.
+
+    Parameters
+    ----------
+    array : object
+
+    Returns
+    -------
+    bool
+    """
+    return callable(getattr(array, "read", None)) and hasattr(array, "shape")
 
 
 class LazyImages(ABC):
@@ -285,10 +303,6 @@ class ImageFileDataset(LazyImages):
         )
 
 
-FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fits.fz", ".fz")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-
-
 def is_path_list(X) -> bool:
     """Whether ``X`` is a 1-D list or array of file paths (str or path-like)."""
     if isinstance(X, np.ndarray):
@@ -313,21 +327,10 @@ def lazy_from_paths(paths):
         first offending path is named).
     """
     paths = [os.fspath(p) for p in paths]
-
-    def kind(path):
-        lower = path.lower()
-        if lower.endswith(FITS_SUFFIXES):
-            return "fits"
-        if lower.endswith(IMAGE_SUFFIXES):
-            return "image"
-        raise ValueError(
-            f"Cannot tell the file type of {path!r}: expected a FITS file "
-            f"({', '.join(FITS_SUFFIXES)}) or an image ({', '.join(IMAGE_SUFFIXES)})."
-        )
-
-    first = kind(paths[0])
-    for path in paths[1:]:
-        if kind(path) != first:
+    kinds = [path_format(path, allowed=("fits", "image")) for path in paths]
+    first = kinds[0]
+    for path, kind in zip(paths[1:], kinds[1:], strict=True):
+        if kind != first:
             raise ValueError(
                 f"The paths mix FITS and image files: {paths[0]!r} and {path!r}."
             )

@@ -12,7 +12,7 @@ memory format:
   device with no host round trip; a tensor already on the device is used as is;
 - *streamed*: batches are gathered on the host, pinned, and copied
   asynchronously, one batch ahead of the compute;
-- *read*: lazy collections of files (:func:`is_lazy`, e.g.
+- *read*: lazy collections of files (:func:`skgalvae.io.is_lazy`, e.g.
   :class:`skgalvae.io.FITSDataset`) are read batch by batch by a
   ``torch.utils.data.DataLoader`` with the collection's ``num_workers``
   reader processes, so memory stays bounded by a few batches.
@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 
+from ..io._lazy import is_lazy
 from .distributed import shard_bounds
 
 # Fraction of free device memory the staged data may take; the rest is left for
@@ -86,15 +87,6 @@ class FixedSplit:
     def __call__(self, dataset, y=None, **fit_params):
         """Return ``(dataset, valid)``."""
         return dataset, self.valid
-
-
-def is_lazy(array) -> bool:
-    """Whether ``array`` is a lazy image collection read batch by batch.
-
-    The protocol (see :class:`skgalvae.io.LazyImages`): ``shape``, ``dtype``,
-    ``len``, and ``read(indices)`` returning a numpy array of those rows.
-    """
-    return callable(getattr(array, "read", None)) and hasattr(array, "shape")
 
 
 class _BatchReader(torch.utils.data.Dataset):

@@ -9,15 +9,12 @@ import numpy as np
 import pandas as pd
 
 from ..datasets import load_gz_desi, make_galaxies
+from ..exceptions import StudyInputError
 from ..io import read_fits
 from ..labels import GZD5_QUESTIONS, first_level_classes, gzd5_labels
 from ..preprocessing import MTFStretch
 
 __all__ = ["StudyData", "StudyInputError", "load_study_data"]
-
-
-class StudyInputError(ValueError):
-    """The study's input data cannot be used; the message says which and why."""
 
 
 @dataclass

@@ -19,9 +19,10 @@ from tqdm.auto import tqdm
 from .._base import BaseVAE, split_vae
 from .._version import __version__
 from ..exceptions import UnreadableRowsWarning
+from ..io._sources import open_source
 from ..nn.net import core_module
+from ._ids import resolve_ids
 from ._lock import exclusive_writer
-from ._sources import open_source, resolve_ids
 from ._stores import as_objects, plain, remove_store, store_class
 
 __all__ = ["EncodingSummary", "encode_survey"]
@@ -326,7 +327,8 @@ def encode_survey(
         - a zarr array, an ``h5py.Dataset``, a numpy array or memmap;
         - a dask array (each chunk is computed when read: on a
           ``dask.distributed`` cluster when a client is active);
-        - a list of FITS or JPEG/PNG paths, or a
+        - a list of FITS or JPEG/PNG paths, a ``.txt`` file listing them one
+          per line (relative to the list), or a
           :class:`skgalvae.io.FITSDataset` to set reading options.
     output : str or path-like
         Where to write: a ``.zarr`` group or a ``.parquet`` directory (one

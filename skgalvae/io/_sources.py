@@ -1,9 +1,10 @@
-"""Where a survey's images come from: one reader over every kind of store.
+"""Image sources read by row ranges: one reader over every kind of store.
 
 :func:`open_source` turns what the user passes (a zarr or HDF5 array or the
-path of one, a list of FITS or JPEG/PNG paths, a lazy collection, a dask
-array, a numpy array or memmap) into a :class:`RowSource`, which reads row
-ranges and reports, rather than raises on, the rows that cannot be read.
+path of one, a list of FITS or JPEG/PNG paths or a text file listing them, a
+lazy collection, a dask array, a numpy array or memmap) into a
+:class:`RowSource`, which reads row ranges and reports, rather than raises
+on, the rows that cannot be read.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..io._lazy import is_path_list, lazy_from_paths
-from ..nn.data import is_lazy
-
-_ZARR_SUFFIXES = (".zarr",)
-_HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
+from ._formats import path_format, read_path_list
+from ._lazy import is_lazy, is_path_list, lazy_from_paths
 
 
 @dataclass
@@ -146,11 +144,9 @@ class RowSource:
             self._close = None
 
 
-def _open_path(path, key):
+def _open_store(text, kind, key):
     """Open a zarr store or an HDF5 file; return ``(array, container, close)``."""
-    text = os.fspath(path)
-    lowered = text.rstrip("/").lower()
-    if lowered.endswith(_ZARR_SUFFIXES):
+    if kind == "zarr":
         import zarr
 
         node = zarr.open(text, mode="r")
@@ -164,35 +160,55 @@ def _open_path(path, key):
                 raise KeyError(f"{text} has no array {key!r}; it holds {sorted(node)}.")
             return node[key], node, None
         return node, None, None
-    if lowered.endswith(_HDF5_SUFFIXES):
-        import h5py
+    import h5py
 
-        handle = h5py.File(text, "r")
-        if key is None or key not in handle:
-            keys = sorted(handle)
-            handle.close()
-            reason = "pass key= to name" if key is None else f"it has no {key!r};"
-            raise KeyError(f"{text} holds datasets {keys}; {reason} the image array.")
-        return handle[key], handle, handle.close
-    raise ValueError(
-        f"Cannot tell the format of {text!r}: image stores must end in "
-        f"{', '.join(_ZARR_SUFFIXES + _HDF5_SUFFIXES)}; pass a list of FITS or "
-        f"JPEG/PNG paths for files."
-    )
+    handle = h5py.File(text, "r")
+    if key is None or key not in handle:
+        keys = sorted(handle)
+        handle.close()
+        reason = "pass key= to name" if key is None else f"it has no {key!r};"
+        raise KeyError(f"{text} holds datasets {keys}; {reason} the image array.")
+    return handle[key], handle, handle.close
 
 
 def open_source(source, key=None):
-    """Return a :class:`RowSource` and the container it came from (or None).
+    """Open what the user names as images, for reading by row ranges.
 
-    The container (a zarr group or HDF5 file) is where ``ids`` given as a name
-    are looked up.
+    Parameters
+    ----------
+    source : str, path-like, sequence of paths or array-like
+        A zarr store or HDF5 file path (``key`` names the array), a text file
+        listing FITS/JPEG/PNG paths, a list of such paths, a lazy collection,
+        or an array (numpy, zarr, h5py, dask).
+    key : str or None, default=None
+        The image array inside a store.
+
+    Returns
+    -------
+    reader : RowSource
+    container : zarr group, h5py file or None
+        Where ``ids`` given as a name are looked up.
+
+    Raises
+    ------
+    ValueError, KeyError, TypeError
+        Naming the path, the missing array, or the type that cannot be read.
     """
     container = None
     close = None
     name = "source"
     if isinstance(source, (str, os.PathLike)):
-        name = os.fspath(source) + (f"[{key!r}]" if key is not None else "")
-        data, container, close = _open_path(source, key)
+        text = os.fspath(source)
+        name = text + (f"[{key!r}]" if key is not None else "")
+        kind = path_format(text, allowed=("zarr", "hdf5", "path list"))
+        if kind == "path list":
+            if key is not None:
+                raise ValueError(
+                    f"key= names an array inside a store, but {text} lists files."
+                )
+            data = lazy_from_paths(read_path_list(text))
+        else:
+            data, container, close = _open_store(text, kind, key)
     elif is_path_list(source):
         data = lazy_from_paths(source)
     else:
@@ -206,62 +222,3 @@ def open_source(source, key=None):
                 f"HDF5 store; got {type(source).__name__}."
             )
     return RowSource(data, name, close), container
-
-
-def resolve_ids(ids, reader, container):
-    """Return the row ids as an indexable array of ``reader.n_rows`` entries.
-
-    ``ids`` is None (file paths for files, else row numbers), an array-like,
-    or the name of an array in the source's store.
-    """
-    n = reader.n_rows
-    if ids is None:
-        default = reader.default_ids
-        if default is None:
-            return np.arange(n, dtype=np.int64)
-        check_unique_ids(default, reader.name)
-        return default
-    if isinstance(ids, str):
-        if container is None or ids not in container:
-            raise KeyError(
-                f"ids={ids!r} names an array in the source's store, but "
-                f"{reader.name} has no such array."
-            )
-        ids = container[ids]
-    else:
-        ids = np.asarray(ids)
-    if ids.ndim != 1 or ids.shape[0] != n:
-        raise ValueError(
-            f"ids must hold one id per row of {reader.name} ({n}); got shape "
-            f"{tuple(ids.shape)}."
-        )
-    check_unique_ids(ids[:], reader.name)
-    return ids
-
-
-def check_unique_ids(ids, source_name):
-    """Raise if an id repeats: the output table is keyed by them.
-
-    Parameters
-    ----------
-    ids : array-like of shape (n_rows,)
-        The ids (or file paths) of the rows.
-    source_name : str
-        The survey's name, for the message.
-    """
-    import pandas as pd
-
-    values = np.asarray(ids)
-    repeated = pd.Index(values).duplicated(keep=False)
-    if not repeated.any():
-        return
-    rows = np.flatnonzero(repeated)
-    first = values[rows[0]]
-    same = rows[values[rows] == first]
-    n_ids = len(pd.unique(values[rows]))
-    first = first.item() if isinstance(first, np.generic) else first
-    raise ValueError(
-        f"ids must be unique, since the latent table is keyed by them; {first!r} "
-        f"is at rows {', '.join(map(str, same[:5]))}{' ...' if len(same) > 5 else ''}"
-        f" of {source_name} ({n_ids} id(s) repeat)."
-    )
