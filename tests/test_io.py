@@ -328,7 +328,7 @@ def test_a_path_list_is_read_relative_to_itself_and_opened_lazily(cubes, tmp_pat
 
     listing = tmp_path / "lists" / "cutouts.txt"
     listing.parent.mkdir()
-    listing.write_text(f"\n../{cubes[1].name}\n  ../{cubes[0].name}  \n\n")
+    listing.write_text(f"# two cutouts\n../{cubes[1].name}\n  ../{cubes[0].name}  \n\n")
     paths = read_path_list(listing)
     assert [os.path.basename(p) for p in paths] == [cubes[1].name, cubes[0].name]
     assert all(os.path.isabs(p) for p in paths)

@@ -68,8 +68,9 @@ def path_format(path, allowed=tuple(_FORMATS)) -> str:
 def read_path_list(path) -> list[str]:
     """Read a text file listing cutout paths, one per line.
 
-    Blank lines are skipped; relative paths are taken relative to the list's
-    own directory, so a list travels with its cutouts.
+    Blank lines and lines starting with ``#`` are skipped; relative paths are
+    taken relative to the list's own directory, so a list travels with its
+    cutouts.
 
     Parameters
     ----------
@@ -88,7 +89,9 @@ def read_path_list(path) -> list[str]:
     base = os.path.dirname(os.path.abspath(path))
     with open(path) as handle:
         lines = [line.strip() for line in handle]
-    paths = [os.path.join(base, line) for line in lines if line]
+    paths = [
+        os.path.join(base, line) for line in lines if line and not line.startswith("#")
+    ]
     if not paths:
         raise ValueError(f"{os.fspath(path)} lists no cutout path.")
     return paths

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..datasets import load_gz_desi, make_galaxies
 from ..exceptions import StudyInputError
-from ..io import read_fits
+from ..io import read_fits, read_path_list
 from ..labels import GZD5_QUESTIONS, first_level_classes, gzd5_labels
 from ..preprocessing import MTFStretch
 
@@ -116,14 +116,7 @@ def _fits_list(config):
     list_path = Path(config.data_path)
     if not list_path.is_file():
         raise FileNotFoundError(f"FITS list not found: {list_path}")
-    lines = [line.strip() for line in list_path.read_text().splitlines()]
-    paths = [
-        str(p if Path(p).is_absolute() else list_path.parent / p)
-        for p in lines
-        if p and not p.startswith("#")
-    ]
-    if not paths:
-        raise ValueError(f"{list_path} lists no FITS files.")
+    paths = read_path_list(list_path)
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise FileNotFoundError(
