@@ -48,6 +48,7 @@ from ._training import (
     optimizer_settings,
     validation_split,
 )
+from ._units import strip_unit, with_unit
 from .io._lazy import is_lazy
 from .nn import ArrayDataset, VAEModule, VAENet, reconstruction_error
 from .nn.architectures import get_architecture, resolve_hidden_dims
@@ -146,6 +147,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         data of the same fit (see :meth:`_check_like_fit`).
         """
         name = type(self).__name__
+        X = strip_unit(self, X, reset=reset, input_name=input_name)
         _check_feature_names(self, X, reset=reset)
         image_shape = self.image_shape if reset else self.image_shape_
         samples = check_samples(
@@ -624,7 +626,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         """Gather decoded device batches in the caller's units and layout."""
         (x_hat,) = collect_rows(((x,) for x in decoded_batches), n_rows)
         x_hat *= np.float32(self.pixel_scale_)
-        return x_hat.reshape((n_rows, *input_shape))
+        return with_unit(self, x_hat.reshape((n_rows, *input_shape)))
 
     def _reconstruction_batches(self, X, desc, **decode_params):
         """Validate ``X``; return it and an iterator of ``(x, x_hat)`` batches.

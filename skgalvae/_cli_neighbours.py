@@ -73,6 +73,8 @@ def _table_from_model(args):
     Z[ok] = encoded
     table = pd.DataFrame(Z, columns=[f"latent{i}" for i in range(Z.shape[1])])
     table.insert(0, "id", ids)
+    for name, values in block.columns.items():
+        table[name] = values
     table["error"] = [block.errors.get(i, "") for i in range(reader.n_rows)]
     return table
 

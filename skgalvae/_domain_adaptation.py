@@ -133,6 +133,8 @@ class DomainAdaptedVAETransformer(BaseVAE):
     output_activation_ : str
         Resolved ``output_activation`` (``init``'s, when given); ``"auto"``
         looks at every survey's values.
+    input_unit_ : astropy.units.Unit or None
+        As for :class:`VAETransformer`.
     data_range_ : float
         Dynamic range of the values of ``X``, used by SSIM.
     input_range_, input_is_uint8_ : tuple of (float, float), bool

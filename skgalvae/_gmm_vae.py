@@ -106,6 +106,8 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         Resolved ``pixel_scale`` (``init``'s, when given).
     output_activation_ : str
         Resolved ``output_activation`` (``init``'s, when given).
+    input_unit_ : astropy.units.Unit or None
+        As for :class:`VAETransformer`.
     data_range_ : float
         Dynamic range of the training values, used by SSIM.
     input_range_, input_is_uint8_ : tuple of (float, float), bool

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array
 
+from ._units import refuse_quantity
 from .io._lazy import is_lazy, is_path_list, lazy_from_paths
 
 _ACCEPTED_KINDS = "uif"  # unsigned and signed integers, floats
@@ -77,6 +78,8 @@ def is_uint8(array) -> bool:
 
 
 def _as_array(X, input_name, estimator_name):
+    # The estimators convert units (skgalvae._units) before this point.
+    refuse_quantity(X, input_name, estimator_name)
     if is_path_list(X):  # FITS/JPEG/PNG paths: read lazily with default options
         return lazy_from_paths(X)
     if isinstance(X, np.ndarray):  # includes np.memmap: keep it as is

@@ -181,6 +181,10 @@ class VAETransformer(BaseVAE):
     data_range_ : float
         Dynamic range ``L`` of the training values (255 for uint8), used by
         SSIM.
+    input_unit_ : astropy.units.Unit or None
+        Unit of ``X`` when fitted on an astropy ``Quantity``; later data is
+        converted to it and decoded images carry it (see
+        :ref:`the unit policy <unit-policy>`). None for plain numbers.
     input_range_ : tuple of (float, float)
         Smallest and largest training value, in the units of ``X``; data
         scaled unlike it is refused at transform.

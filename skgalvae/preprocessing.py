@@ -17,13 +17,26 @@ from numbers import Real
 import numpy as np
 import torch
 from astropy.visualization import AsinhStretch as _AstropyAsinh
+from astropy.visualization import (
+    BaseInterval,
+    BaseStretch,
+    LinearStretch,
+    MinMaxInterval,
+)
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._input import check_samples, scan_values
+from ._units import strip_unit
 
-__all__ = ["AsinhStretch", "BandScaler", "MTFStretch", "midtone_transfer"]
+__all__ = [
+    "AsinhStretch",
+    "AstropyStretch",
+    "BandScaler",
+    "MTFStretch",
+    "midtone_transfer",
+]
 
 _CHUNK = 512  # images per chunk: bounds the float64 temporaries of quantiles
 
@@ -62,6 +75,7 @@ class _ImageTransformer(TransformerMixin, BaseEstimator):
 
     def _images(self, X, *, reset):
         name = type(self).__name__
+        X = strip_unit(self, X, reset=reset)
         samples = check_samples(X, input_name="X", estimator_name=name)
         if not samples.is_image:
             raise ValueError(
@@ -150,6 +164,9 @@ class BandScaler(_ImageTransformer):
     ----------
     n_bands_in_ : int
         Number of bands seen in fit.
+    input_unit_ : astropy.units.Unit or None
+        Unit of ``X`` when fitted on an astropy ``Quantity`` (later data is
+        converted to it; the output has no unit), else None.
     low_, high_ : ndarray of shape (n_bands,)
         Per-band range, for ``scope="dataset"`` only.
 
@@ -264,6 +281,9 @@ class AsinhStretch(_ImageTransformer):
     ----------
     n_bands_in_ : int
         Number of bands seen in fit.
+    input_unit_ : astropy.units.Unit or None
+        Unit of ``X`` when fitted on an astropy ``Quantity`` (later data is
+        converted to it; the output has no unit), else None.
 
     Examples
     --------
@@ -318,6 +338,9 @@ class MTFStretch(_ImageTransformer):
     ----------
     n_bands_in_ : int
         Number of bands seen in fit.
+    input_unit_ : astropy.units.Unit or None
+        Unit of ``X`` when fitted on an astropy ``Quantity`` (later data is
+        converted to it; the output has no unit), else None.
 
     Notes
     -----
@@ -379,3 +402,114 @@ class MTFStretch(_ImageTransformer):
             return midtone_transfer(balance, scaled)
 
         return self._transform_chunks(X, stretch)
+
+
+class AstropyStretch(_ImageTransformer):
+    """Any astropy stretch after any astropy interval, per band of each image.
+
+    The display normalisation of :class:`astropy.visualization.ImageNormalize`
+    as a Pipeline step: for each band of each image, ``interval`` finds the
+    limits (ZScale, a percentile, min-max, fixed values), the band is mapped
+    to [0, 1] between them, and ``stretch`` (log, sqrt, asinh, power, ...) is
+    applied.
+
+    Parameters
+    ----------
+    stretch : astropy.visualization.BaseStretch or None, default=None
+        E.g. ``LogStretch()``, ``SqrtStretch()``, ``AsinhStretch(0.05)``;
+        None is linear.
+    interval : astropy.visualization.BaseInterval or None, default=None
+        E.g. ``ZScaleInterval()``, ``PercentileInterval(99.5)``,
+        ``MinMaxInterval()``, ``ManualInterval(0, 10)``; None is min-max.
+        Evaluated on each band of each image separately.
+    clip : bool, default=True
+        Values outside the interval are set to its limits before the stretch
+        (astropy's ``clip=True``: some stretches, like log and sqrt, are not
+        defined below 0). False passes them through the stretch.
+
+    Attributes
+    ----------
+    n_bands_in_ : int
+        Number of bands seen in fit.
+    input_unit_ : astropy.units.Unit or None
+        Unit of ``X`` when fitted on an astropy ``Quantity`` (later data is
+        converted to it; the output has no unit), else None.
+
+    See Also
+    --------
+    MTFStretch : The study's stretch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from astropy.visualization import PercentileInterval, SqrtStretch
+    >>> from skgalvae.preprocessing import AstropyStretch
+    >>> X = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    >>> step = AstropyStretch(SqrtStretch(), PercentileInterval(100))
+    >>> [round(float(v), 3) for v in step.fit_transform(X).ravel()[[0, 3, 15]]]
+    [0.0, 0.447, 1.0]
+    """
+
+    _parameter_constraints: dict = {
+        "stretch": [None, BaseStretch],
+        "interval": [None, BaseInterval],
+        "clip": ["boolean"],
+    }
+
+    def __init__(self, stretch=None, interval=None, clip=True):
+        self.stretch = stretch
+        self.interval = interval
+        self.clip = clip
+
+    def _steps(self):
+        stretch = LinearStretch() if self.stretch is None else self.stretch
+        interval = MinMaxInterval() if self.interval is None else self.interval
+        return stretch, interval
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Check ``X`` and remember its number of bands.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, bands, h, w) or (n_samples, h, w)
+            Images.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        self._images(X, reset=True)
+        return self
+
+    def transform(self, X):
+        """Normalise each band of each image to its interval, then stretch it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, bands, h, w) or (n_samples, h, w)
+            Images with the fit's number of bands.
+
+        Returns
+        -------
+        ndarray of the same shape, float32
+            In [0, 1] with ``clip=True``.
+        """
+        stretch, interval = self._steps()
+
+        def normalise(chunk):
+            out = np.empty_like(chunk)
+            for image in range(len(chunk)):
+                for band in range(chunk.shape[1]):
+                    values = chunk[image, band]
+                    low, high = interval.get_limits(values)
+                    scaled = (values - low) / (high - low) if high > low else values * 0
+                    if self.clip:
+                        scaled = np.clip(scaled, 0.0, 1.0)
+                    out[image, band] = stretch(scaled, clip=False)
+            return out
+
+        return self._transform_chunks(X, normalise)

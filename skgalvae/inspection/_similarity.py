@@ -8,25 +8,22 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
-__all__ = ["similar_galaxies"]
+from ..survey._stores import is_latent_column
 
-_TABLE_COLUMNS = ("id", "error")
+__all__ = ["similar_galaxies"]
 
 
 def _latent_table(latents):
     """Split ``latents`` into a float matrix, the ids (or None) and usable rows.
 
     A table from :func:`~skgalvae.survey.read_latents` has an ``id`` column,
-    the latent columns, maybe their ``_std`` columns and an ``error`` column;
+    the latent columns, maybe their ``_std`` columns, ``ra`` and ``dec``, and
+    an ``error`` column;
     rows with an error hold NaN latents and can never be a neighbour.
     """
     if isinstance(latents, pd.DataFrame):
         ids = latents["id"].to_numpy() if "id" in latents else None
-        columns = [
-            c
-            for c in latents.columns
-            if c not in _TABLE_COLUMNS and not str(c).endswith("_std")
-        ]
+        columns = [c for c in latents.columns if is_latent_column(c)]
         not_numeric = [
             c for c in columns if not pd.api.types.is_numeric_dtype(latents[c])
         ]

@@ -10,6 +10,7 @@ skgalvae that opens images by name goes through this module.
 """
 
 from ._fits import read_fits_file
+from ._fits_meta import read_fits_header
 from ._formats import path_format, read_path_list
 from ._images import read_image_file
 from ._lazy import (
@@ -30,6 +31,7 @@ __all__ = [
     "path_format",
     "read_fits",
     "read_fits_file",
+    "read_fits_header",
     "read_image_file",
     "read_images",
     "read_path_list",

@@ -15,10 +15,10 @@ BAND_FIELD = "{band}"
 
 
 def _image_hdu(hdul, hdu, path):
-    """Return the data of the requested HDU, or of the first one with an image."""
+    """Return the requested HDU, or the first one holding an image."""
     if hdu is not None:
         try:
-            return hdul[hdu].data
+            return hdul[hdu]
         except (KeyError, IndexError) as exc:
             names = [h.name for h in hdul]
             raise ValueError(
@@ -26,7 +26,7 @@ def _image_hdu(hdul, hdu, path):
             ) from exc
     for h in hdul:
         if h.is_image and h.data is not None:
-            return h.data
+            return h
     raise ValueError(f"{path} holds no image data in any of its {len(hdul)} HDU(s).")
 
 
@@ -60,7 +60,7 @@ def read_fits_file(path, hdu=None):
             warnings.simplefilter("ignore", fits.verify.VerifyWarning)
             warnings.filterwarnings("ignore", message="File may have been truncated")
             with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
-                data = _image_hdu(hdul, hdu, path)
+                data = _image_hdu(hdul, hdu, path).data
                 if data is None:
                     raise ValueError(f"HDU {hdu!r} of {path} holds no data.")
                 # astype converts big-endian '>f4' to native float32.

@@ -18,6 +18,13 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from ._fits import check_nan_policy, read_cutout
+from ._fits_meta import (
+    celestial_wcs,
+    cutout_metadata,
+    cutout_position,
+    metadata_table,
+    read_fits_header,
+)
 from ._formats import path_format
 from ._images import read_image_file
 from ._resize import check_resize
@@ -78,6 +85,32 @@ class LazyImages(ABC):
     @abstractmethod
     def dtype(self):
         """Data type of the images as read."""
+
+    #: Per-row columns :meth:`row_columns` gives, carried into latent tables.
+    row_column_names = ()
+
+    def row_columns(self, indices) -> dict:
+        """Per-row values other than pixels (e.g. sky position) for ``indices``.
+
+        :func:`~skgalvae.survey.encode_survey` writes them beside the latents.
+        A row whose values cannot be read gets NaN. None here; see
+        :meth:`FITSDataset.row_columns`.
+
+        Parameters
+        ----------
+        indices : array-like of int
+
+        Returns
+        -------
+        dict of str to ndarray
+            One array of ``len(indices)`` values per name in
+            ``row_column_names``.
+        """
+        return {}
+
+    def ids(self):
+        """One id per image; the items (e.g. file paths) as text by default."""
+        return np.asarray([str(item) for item in self.items], dtype=object)
 
     @property
     def sample_shape(self):
@@ -193,6 +226,14 @@ class FITSDataset(LazyImages):
         :class:`~skgalvae.exceptions.NonFiniteFilledWarning` giving the count.
     num_workers : int, default=0
         Reader processes during fit and transform.
+    id_key : str or None, default=None
+        Header keyword holding each galaxy's id (e.g. ``"OBJID"``), used by
+        :meth:`ids` and :meth:`metadata`; None uses the file paths.
+
+    See Also
+    --------
+    read_fits : Read the cutouts into memory, with ``return_meta=True`` their
+        headers, WCS, ids and positions too.
 
     Examples
     --------
@@ -212,12 +253,14 @@ class FITSDataset(LazyImages):
         resize="crop",
         nan_policy="raise",
         num_workers=0,
+        id_key=None,
     ):
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
         super().__init__([os.fspath(p) for p in paths], num_workers=num_workers)
         check_resize(size, resize)
         check_nan_policy(nan_policy)
+        self.id_key = id_key
         self.bands = tuple(bands) if bands is not None else None
         self.hdu = hdu
         self.size = size
@@ -249,7 +292,102 @@ class FITSDataset(LazyImages):
             resize=self.resize,
             nan_policy=self.nan_policy,
             num_workers=self.num_workers,
+            id_key=self.id_key,
         )
+
+    def _metadata(self, item):
+        return cutout_metadata(item, hdu=self.hdu, bands=self.bands, id_key=self.id_key)
+
+    def header(self, index):
+        """Return the header of cutout ``index`` (its image HDU's).
+
+        Parameters
+        ----------
+        index : int
+
+        Returns
+        -------
+        astropy.io.fits.Header
+        """
+        return read_fits_header(self.items[index], self.hdu, bands=self.bands)
+
+    def wcs(self, index):
+        """Return the celestial WCS of cutout ``index``, or None if it has none.
+
+        Parameters
+        ----------
+        index : int
+
+        Returns
+        -------
+        astropy.wcs.WCS or None
+        """
+        return celestial_wcs(self.header(index))
+
+    def metadata(self, indices=None, *, with_headers=False):
+        """Return each cutout's id, path and sky position as an astropy Table.
+
+        The position is the celestial WCS at the cutout's central pixel, else
+        the header's ``RA``/``DEC`` (or ``RA_OBJ``/``DEC_OBJ``,
+        ``OBJRA``/``OBJDEC``) in degrees, else NaN. Only headers are read.
+
+        Parameters
+        ----------
+        indices : array-like of int, default=None
+            Which cutouts; None for all.
+        with_headers : bool, default=False
+            Also return the ``header`` and ``wcs`` of each, as object columns.
+
+        Returns
+        -------
+        astropy.table.Table
+            Columns ``id``, ``path``, ``ra``, ``dec`` (deg) and, with
+            ``with_headers``, ``header`` and ``wcs``.
+        """
+        rows = range(len(self)) if indices is None else np.asarray(indices).ravel()
+        records = [self._metadata(self.items[i]) for i in rows]
+        return metadata_table(records, with_headers=with_headers)
+
+    def ids(self):
+        """One id per cutout: the ``id_key`` header value, or the path.
+
+        Returns
+        -------
+        ndarray
+            Integers when every header id is one, else objects.
+        """
+        if self.id_key is None:
+            return super().ids()
+        ids = np.asarray([self._metadata(item)["id"] for item in self.items])
+        return ids.astype(object) if ids.dtype.kind in "OUS" else ids
+
+    row_column_names = ("ra", "dec")
+
+    def row_columns(self, indices):
+        """Right ascension and declination (deg) of the cutouts at ``indices``.
+
+        A cutout whose header cannot be read gets NaN (reading its pixels
+        reports why).
+
+        Parameters
+        ----------
+        indices : array-like of int
+
+        Returns
+        -------
+        dict
+            ``{"ra": ndarray, "dec": ndarray}``, float64.
+        """
+        indices = np.asarray(indices, dtype=np.intp).ravel()
+        ra = np.full(len(indices), np.nan)
+        dec = np.full(len(indices), np.nan)
+        for row, index in enumerate(indices):
+            try:
+                header = read_fits_header(self.items[index], self.hdu, bands=self.bands)
+            except (OSError, ValueError):
+                continue
+            ra[row], dec[row] = cutout_position(header)
+        return {"ra": ra, "dec": dec}
 
 
 class ImageFileDataset(LazyImages):

@@ -15,7 +15,9 @@ def read_fits(
     size: int | None = None,
     resize: str = "crop",
     nan_policy="raise",
-) -> np.ndarray:
+    return_meta: bool = False,
+    id_key: str | None = None,
+):
     """Read multi-band FITS cutouts into one (n, bands, h, w) float32 array.
 
     FITS data are big-endian; the result is native-endian float32, which torch
@@ -44,10 +46,22 @@ def read_fits(
         replaced by this value with a
         :class:`~skgalvae.exceptions.NonFiniteFilledWarning` per file giving
         the count. Infinite pixels always raise.
+    return_meta : bool, default=False
+        Also return what each file's header says about its galaxy.
+    id_key : str or None, default=None
+        With ``return_meta``, the header keyword holding each galaxy's id
+        (e.g. ``"OBJID"``); None uses the path.
 
     Returns
     -------
-    ndarray of shape (n, bands, h, w), float32
+    images : ndarray of shape (n, bands, h, w), float32
+    meta : astropy.table.Table
+        Only with ``return_meta``: one row per cutout with ``id``, ``path``,
+        ``ra`` and ``dec`` (degrees; the celestial WCS at the central pixel,
+        else the ``RA``/``DEC`` keywords, else NaN), and ``header`` and
+        ``wcs`` (the celestial :class:`~astropy.wcs.WCS`, or None) as
+        object columns. The WCS is the file's: after a crop or resampling
+        (``size``), its reference pixel no longer matches the array.
 
     Examples
     --------
@@ -60,11 +74,19 @@ def read_fits(
     >>> images.shape, images.dtype.isnative
     ((1, 3, 64, 64), True)
     """
-    return np.asarray(
-        FITSDataset(
-            paths, bands=bands, hdu=hdu, size=size, resize=resize, nan_policy=nan_policy
-        )
+    dataset = FITSDataset(
+        paths,
+        bands=bands,
+        hdu=hdu,
+        size=size,
+        resize=resize,
+        nan_policy=nan_policy,
+        id_key=id_key,
     )
+    images = np.asarray(dataset)
+    if not return_meta:
+        return images
+    return images, dataset.metadata(with_headers=True)
 
 
 def read_images(

@@ -31,12 +31,16 @@ class RowBlock:
         hold zeros or their unusable values, and are never encoded.
     errors : dict of int to str
         Why each failed row failed, by offset from ``start``.
+    columns : dict of str to ndarray
+        Per-row values other than pixels (a FITS cutout's ``ra`` and
+        ``dec``), as :attr:`RowSource.column_names` lists.
     """
 
     start: int
     stop: int
     images: np.ndarray
     errors: dict = field(default_factory=dict)
+    columns: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> np.ndarray:
@@ -85,10 +89,19 @@ class RowSource:
 
     @property
     def default_ids(self):
-        """Row ids when the user gives none: file paths for files, else numbers."""
-        if is_lazy(self.data) and hasattr(self.data, "items"):
-            return np.asarray([str(item) for item in self.data.items], dtype=object)
+        """Row ids when the user gives none, or None for arrays (numbered).
+
+        A lazy collection gives its own: file paths, or header ids.
+        """
+        if is_lazy(self.data) and callable(getattr(self.data, "ids", None)):
+            ids = np.asarray(self.data.ids())
+            return ids.astype(object) if ids.dtype.kind in "OUS" else ids
         return None
+
+    @property
+    def column_names(self) -> tuple:
+        """Per-row columns read beside the images (e.g. ``("ra", "dec")``)."""
+        return tuple(getattr(self.data, "row_column_names", ()))
 
     def _read_range(self, start, stop):
         if is_lazy(self.data):
@@ -117,7 +130,10 @@ class RowSource:
                     errors[int(offset)] = (
                         f"non-finite values: {n_nan} NaN and {n_inf} inf"
                     )
-        return RowBlock(start, stop, images, errors)
+        columns = {}
+        if self.column_names:
+            columns = self.data.row_columns(np.arange(start, stop))
+        return RowBlock(start, stop, images, errors, columns)
 
     def _read_rows(self, start, stop):
         rows, errors = {}, {}

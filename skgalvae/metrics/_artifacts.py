@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._units import refuse_quantity
 
-def _image_stacks(X, X_reconstructed):
+
+def _image_stacks(X, X_reconstructed, caller):
+    refuse_quantity(X, "X", caller)
+    refuse_quantity(X_reconstructed, "X_reconstructed", caller)
     X = np.asarray(X, dtype=np.float64)
     X_reconstructed = np.asarray(X_reconstructed, dtype=np.float64)
     if X.shape != X_reconstructed.shape or X.ndim not in (3, 4):
@@ -61,7 +65,7 @@ def periodic_artifact_power(X, X_reconstructed, periods=(2, 4, 8)):
     >>> periodic_artifact_power(X, X + noise + grid)[2] > 10
     True
     """
-    X, X_reconstructed = _image_stacks(X, X_reconstructed)
+    X, X_reconstructed = _image_stacks(X, X_reconstructed, "periodic_artifact_power")
     side = X.shape[-1]
     if X.shape[-2] != side:
         raise ValueError(f"Images must be square; got {X.shape[-2]}x{side}.")
@@ -113,7 +117,7 @@ def band_flux_ratio(X, X_reconstructed):
     >>> band_flux_ratio(X, X * [[[[1.0]], [[0.5]], [[1.1]]]])
     array([1. , 0.5, 1.1])
     """
-    X, X_reconstructed = _image_stacks(X, X_reconstructed)
+    X, X_reconstructed = _image_stacks(X, X_reconstructed, "band_flux_ratio")
     original = X.mean(axis=(0, 2, 3))
     if np.any(original == 0):
         band = int(np.flatnonzero(original == 0)[0])

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._units import refuse_quantity
+
 
 def _gaussian_kernel_1d(sigma, truncate, dtype, device):
     # Same support and normalisation as scipy.ndimage.gaussian_filter, which
@@ -70,6 +72,8 @@ def ssim(
     >>> ssim(x, x, data_range=1.0)
     tensor([1., 1., 1., 1.])
     """
+    refuse_quantity(x, "x", "ssim")
+    refuse_quantity(y, "y", "ssim")
     x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x)
     y = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y)
     if x.shape != y.shape:

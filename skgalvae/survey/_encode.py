@@ -189,6 +189,7 @@ def _new_metadata(reader, encoder, chunk_rows, ids):
         "estimator": repr(encoder.estimator),
         "model_fingerprint": encoder.fingerprint(),
         "source": reader.name,
+        "row_columns": list(reader.column_names),
         "id_kind": "str" if np.asarray(ids[:1]).dtype.kind in "OUST" else "int",
         "skgalvae_version": __version__,
     }
@@ -439,7 +440,9 @@ def _run(store, reader, encoder, ids, n_readers, progress):
                 block, encoder, n_latent, encoder.std
             )
             chunk_ids = as_objects(ids[block.start : block.stop])
-            store.write_chunk(chunk, chunk_ids, latents, latent_std, errors)
+            store.write_chunk(
+                chunk, chunk_ids, latents, latent_std, errors, block.columns
+            )
             for offset, reason in block.errors.items():
                 failures[plain(chunk_ids[offset])] = reason
             n_encoded += block.stop - block.start

@@ -5,7 +5,8 @@ marking it done are one step as seen from outside: a run killed at any point
 leaves every chunk either complete or not done, so a resumed run redoes
 exactly the chunks that are not done. Each row holds its id, its latents
 (NaN for a row that could not be read), optionally their posterior standard
-deviations, and an error message (empty for a good row).
+deviations, the source's per-row columns (a FITS cutout's ``ra`` and
+``dec``), and an error message (empty for a good row).
 
 - :class:`ZarrLatentStore`: a zarr group (``latent``, ``latent_std``, ``id``,
   ``error`` arrays and a ``done`` flag per chunk, each flag its own zarr chunk
@@ -25,6 +26,14 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 _METADATA_KEY = "skgalvae_encoding"
+
+#: Columns of a latent table that describe a row rather than encode it.
+DESCRIPTIVE_COLUMNS = ("id", "path", "ra", "dec", "error")
+
+
+def is_latent_column(name) -> bool:
+    """Whether column ``name`` of a latent table holds latents (not ``_std``)."""
+    return name not in DESCRIPTIVE_COLUMNS and not str(name).endswith("_std")
 
 
 class LatentStore(ABC):
@@ -70,9 +79,18 @@ class LatentStore(ABC):
     def done_chunks(self) -> np.ndarray:
         """Boolean array, one flag per chunk: committed or not."""
 
+    @property
+    def row_columns(self) -> list:
+        """Names of the source's per-row columns stored (e.g. ``ra``, ``dec``)."""
+        return list(self.metadata.get("row_columns", []))
+
     @abstractmethod
-    def write_chunk(self, chunk, ids, latents, latent_std, errors):
-        """Write and commit one chunk's rows (``errors``: str per row, "" if ok)."""
+    def write_chunk(self, chunk, ids, latents, latent_std, errors, columns):
+        """Write and commit one chunk's rows.
+
+        ``errors`` holds a str per row ("" if ok); ``columns`` one float array
+        per name of :attr:`row_columns`.
+        """
 
     @abstractmethod
     def read_column(self, chunk, name):
@@ -128,6 +146,10 @@ class ZarrLatentStore(LatentStore):
         id_kind = str if _is_string_dtype(id_dtype) else "i8"
         group.create_array("id", shape=(n,), chunks=(rows,), dtype=id_kind)
         group.create_array("error", shape=(n,), chunks=(rows,), dtype=str)
+        for name in metadata.get("row_columns", []):
+            group.create_array(
+                name, shape=(n,), chunks=(rows,), dtype="f8", fill_value=np.nan
+            )
         n_chunks = -(-n // rows)
         group.create_array(
             "done", shape=(n_chunks,), chunks=(1,), dtype=bool, fill_value=False
@@ -154,13 +176,15 @@ class ZarrLatentStore(LatentStore):
         """One flag per chunk."""
         return np.asarray(self.group["done"][:], dtype=bool)
 
-    def write_chunk(self, chunk, ids, latents, latent_std, errors):
+    def write_chunk(self, chunk, ids, latents, latent_std, errors, columns):
         """Write the rows, then set the chunk's flag (the commit)."""
         start, stop = self.chunk_range(chunk)
         self.group["latent"][start:stop] = latents
         if latent_std is not None:
             self.group["latent_std"][start:stop] = latent_std
         self.group["id"][start:stop] = ids
+        for name in self.row_columns:
+            self.group[name][start:stop] = columns[name]
         self.group["error"][start:stop] = errors
         self.group["done"][chunk] = True
 
@@ -220,21 +244,23 @@ class ParquetLatentStore(LatentStore):
         names = self.metadata["feature_names"]
         return names, [f"{name}_std" for name in names]
 
-    def write_chunk(self, chunk, ids, latents, latent_std, errors):
+    def write_chunk(self, chunk, ids, latents, latent_std, errors, columns):
         """Write the part under a temporary name, then rename it (the commit)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         names, std_names = self._columns()
-        columns = {"id": pa.array(ids)}
-        columns.update({n: pa.array(latents[:, i]) for i, n in enumerate(names)})
+        table = {"id": pa.array(ids)}
+        table.update({n: pa.array(latents[:, i]) for i, n in enumerate(names)})
         if latent_std is not None:
             for i, n in enumerate(std_names):
-                columns[n] = pa.array(latent_std[:, i])
-        columns["error"] = pa.array(errors, type=pa.string())
+                table[n] = pa.array(latent_std[:, i])
+        for name in self.row_columns:
+            table[name] = pa.array(columns[name], type=pa.float64())
+        table["error"] = pa.array(errors, type=pa.string())
         final = self._part(chunk)
         temporary = final + ".tmp"
-        pq.write_table(pa.table(columns), temporary)
+        pq.write_table(pa.table(table), temporary)
         os.replace(temporary, final)
 
     def read_column(self, chunk, name):
@@ -283,19 +309,25 @@ def read_latents(path):
     ----------
     path : str or path-like
         A ``.zarr`` group or ``.parquet`` directory written by
-        :func:`~skgalvae.survey.encode_survey`.
+        :func:`~skgalvae.survey.encode_survey`, or a ``.fits`` or ``.ecsv``
+        file written by :func:`~skgalvae.survey.write_latents`.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``id``, the latent features (``vae0`` ...), their ``_std``
-        columns if written, and ``error`` ("" for a good row, else why the
+        columns if written, the source's per-row columns (``ra`` and ``dec``
+        in degrees for FITS cutouts) and ``error`` ("" for a good row, else why the
         row could not be read; its latents are NaN). Only committed chunks
         are read: an unfinished run gives the rows done so far.
     """
     import pandas as pd
 
+    from ._tables import read_table_file, table_format
+
     path = os.fspath(path)
+    if table_format(path) is not None:
+        return read_table_file(path)
     is_parquet = os.path.exists(os.path.join(path, ParquetLatentStore._metadata_file))
     store = (ParquetLatentStore if is_parquet else ZarrLatentStore).open(path)
     done = np.flatnonzero(store.done_chunks())
@@ -305,7 +337,14 @@ def read_latents(path):
         frames = [pq.read_table(store._part(int(c))).to_pandas() for c in done]
         if frames:
             return pd.concat(frames, ignore_index=True)
-        return pd.DataFrame(columns=["id", *store.metadata["feature_names"], "error"])
+        return pd.DataFrame(
+            columns=[
+                "id",
+                *store.metadata["feature_names"],
+                *store.row_columns,
+                "error",
+            ]
+        )
     names = store.metadata["feature_names"]
     rows = np.concatenate([np.arange(*store.chunk_range(int(c))) for c in done] or [[]])
     rows = rows.astype(np.intp)
@@ -318,5 +357,7 @@ def read_latents(path):
         std = group["latent_std"][:][rows]
         for i, name in enumerate(names):
             frame[f"{name}_std"] = std[:, i]
+    for name in store.row_columns:
+        frame[name] = group[name][:][rows]
     frame["error"] = as_objects(group["error"][:])[rows]
     return frame

@@ -1,0 +1,148 @@
+"""Latent tables as astropy Tables, in FITS and ECSV files.
+
+:func:`read_latents` gives a pandas DataFrame; astronomers' tools (TOPCAT,
+astropy, Aladin) read FITS and ECSV. :func:`latents_to_table` converts,
+giving ``ra`` and ``dec`` their unit, and :func:`write_latents` writes either
+format so that reading it back with :func:`read_latents` is exact: the same
+ids, latents (float32, NaN kept), positions and error messages.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ._stores import is_latent_column
+
+_TABLE_SUFFIXES = {".fits": "fits", ".fit": "fits", ".ecsv": "ascii.ecsv"}
+_DEGREE_COLUMNS = ("ra", "dec")
+
+
+def table_format(path):
+    """Return astropy's format name for a latent table file, or None."""
+    lowered = os.fspath(path).lower()
+    for suffix, name in _TABLE_SUFFIXES.items():
+        if lowered.endswith(suffix):
+            return name
+    return None
+
+
+def latents_to_table(latents):
+    """Return a latent table as an astropy Table.
+
+    Parameters
+    ----------
+    latents : pandas.DataFrame or str or path-like
+        A table from :func:`read_latents`, or the path of one.
+
+    Returns
+    -------
+    astropy.table.Table
+        The same columns; ``ra`` and ``dec`` in degrees (``u.deg``), text
+        columns as str, and latent columns described as such (ECSV keeps the
+        descriptions).
+    """
+    import astropy.units as u
+    import pandas as pd
+    from astropy.table import Table
+
+    from ._stores import read_latents
+
+    frame = latents if isinstance(latents, pd.DataFrame) else read_latents(latents)
+    table = Table()
+    for name in frame.columns:
+        values = frame[name].to_numpy()
+        if values.dtype.kind == "O":
+            values = _text_or_numbers(values, name)
+        table[str(name)] = values
+        if name in _DEGREE_COLUMNS:
+            table[name].unit = u.deg
+    for name in table.colnames:
+        if is_latent_column(name):
+            table[name].description = "latent: posterior mean"
+        elif name.endswith("_std") and is_latent_column(name[: -len("_std")]):
+            table[name].description = "latent: posterior standard deviation"
+    return table
+
+
+def _text_or_numbers(values, name):
+    kinds = {type(v) for v in values}
+    if kinds <= {str}:
+        return values.astype(str)
+    if all(isinstance(v, (int, np.integer)) for v in values):
+        return values.astype(np.int64)
+    raise TypeError(
+        f"Column {name!r} mixes {sorted(k.__name__ for k in kinds)}; a FITS or "
+        f"ECSV column holds one type."
+    )
+
+
+def write_latents(latents, path, *, overwrite: bool = False) -> None:
+    """Write a latent table to a FITS (``.fits``) or ECSV (``.ecsv``) file.
+
+    Parameters
+    ----------
+    latents : pandas.DataFrame, astropy.table.Table, or str or path-like
+        A table from :func:`read_latents` or :func:`latents_to_table`, or the
+        path of an encoded survey (zarr or parquet).
+    path : str or path-like
+        The file to write; the suffix picks the format.
+    overwrite : bool, default=False
+        Replace an existing file.
+
+    Raises
+    ------
+    ValueError
+        If the suffix is neither, or the file exists and ``overwrite`` is False.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from skgalvae.survey import read_latents, write_latents
+    >>> table = pd.DataFrame({"id": ["a", "b"], "vae0": [0.5, -1.0],
+    ...                       "ra": [150.1, 150.2], "dec": [2.2, 2.3],
+    ...                       "error": ["", ""]})
+    >>> path = getfixture("tmp_path") / "latents.fits"
+    >>> write_latents(table, path)
+    >>> read_latents(path).equals(table)
+    True
+    """
+    from astropy.table import Table
+
+    format = table_format(path)
+    if format is None:
+        raise ValueError(
+            f"Cannot tell the table format of {os.fspath(path)!r}: end it in "
+            f"{', '.join(_TABLE_SUFFIXES)}."
+        )
+    if os.path.exists(path) and not overwrite:
+        raise ValueError(
+            f"{os.fspath(path)} exists; pass overwrite=True to replace it."
+        )
+    table = latents if isinstance(latents, Table) else latents_to_table(latents)
+    table.write(os.fspath(path), format=format, overwrite=overwrite)
+
+
+def read_table_file(path):
+    """Read a FITS or ECSV latent table into a DataFrame (see read_latents).
+
+    Text columns come back as pandas strings, empty strings kept (FITS
+    stores them as blanks, which astropy may hand over masked).
+    """
+    import pandas as pd
+    from astropy.table import Table
+
+    table = Table.read(os.fspath(path), format=table_format(path))
+    frame = pd.DataFrame(index=pd.RangeIndex(len(table)))
+    for name in table.colnames:
+        column = table[name]
+        values = np.ma.getdata(column)
+        if values.dtype.kind in "SU":
+            if values.dtype.kind == "S":
+                values = np.char.decode(values, "utf-8")
+            text = np.where(np.ma.getmaskarray(column), "", values)
+            frame[name] = pd.Series(text, dtype="str")
+        else:  # FITS is big-endian; pandas and torch want native order
+            frame[name] = values.astype(values.dtype.newbyteorder("="))
+    return frame
