@@ -2,7 +2,8 @@
 
 The estimators are :class:`VAETransformer` and, across surveys,
 :class:`DomainAdaptedVAETransformer`, and :class:`LatentOutlierDetector`
-finds galaxies far out in latent space; the torch layer lives in
+finds galaxies far out in latent space. :func:`save_pretrained` and
+:func:`load_pretrained` share fitted models safely; the torch layer lives in
 :mod:`skgalvae.nn`, metrics in :mod:`skgalvae.metrics` and data in
 :mod:`skgalvae.datasets`.
 
@@ -20,6 +21,9 @@ __all__ = [
     "ReconstructionOutlierDetector",
     "VAETransformer",
     "__version__",
+    "load_pretrained",
+    "save_pretrained",
+    "sharing_types",
 ]
 
 __getattr__, __dir__ = lazy_attributes(
@@ -30,6 +34,9 @@ __getattr__, __dir__ = lazy_attributes(
         "LatentOutlierDetector": "._outliers",
         "ReconstructionOutlierDetector": "._outliers",
         "VAETransformer": "._vae",
+        "load_pretrained": "._pretrained",
+        "save_pretrained": "._pretrained",
+        "sharing_types": "._pretrained",
     },
     globals(),
 )

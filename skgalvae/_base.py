@@ -844,6 +844,64 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     def _n_features_out(self):
         return self.n_latent
 
+    def save_pretrained(
+        self, directory, *, training_data: str | None = None, overwrite: bool = False
+    ):
+        """Save the fitted model as safetensors weights, JSON and a model card.
+
+        Unlike a pickle, the directory holds no code, so it is safe to share;
+        see :func:`skgalvae.save_pretrained` (which also saves a Pipeline of
+        skgalvae steps).
+
+        Parameters
+        ----------
+        directory : str or path-like
+            Created if needed.
+        training_data : str or None, default=None
+            What the model was trained on, for the model card.
+        overwrite : bool, default=False
+            Replace an earlier save in ``directory``.
+
+        Returns
+        -------
+        pathlib.Path
+            The directory.
+        """
+        from ._pretrained import save_pretrained
+
+        return save_pretrained(
+            self, directory, training_data=training_data, overwrite=overwrite
+        )
+
+    @classmethod
+    def load_pretrained(cls, directory):
+        """Load a model saved by :meth:`save_pretrained`; no stored code runs.
+
+        Parameters
+        ----------
+        directory : str or path-like
+            The saved directory.
+
+        Returns
+        -------
+        estimator
+            An instance of this class, fitted, on this machine's device.
+
+        Raises
+        ------
+        TypeError
+            If the directory holds another kind of model.
+        """
+        from ._pretrained import load_pretrained
+
+        model = load_pretrained(directory)
+        if type(model) is not cls:
+            raise TypeError(
+                f"{directory} holds a {type(model).__name__}, not a {cls.__name__}; "
+                f"load it with skgalvae.load_pretrained."
+            )
+        return model
+
     def get_feature_names_out(self, input_features=None):
         """Return the output feature names, ``vae0`` to ``vae{n_latent-1}``.
 

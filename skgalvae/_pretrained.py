@@ -1,0 +1,483 @@
+"""Share fitted models safely: safetensors weights, JSON settings, a model card.
+
+A pickle (joblib) runs code when it is loaded, so loading one from a
+stranger is unsafe. :func:`save_pretrained` writes a directory that holds no
+code at all:
+
+- ``model.safetensors``: every array (the network's weights, fitted arrays
+  such as a scaler's ranges) in the safetensors format, which is read as
+  plain numbers;
+- ``config.json``: each step's class name (one of skgalvae's own, looked up
+  in a fixed table, never imported by name), its parameters and its fitted
+  scalars;
+- ``README.md``: a model card with the training data, ``n_latent``, the
+  training scores and the versions, in the Hugging Face model-card layout.
+
+:func:`load_pretrained` reads it back into the same estimator (or Pipeline of
+skgalvae steps), on this machine's device.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import _version
+
+__all__ = ["load_pretrained", "save_pretrained", "sharing_types"]
+
+#: Version of the directory layout; readers refuse newer ones.
+PRETRAINED_FORMAT = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "README.md"
+
+
+def _classes():
+    """Return the only classes a pretrained directory may name."""
+    from . import DomainAdaptedVAETransformer, GMMVAETransformer, VAETransformer
+    from .preprocessing import AsinhStretch, AstropyStretch, BandScaler, MTFStretch
+
+    classes = (
+        VAETransformer, GMMVAETransformer, DomainAdaptedVAETransformer,
+        MTFStretch, AsinhStretch, BandScaler, AstropyStretch,
+    )  # fmt: skip
+    return {cls.__name__: cls for cls in classes}
+
+
+class _Unsaved(Exception):
+    """A value that has no JSON form."""
+
+
+class _Encoder:
+    """Turn a state dict into JSON, moving numeric arrays to ``arrays``."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.arrays = {}
+
+    def encode(self, value, path):
+        """Return the JSON form of ``value``; ``path`` names it in the arrays."""
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            return int(value)
+        if isinstance(value, (float, np.floating)):
+            value = float(value)
+            return value if math.isfinite(value) else {"__float__": repr(value)}
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if isinstance(value, tuple):
+            return {
+                "__tuple__": [
+                    self.encode(v, f"{path}/{i}") for i, v in enumerate(value)
+                ]
+            }
+        if type(value).__name__ == "History" and type(value).__module__.startswith(
+            "skorch"
+        ):  # a list subclass: before plain lists
+            return {"__history__": self.encode(list(value), path)}
+        if isinstance(value, list):
+            return [self.encode(v, f"{path}/{i}") for i, v in enumerate(value)]
+        if isinstance(value, dict):
+            if not all(isinstance(k, str) for k in value):
+                raise _Unsaved(f"{path} has keys that are not text")
+            return {k: self.encode(v, f"{path}/{k}") for k, v in value.items()}
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind in "biuf":
+                key = f"{self.prefix}/{path}"
+                self.arrays[key] = np.ascontiguousarray(value)
+                return {"__array__": key}
+            if value.dtype.kind in "OU" and all(isinstance(v, str) for v in value.flat):
+                return {"__text_array__": value.tolist()}
+        return self._encode_object(value, path)
+
+    def _encode_object(self, value, path):
+        module = type(value).__module__
+        if module.startswith("astropy.units"):
+            return {"__unit__": value.to_string()}
+        if module.startswith("astropy.visualization"):
+            # Stretches and intervals are a few numbers in their __dict__.
+            attributes = {
+                name: self.encode(setting, f"{path}/{name}")
+                for name, setting in vars(value).items()
+            }
+            return {
+                "__astropy_visualization__": type(value).__name__,
+                "attributes": attributes,
+            }
+        raise _Unsaved(f"{path} is a {type(value).__name__}")
+
+
+class _Decoder:
+    """Undo :class:`_Encoder` with the arrays read from safetensors."""
+
+    def __init__(self, arrays):
+        self.arrays = arrays
+
+    def decode(self, value):
+        """Return the Python value of a JSON form."""
+        if isinstance(value, list):
+            return [self.decode(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if "__tuple__" in value:
+            return tuple(self.decode(v) for v in value["__tuple__"])
+        if "__float__" in value:
+            return float(value["__float__"])
+        if "__array__" in value:
+            return self.arrays[value["__array__"]]
+        if "__text_array__" in value:
+            return np.asarray(value["__text_array__"], dtype=object)
+        if "__unit__" in value:
+            import astropy.units as u
+
+            return u.Unit(value["__unit__"])
+        if "__astropy_visualization__" in value:
+            import astropy.visualization as visualization
+
+            cls = getattr(visualization, value["__astropy_visualization__"])
+            if not isinstance(cls, type) or not issubclass(
+                cls, (visualization.BaseStretch, visualization.BaseInterval)
+            ):
+                raise ValueError(
+                    f"{value['__astropy_visualization__']} is not a stretch"
+                )
+            instance = cls.__new__(cls)
+            instance.__dict__.update(self.decode(value["attributes"]))
+            return instance
+        if "__history__" in value:
+            from skorch.history import History
+
+            return History(self.decode(value["__history__"]))
+        return {k: self.decode(v) for k, v in value.items()}
+
+
+def _steps(estimator):
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Pipeline):
+        return list(estimator.steps), True
+    return [(type(estimator).__name__.lower(), estimator)], False
+
+
+def _encode_step(name, step, classes):
+    from sklearn.utils.validation import check_is_fitted
+
+    if (
+        type(step).__name__ not in classes
+        or type(step) is not classes[type(step).__name__]
+    ):
+        raise TypeError(
+            f"Step {name!r} is a {type(step).__name__}; save_pretrained saves "
+            f"skgalvae's estimators and preprocessing steps only (no code is "
+            f"stored). Share other steps with skops: skgalvae.sharing_types() "
+            f"lists the types to trust."
+        )
+    check_is_fitted(step)
+    encoder = _Encoder(prefix=name)
+    state = step.__getstate__()
+    params = set(step.get_params(deep=False))
+    encoded, unsaved = {}, []
+    defaults = type(step)().get_params(deep=False)
+    for key, value in state.items():
+        try:
+            encoded[key] = encoder.encode(value, key)
+        except _Unsaved as exc:
+            if key not in params:
+                raise TypeError(
+                    f"save_pretrained cannot store {type(step).__name__}.{key}: "
+                    f"{exc}; it has no JSON form."
+                ) from None
+            encoded[key] = encoder.encode(defaults[key], key)
+            unsaved.append(f"{key}={value!r}")
+    entry = {"name": name, "class": type(step).__name__, "state": encoded}
+    if unsaved:
+        entry["params_reset_to_default"] = unsaved
+    return entry, encoder.arrays, unsaved
+
+
+def save_pretrained(
+    estimator, directory, *, training_data: str | None = None, overwrite: bool = False
+) -> Path:
+    """Save a fitted skgalvae model as safetensors, JSON and a model card.
+
+    Loading the directory with :func:`load_pretrained` runs no stored code,
+    so it is safe to share, unlike a pickle.
+
+    Parameters
+    ----------
+    estimator : estimator or Pipeline
+        A fitted skgalvae VAE (``VAETransformer``, ``GMMVAETransformer``,
+        ``DomainAdaptedVAETransformer``), a fitted skgalvae preprocessing
+        step, or a Pipeline of them. Pipelines with other steps: share them
+        with skops (see the persistence guide).
+    directory : str or path-like
+        Created if needed; holds ``model.safetensors``, ``config.json`` and
+        ``README.md``.
+    training_data : str or None, default=None
+        What the model was trained on (survey, bands, selection, size), for
+        the model card: only you know it.
+    overwrite : bool, default=False
+        Replace the files of an earlier save in ``directory``.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory.
+
+    Raises
+    ------
+    TypeError
+        If a step is not one of skgalvae's, or holds a fitted value with no
+        JSON form.
+    FileExistsError
+        If ``directory`` holds a saved model and ``overwrite`` is False.
+
+    Warns
+    -----
+    UserWarning
+        For parameters that are objects (callbacks, an ``init`` model): they
+        are saved as their defaults, and the message and model card name
+        them; the fitted weights do not depend on them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalvae import VAETransformer, load_pretrained, save_pretrained
+    >>> X = np.random.default_rng(0).random((32, 1, 16, 16), dtype=np.float32)
+    >>> vae = VAETransformer(n_latent=2, hidden_dims=(8,), max_epochs=1).fit(X)
+    >>> path = save_pretrained(vae, getfixture("tmp_path") / "my-vae")
+    >>> sorted(p.name for p in path.iterdir())
+    ['README.md', 'config.json', 'model.safetensors']
+    >>> np.array_equal(load_pretrained(path).transform(X), vae.transform(X))
+    True
+    """
+    from safetensors.numpy import save_file
+
+    directory = Path(directory)
+    if (directory / CONFIG_FILE).exists() and not overwrite:
+        raise FileExistsError(
+            f"{directory} holds a saved model; pass overwrite=True to replace it."
+        )
+    classes = _classes()
+    steps, is_pipeline = _steps(estimator)
+    entries, arrays, unsaved = [], {}, []
+    for name, step in steps:
+        entry, step_arrays, step_unsaved = _encode_step(name, step, classes)
+        entries.append(entry)
+        arrays.update(step_arrays)
+        unsaved += [f"{name}: {u}" for u in step_unsaved]
+    if unsaved:
+        warnings.warn(
+            f"Saved as their defaults, having no JSON form: {'; '.join(unsaved)}.",
+            UserWarning,
+            stacklevel=2,
+        )
+    config = {
+        "format": PRETRAINED_FORMAT,
+        "library": "skgalvae",
+        "skgalvae_version": _version.__version__,
+        "pipeline": is_pipeline,
+        "training_data": training_data,
+        "steps": entries,
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    save_file(arrays, directory / WEIGHTS_FILE, metadata={"format": "skgalvae"})
+    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=1))
+    (directory / CARD_FILE).write_text(model_card(estimator, config))
+    return directory
+
+
+def load_pretrained(directory):
+    """Load a model saved by :func:`save_pretrained`; no stored code runs.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        The saved directory.
+
+    Returns
+    -------
+    estimator or Pipeline
+        As saved, fitted, on this machine's device (``device="auto"`` picks
+        it anew; an explicit CUDA device falls back to the CPU with a
+        warning where there is none).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the directory lacks ``config.json`` or ``model.safetensors``.
+    ValueError
+        If the files are from a newer layout, name a class that is not
+        skgalvae's, or hold weights that do not fit the network.
+    """
+    from safetensors.numpy import load_file
+    from sklearn.pipeline import Pipeline
+
+    directory = Path(directory)
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
+        if not (directory / name).is_file():
+            raise FileNotFoundError(
+                f"{directory} is not a saved skgalvae model: it has no {name}."
+            )
+    config = json.loads((directory / CONFIG_FILE).read_text())
+    if (
+        config.get("library") != "skgalvae"
+        or config.get("format", 0) > PRETRAINED_FORMAT
+    ):
+        raise ValueError(
+            f"{directory / CONFIG_FILE} is format {config.get('format')!r} of "
+            f"{config.get('library')!r}; this skgalvae reads skgalvae formats up to "
+            f"{PRETRAINED_FORMAT}."
+        )
+    decoder = _Decoder(load_file(directory / WEIGHTS_FILE))
+    classes = _classes()
+    steps = []
+    for entry in config["steps"]:
+        cls = classes.get(entry["class"])
+        if cls is None:
+            raise ValueError(
+                f"{directory / CONFIG_FILE} names class {entry['class']!r}, which is "
+                f"not one of skgalvae's ({', '.join(classes)})."
+            )
+        step = cls.__new__(cls)
+        step.__setstate__(decoder.decode(entry["state"]))
+        steps.append((entry["name"], step))
+    if config["pipeline"]:
+        return Pipeline(steps)
+    return steps[0][1]
+
+
+def sharing_types() -> list[str]:
+    """Names of skgalvae's types, to trust when loading a skops file.
+
+    skops loads only the types it is told to trust. A Pipeline mixing
+    skgalvae and scikit-learn steps is shared with
+    ``skops.io.dump(pipeline, "model.skops")`` and loaded with
+    ``skops.io.load("model.skops", trusted=skgalvae.sharing_types())``
+    (plus any other types ``skops.io.get_untrusted_types`` lists, after
+    checking them).
+
+    Returns
+    -------
+    list of str
+        Fully qualified names of skgalvae's estimators and of the types
+        their fitted state holds.
+    """
+    names = [f"{cls.__module__}.{cls.__name__}" for cls in _classes().values()]
+    return sorted({*names, "skorch.history.History"})
+
+
+def _versions():
+    import sklearn
+    import torch
+
+    return {
+        "skgalvae": _version.__version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _training_summary(vae, preprocessing, training_data):
+    """Rows of the model card's training section."""
+    first = vae if preprocessing is None else preprocessing[0]
+    unit = getattr(first, "input_unit_", None)
+    after = "" if preprocessing is None else " (after the preprocessing steps)"
+    rows = {
+        "Training data": training_data or "not described by the saver",
+        "Estimator": type(vae).__name__,
+        "n_latent": vae.n_latent,
+        "Input": (
+            f"images {' x '.join(map(str, vae.sample_shape_))} (bands, h, w)"
+            if len(vae.sample_shape_) == 3
+            else f"{vae.sample_shape_[0]} features"
+        ),
+        f"Input values{after}": (
+            "uint8 (scaled by 1/255)"
+            if vae.input_is_uint8_
+            else f"{vae.input_range_[0]:.4g} to {vae.input_range_[1]:.4g}"
+        ),
+        "Input unit": "none (plain numbers)" if unit is None else str(unit),
+        "Network": f"{vae.architecture_}, hidden_dims {tuple(vae.hidden_dims_)}",
+        "Likelihood": vae.likelihood_,
+    }
+    history = vae.history_
+    if len(history):
+        last = history[-1]
+        rows["Epochs trained"] = last.get("epoch", len(history))
+        for key in ("train_loss", "valid_loss", "train_ssim", "valid_ssim"):
+            if key in last and last[key] is not None:
+                rows[f"Last epoch {key}"] = f"{float(last[key]):.4g}"
+    if hasattr(vae, "n_active_latents_"):
+        rows["Active latents"] = vae.n_active_latents_
+    return rows
+
+
+def model_card(estimator, config) -> str:
+    """Return the Markdown model card for a saved model."""
+    from ._base import split_vae
+
+    preprocessing, vae = split_vae(estimator)
+    lines = [
+        "---",
+        "library_name: skgalvae",
+        "tags:",
+        "- astronomy",
+        "- galaxies",
+        "- variational-autoencoder",
+        "- scikit-learn",
+        "---",
+        "",
+        f"# {type(vae).__name__} (skgalvae)",
+        "",
+        "A fitted model saved with `skgalvae.save_pretrained`: weights in "
+        "`model.safetensors`, settings in `config.json`. Loading it runs no "
+        "stored code:",
+        "",
+        "```python",
+        "from skgalvae import load_pretrained",
+        "",
+        'model = load_pretrained("path/to/this/directory")',
+        "latents = model.transform(images)",
+        "```",
+        "",
+        "## Steps",
+        "",
+    ]
+    lines += [f"- `{entry['name']}`: `{entry['class']}`" for entry in config["steps"]]
+    if hasattr(vae, "sample_shape_") and hasattr(vae, "history_"):
+        lines += ["", "## Training", "", "| | |", "|---|---|"]
+        lines += [
+            f"| {k} | {v} |"
+            for k, v in _training_summary(
+                vae, preprocessing, config.get("training_data")
+            ).items()
+        ]
+    reset = [
+        r for entry in config["steps"] for r in entry.get("params_reset_to_default", [])
+    ]
+    if reset:
+        lines += ["", "Saved as their defaults (objects with no JSON form): "]
+        lines += [f"- `{r}`" for r in reset]
+    lines += ["", "## Versions", "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in _versions().items()]
+    lines += [
+        "",
+        "## Intended use and limits",
+        "",
+        "Latent features of galaxy images like the training data (same bands, "
+        "size, survey and preprocessing). Images from another survey or with "
+        "another scaling give latents that do not mean the same; check the "
+        "input values against the table above.",
+        "",
+    ]
+    return "\n".join(lines)
