@@ -105,6 +105,15 @@ def build_parser() -> argparse.ArgumentParser:
         "elliptical vs uncertain from Galaxy Zoo 1",
     )
     source.add_argument(
+        "--gz-decals",
+        metavar="DIR",
+        nargs="?",
+        const="",
+        help="Galaxy Zoo DECaLS DR5 cutouts and votes, all nine questions: "
+        "downloaded once (several GB) into DIR, default $SKGALVAE_DATA or "
+        "~/skgalvae_data",
+    )
+    source.add_argument(
         "--fits-list",
         metavar="FILE",
         help="a text file with one FITS cutout path per line (relative to the "
@@ -371,6 +380,8 @@ def config_from_args(args):
     overrides = {**settings, **{k: v for k, v in flags.items() if v is not None}}
     if args.gz_desi:
         overrides.update(data="gz_desi", data_path=args.gz_desi)
+    elif args.gz_decals is not None:
+        overrides.update(data="gz_decals", data_path=args.gz_decals or None)
     elif args.fits_list:
         overrides.update(
             data="fits", data_path=args.fits_list, catalog_path=args.catalog

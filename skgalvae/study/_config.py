@@ -32,12 +32,15 @@ class StudyConfig:
 
     Parameters
     ----------
-    data : {"builtin", "gz_desi", "fits"}, default="builtin"
+    data : {"builtin", "gz_desi", "gz_decals", "fits"}, default="builtin"
         Where the galaxies come from: the simulator, a Galaxy Zoo DESI
-        directory (:func:`skgalvae.datasets.load_gz_desi`), or FITS cutouts
-        with a GZD-5 vote-fraction catalogue.
+        directory (:func:`skgalvae.datasets.load_gz_desi`), Galaxy Zoo DECaLS
+        DR5 cutouts and votes (:func:`skgalvae.datasets.fetch_gz_decals`,
+        downloaded once), or FITS cutouts with a GZD-5 vote-fraction
+        catalogue.
     data_path : str or None, default=None
-        The gz_desi directory, or the text file listing FITS paths.
+        The gz_desi directory, the gz_decals cache (``data_home``; None for
+        the default one), or the text file listing FITS paths.
     catalog_path : str or None, default=None
         The catalogue (CSV or FITS table) for ``data="fits"``.
     image_size : int, default=64
@@ -116,9 +119,10 @@ class StudyConfig:
 
     def __post_init__(self):
         self._check_types()
-        if self.data not in {"builtin", "gz_desi", "fits"}:
+        if self.data not in {"builtin", "gz_desi", "gz_decals", "fits"}:
             raise ValueError(
-                f"data must be 'builtin', 'gz_desi' or 'fits'; got {self.data!r}."
+                "data must be 'builtin', 'gz_desi', 'gz_decals' or 'fits'; got "
+                f"{self.data!r}."
             )
         if self.image_size < 64 or self.image_size % 64:
             raise ValueError(

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..datasets import load_gz_desi, make_galaxies
+from ..datasets import fetch_gz_decals, load_gz_desi, make_galaxies
 from ..exceptions import StudyInputError
 from ..io import read_fits, read_path_list
 from ..labels import GZD5_QUESTIONS, first_level_classes, gzd5_labels
@@ -101,6 +101,26 @@ def _gz_desi(config):
     )
 
 
+def _gz_decals(config):
+    data = fetch_gz_decals(
+        config.data_path,
+        subset="all",
+        n_samples=config.n_samples,
+        image_size=config.image_size,
+        random_state=config.seed,
+    )
+    where = config.data_path or "the default data home"
+    return StudyData(
+        name=f"{len(data.images)} Galaxy Zoo DECaLS DR5 cutouts (cache: {where})",
+        images=data.images,
+        labels=data.labels,
+        classes=first_level_classes(data.labels),
+        stretch=False,
+        truth=None,
+        ids=np.asarray(data.ids),
+    )
+
+
 def _read_catalog(path):
     path = Path(path)
     if not path.is_file():
@@ -161,14 +181,19 @@ def load_study_data(config) -> StudyData:
     -------
     StudyData
     """
-    loaders = {"builtin": _builtin, "gz_desi": _gz_desi, "fits": _fits_list}
-    if config.data != "builtin" and config.data_path is None:
+    loaders = {
+        "builtin": _builtin,
+        "gz_desi": _gz_desi,
+        "gz_decals": _gz_decals,
+        "fits": _fits_list,
+    }
+    if config.data in ("gz_desi", "fits") and config.data_path is None:
         raise StudyInputError(f"data={config.data!r} needs a data_path.")
     if config.data == "fits" and config.catalog_path is None:
         raise StudyInputError("FITS cutouts need a catalogue of GZD-5 vote fractions.")
     try:
         return loaders[config.data](config)
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, ImportError) as exc:
         # Missing files, absent columns, bad shapes: the reader's message
         # names the file; KeyError's own str() would add quotes.
         message = exc.args[0] if exc.args else repr(exc)
