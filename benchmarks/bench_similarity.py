@@ -8,7 +8,14 @@ Galaxy Zoo 1 class (spiral, elliptical, uncertain), its ``k`` nearest
 neighbours (:func:`skgalvae.inspection.similar_galaxies`, itself excluded)
 are looked up in each space; precision@k is the share of them in the same
 class, averaged over the class. The base rate is the class's share of the
-other galaxies. Prints one table and writes it as JSON with ``--json``.
+other galaxies.
+
+Each space is searched three ways, from the same fitted models: the plain
+latents; ``invariant``, the latents averaged over the 8 flips and quarter
+turns of each image (:func:`~skgalvae.inspection.invariant_latents`; for
+PCA the same average of its projections); and ``invariant+std``, those
+standardised (``standardize=True``). Both metrics (euclidean, cosine) are
+reported. Prints one table and writes it as JSON with ``--json``.
 
 Run::
 
@@ -25,22 +32,33 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.decomposition import PCA
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from skgalvae import VAETransformer
 from skgalvae.datasets import load_gz_desi
-from skgalvae.inspection import similar_galaxies
+from skgalvae.inspection import invariant_latents, similar_galaxies
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gz_desi_1500"
+METRICS = ("euclidean", "cosine")
 
 
-def precision_at_k(latents, classes, k, metric="euclidean"):
+def precision_at_k(latents, classes, k, metric="euclidean", standardize=False):
     """Mean share of same-class galaxies among each galaxy's k neighbours."""
     found = similar_galaxies(
-        latents, np.arange(len(classes)), n_neighbors=k, metric=metric
+        latents,
+        np.arange(len(classes)),
+        n_neighbors=k,
+        metric=metric,
+        standardize=standardize,
     )
     same = classes[found["row"].to_numpy()] == classes[found["query"].to_numpy()]
     per_galaxy = same.reshape(len(classes), k).mean(axis=1)
     return {c: float(per_galaxy[classes == c].mean()) for c in np.unique(classes)}
+
+
+def _flatten(images):
+    return images.reshape(len(images), -1).astype(np.float32) / 255.0
 
 
 def main(argv=None):
@@ -51,7 +69,6 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("-k", type=int, default=10)
-    parser.add_argument("--metric", default="euclidean", help="e.g. cosine")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--json", help="write the table here")
@@ -68,42 +85,57 @@ def main(argv=None):
         random_state=args.seed,
     ).fit(data.images)
     fit_s = time.perf_counter() - start
-    pixels = data.images.reshape(len(data.images), -1).astype(np.float32) / 255.0
-    spaces = {
-        "vae": vae.transform(data.images),
-        "pca": PCA(args.n_latent, random_state=args.seed).fit_transform(pixels),
-    }
-    scores = {
-        name: precision_at_k(Z, classes, args.k, args.metric)
-        for name, Z in spaces.items()
-    }
+    # PCA as a transformer of images, so both go through invariant_latents.
+    pca = make_pipeline(
+        FunctionTransformer(_flatten),
+        PCA(args.n_latent, random_state=args.seed),
+    ).fit(data.images)
+    models = {"vae": vae, "pca": pca}
+    spaces = {}
+    for name, model in models.items():
+        spaces[name] = (model.transform(data.images), False)
+        invariant = invariant_latents(model, data.images)
+        spaces[f"{name} invariant"] = (invariant, False)
+        spaces[f"{name} invariant+std"] = (invariant, True)
     n = len(classes)
-    rows = []
-    for c in np.unique(classes):
-        members = int((classes == c).sum())
-        rows.append(
-            {
-                "class": c,
-                "n": members,
-                "base rate": (members - 1) / (n - 1),
-                "vae": scores["vae"][c],
-                "pca": scores["pca"][c],
-            }
-        )
+    results = []
+    for metric in METRICS:
+        for space, (Z, standardize) in spaces.items():
+            scores = precision_at_k(Z, classes, args.k, metric, standardize)
+            for c, value in scores.items():
+                members = int((classes == c).sum())
+                results.append({
+                    "metric": metric, "space": space, "class": c, "n": members,
+                    "base rate": (members - 1) / (n - 1), "precision": value,
+                })  # fmt: skip
     print(
         f"precision@{args.k} on {args.data} at {args.size}x{args.size}, "
-        f"n_latent={args.n_latent}, {args.epochs} epochs, {args.metric} "
+        f"n_latent={args.n_latent}, {args.epochs} epochs, seed {args.seed} "
         f"(VAE fit {fit_s:.0f} s)"
     )
-    print(f"{'class':>10} {'n':>5} {'base rate':>9} {'VAE':>6} {'PCA':>6}")
-    for r in rows:
-        print(
-            f"{r['class']:>10} {r['n']:>5} {r['base rate']:>9.3f} "
-            f"{r['vae']:>6.3f} {r['pca']:>6.3f}"
-        )
+    class_names = list(np.unique(classes))
+    print(f"{'metric':>9} {'space':>18} " + " ".join(f"{c:>10}" for c in class_names))
+    for metric in METRICS:
+        for space in spaces:
+            values = {
+                r["class"]: r["precision"]
+                for r in results
+                if r["metric"] == metric and r["space"] == space
+            }
+            print(
+                f"{metric:>9} {space:>18} "
+                + " ".join(f"{values[c]:>10.3f}" for c in class_names)
+            )
+    base = {r["class"]: r["base rate"] for r in results}
+    print(
+        f"{'':>9} {'base rate':>18} "
+        + " ".join(f"{base[c]:>10.3f}" for c in class_names)
+    )
     if args.json:
-        Path(args.json).write_text(json.dumps({"settings": vars(args), "rows": rows}))
-    return rows
+        Path(args.json).write_text(
+            json.dumps({"settings": vars(args), "fit_s": fit_s, "rows": results})
+        )
+    return results
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ unreadable rows). Here it runs on simulated galaxies, whose true type is
 known, so the answers can be checked: the neighbours of a spiral, of an
 elliptical and of a cutout with an instrumental defect, and, over every
 galaxy, the share of its ten neighbours of its own type, next to PCA's.
+The search runs on :func:`~skgalvae.inspection.invariant_latents`: the
+latents averaged over the flips and quarter turns of each cutout, which do
+not depend on how a galaxy lies on the sky.
 
 On a survey encoded to disk, ``skgalvae neighbours latents.parquet ID
 --images survey.zarr --key images --grid grid.png`` does the same from the
@@ -34,7 +37,7 @@ from sklearn.decomposition import PCA
 
 from skgalvae import VAETransformer
 from skgalvae.datasets import make_galaxies
-from skgalvae.inspection import similar_galaxies
+from skgalvae.inspection import invariant_latents, similar_galaxies
 from skgalvae.labels import first_level_classes
 from skgalvae.plotting import plot_image_grid
 from skgalvae.preprocessing import MTFStretch
@@ -50,33 +53,38 @@ kind[(data.params["defect"] != "none").to_numpy()] = "defect"
 print(pd.Series(kind).value_counts().to_string())
 
 # %%
-# Two latent spaces
-# -----------------
+# Latent spaces
+# -------------
 # The VAE's 16 latents, and 16 PCA components of the same stretched pixels
 # (the linear reference). ``settings.fit(estimator, X)`` is
-# ``estimator.fit(X)``, cached between documentation builds.
+# ``estimator.fit(X)``, cached between documentation builds. A galaxy's
+# latents change when it is turned, its type does not: the invariant space
+# averages each galaxy's latents over its 8 orientations, and
+# ``standardize=True`` below puts every latent on one scale.
 vae = settings.fit(
     VAETransformer(
         16, max_epochs=EPOCHS, batch_size=32, device=settings.device, random_state=0
     ),
     X,
 )
+invariant = invariant_latents(vae, X)
 spaces = {
-    "VAE": vae.transform(X),
-    "PCA": PCA(16, random_state=0).fit_transform(X.reshape(len(X), -1)),
+    "VAE": (vae.transform(X), False),
+    "VAE, invariant": (invariant, True),
+    "PCA": (PCA(16, random_state=0).fit_transform(X.reshape(len(X), -1)), False),
 }
 
 # %%
 # Three queries
 # -------------
 # A spiral, a smooth round galaxy and a defect, each followed by its eight
-# nearest galaxies in the VAE's latent space; under each row's type, how many
+# nearest galaxies in the VAE's invariant latents; under each row's type, how many
 # of the eight share it. The spiral's neighbours are mostly spirals and the
 # round galaxy's round ones. The defect's are galaxies of its shape, not
 # other defects: the latents describe the galaxy under the defect (the
 # reconstruction outlier score of the outliers example is the tool for those).
 queries = [int(np.flatnonzero(kind == k)[0]) for k in ("spiral", "round", "defect")]
-found = similar_galaxies(spaces["VAE"], queries, n_neighbors=8)
+found = similar_galaxies(invariant, queries, n_neighbors=8, standardize=True)
 rows, labels = [], []
 for query in queries:
     neighbours = found.loc[found["query"] == query, "row"].to_numpy()
@@ -97,8 +105,8 @@ fig.savefig(settings.out / "similar_galaxies.png", dpi=80)
 # VAE's neighbours share it at least as often as PCA's.
 everyone = np.arange(len(X))
 table = {"n": pd.Series(kind).value_counts(), "base rate": None}
-for name, Z in spaces.items():
-    hits = similar_galaxies(Z, everyone, n_neighbors=10)
+for name, (Z, standardize) in spaces.items():
+    hits = similar_galaxies(Z, everyone, n_neighbors=10, standardize=standardize)
     alike = kind[hits["row"].to_numpy()] == kind[hits["query"].to_numpy()]
     per_galaxy = pd.Series(alike.reshape(len(X), 10).mean(axis=1))
     table[name] = per_galaxy.groupby(kind).mean()

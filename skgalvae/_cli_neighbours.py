@@ -20,13 +20,15 @@ def add_neighbours_parser(commands, positive_int) -> None:
         description=(
             "Print the K nearest galaxies in latent space to each QUERY id, as "
             "CSV (query_id, rank, id, distance), nearest first. LATENTS is a table "
-            "written by 'skgalvae encode' (.zarr or .parquet), or a joblib file "
+            "written by 'skgalvae encode' (.zarr or .parquet) or write_latents "
+            "(.fits or .ecsv), or a joblib file "
             "of a fitted model, which then encodes the images of --images. "
             "With --images and --grid, draws each query and its neighbours."
         ),
     )
     neighbours.add_argument(
-        "latents", help="latents.zarr / latents.parquet, or model.joblib"
+        "latents",
+        help="a latent table (.zarr, .parquet, .fits, .ecsv), or model.joblib",
     )
     neighbours.add_argument("query", nargs="+", help="id(s) of the query galaxies")
     neighbours.add_argument(
@@ -34,6 +36,17 @@ def add_neighbours_parser(commands, positive_int) -> None:
     )
     neighbours.add_argument(
         "--metric", default="euclidean", help="distance (default euclidean; cosine)"
+    )
+    neighbours.add_argument(
+        "--standardize",
+        action="store_true",
+        help="scale every latent to unit spread before searching",
+    )
+    neighbours.add_argument(
+        "--invariant",
+        action="store_true",
+        help="with a model: average the latents over flips and quarter turns, "
+        "so neighbours are alike whatever their orientation",
     )
     neighbours.add_argument(
         "--images", help=f"the images, in the table's order: {SOURCE_HELP}"
@@ -68,7 +81,12 @@ def _table_from_model(args):
             f"no image of {args.images} could be read; row {first}: "
             f"{block.errors[first]}"
         )
-    encoded = model.transform(block.images[ok])
+    if args.invariant:
+        from .inspection import invariant_latents
+
+        encoded = invariant_latents(model, block.images[ok])
+    else:
+        encoded = model.transform(block.images[ok])
     Z = np.full((reader.n_rows, encoded.shape[1]), np.nan)
     Z[ok] = encoded
     table = pd.DataFrame(Z, columns=[f"latent{i}" for i in range(Z.shape[1])])
@@ -140,6 +158,11 @@ def run_neighbours(args) -> int:
     is_model = args.latents.lower().endswith((".joblib", ".pkl", ".pickle"))
     if args.key is not None and args.images is None:
         raise UsageError("--key names the image array of --images: pass --images.")
+    if args.invariant and not is_model:
+        raise UsageError(
+            f"--invariant encodes the images anew: give a model, not the table "
+            f"{args.latents}."
+        )
     if args.ids is not None and not is_model:
         raise UsageError(
             f"--ids names the ids of --images for a model; the table "
@@ -156,7 +179,13 @@ def run_neighbours(args) -> int:
     if args.grid is not None and args.images is None:
         raise UsageError("--grid draws the images: pass --images too.")
     rows = _query_rows(table, args.query)
-    found = similar_galaxies(table, rows, n_neighbors=args.k, metric=args.metric)
+    found = similar_galaxies(
+        table,
+        rows,
+        n_neighbors=args.k,
+        metric=args.metric,
+        standardize=args.standardize,
+    )
     found.insert(0, "query_id", table["id"].to_numpy()[found["query"].to_numpy()])
     found[["query_id", "rank", "id", "distance"]].to_csv(
         sys.stdout, index=False, float_format="%.6g"

@@ -466,25 +466,6 @@ class AstropyStretch(_ImageTransformer):
         interval = MinMaxInterval() if self.interval is None else self.interval
         return stretch, interval
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Check ``X`` and remember its number of bands.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, bands, h, w) or (n_samples, h, w)
-            Images.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            The fitted transformer.
-        """
-        self._images(X, reset=True)
-        return self
-
     def transform(self, X):
         """Normalise each band of each image to its interval, then stretch it.
 

@@ -110,3 +110,25 @@ def test_a_survey_with_no_readable_image_is_named(survey, tmp_path, capsys):
     assert exit.value.code == 2
     err = capsys.readouterr().err
     assert "no image of" in err and "row 0: non-finite values" in err
+
+
+def test_invariant_and_standardized_searches(survey, capsys):
+    from skgalvae.inspection import invariant_latents
+
+    model = joblib.load(survey / "model.joblib")
+    images = zarr.open_group(str(survey / "survey.zarr"), mode="r")["images"][:]
+    code, out, _ = _run(
+        ["neighbours", str(survey / "model.joblib"), "7003", "-k", "4",
+         "--images", str(survey / "survey.zarr"), "--key", "images",
+         "--ids", "objid", "--invariant", "--standardize"],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    expected = similar_galaxies(
+        invariant_latents(model, images), [3], n_neighbors=4, standardize=True
+    )
+    np.testing.assert_array_equal(out["id"], 7_000 + expected["row"].to_numpy())
+    with pytest.raises(SystemExit) as exit:
+        main(["neighbours", str(survey / "latents.parquet"), "7003", "--invariant"])
+    assert exit.value.code == 2
+    assert "--invariant encodes the images anew" in capsys.readouterr().err

@@ -73,3 +73,47 @@ def test_latents_of_the_wrong_shape_are_refused():
         similar_galaxies(np.zeros(10), 0)
     with pytest.raises(ValueError, match=r"column\(s\) \['name'\] are not numbers"):
         similar_galaxies(pd.DataFrame({"name": ["a", "b"], "vae0": [0.0, 1.0]}), 0)
+
+
+def test_standardize_searches_latents_on_one_scale(latents):
+    stretched = latents * np.array([100.0, 1, 1, 1, 1])  # latent 0 dominates
+    plain = similar_galaxies(stretched, [3], n_neighbors=5)
+    scaled = similar_galaxies(stretched, [3], n_neighbors=5, standardize=True)
+    z = (stretched - stretched.mean(0)) / stretched.std(0)
+    distance = np.linalg.norm(z - z[3], axis=1)
+    distance[3] = np.inf
+    np.testing.assert_array_equal(scaled["row"], np.argsort(distance)[:5])
+    assert set(plain["row"]) != set(scaled["row"])
+    # A vector query is scaled like the table.
+    vector = similar_galaxies(stretched, stretched[[3]] + 1e-9, 6, standardize=True)
+    np.testing.assert_array_equal(vector["row"].iloc[1:], scaled["row"])
+    flat = latents.copy()
+    flat[:, 2] = 1.0
+    with pytest.raises(ValueError, match="latent 2 is the same for every galaxy"):
+        similar_galaxies(flat, [0], standardize=True)
+
+
+def test_invariant_latents_do_not_see_orientation():
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    from skgalvae.inspection import invariant_latents
+
+    rng = np.random.default_rng(0)
+    images = rng.random((30, 2, 12, 12)).astype(np.float32)
+    flatten = FunctionTransformer(lambda X: X.reshape(len(X), -1))
+    model = make_pipeline(flatten, PCA(4, random_state=0)).fit(images)
+    Z = invariant_latents(model, images)
+    assert Z.shape == (30, 4) and Z.dtype == np.float32
+    for view in (np.rot90(images, 1, axes=(2, 3)), images[..., ::-1],
+                 np.swapaxes(images, 2, 3)):  # fmt: skip
+        np.testing.assert_allclose(invariant_latents(model, view), Z, atol=1e-5)
+    turned = np.rot90(images, 1, axes=(2, 3))
+    assert np.abs(model.transform(turned) - model.transform(images)).max() > 0.1
+    views = [np.rot90(images, t, axes=(2, 3)) for t in range(4)]
+    views += [view[..., ::-1] for view in views]
+    expected = np.mean([model.transform(view) for view in views], axis=0)
+    np.testing.assert_allclose(Z, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="square images.*shape \\(30, 2, 12, 10\\)"):
+        invariant_latents(model, images[..., :10])

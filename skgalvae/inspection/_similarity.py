@@ -74,6 +74,7 @@ def similar_galaxies(
     n_neighbors: int = 10,
     *,
     metric: str = "euclidean",
+    standardize: bool = False,
 ) -> pd.DataFrame:
     """Find the galaxies most like the query galaxies in latent space.
 
@@ -98,6 +99,11 @@ def similar_galaxies(
     metric : str, default="euclidean"
         Any metric :class:`~sklearn.neighbors.NearestNeighbors` accepts,
         for example ``"cosine"``.
+    standardize : bool, default=False
+        Scale each latent to zero mean and unit spread over the searchable
+        rows (query vectors alike) before searching, so that every latent
+        counts the same. Drop inactive latents first (a VAE's
+        ``active_latents_``): standardising one blows its noise up.
 
     Returns
     -------
@@ -112,6 +118,11 @@ def similar_galaxies(
     ValueError
         If the latents or vectors have the wrong shape, a query row is
         unreadable, or fewer than ``n_neighbors`` other galaxies are usable.
+
+    See Also
+    --------
+    invariant_latents : Latents averaged over flips and quarter turns, whose
+        neighbours are alike whatever their orientation.
 
     Notes
     -----
@@ -150,6 +161,17 @@ def similar_galaxies(
         labels = _query_rows(query, len(Z), usable)
         vectors = Z[labels]
     searchable = np.flatnonzero(usable)
+    if standardize:
+        mean = Z[searchable].mean(axis=0)
+        spread = Z[searchable].std(axis=0)
+        if (spread == 0).any():
+            flat = int(np.flatnonzero(spread == 0)[0])
+            raise ValueError(
+                f"standardize=True, but latent {flat} is the same for every "
+                "galaxy; drop it first."
+            )
+        Z = (Z - mean) / spread
+        vectors = (vectors - mean) / spread
     extra = 0 if by_vector else 1  # the query itself comes back first
     if len(searchable) - extra < n_neighbors:
         raise ValueError(

@@ -139,18 +139,37 @@ def check_nan_policy(nan_policy):
         )
 
 
+def is_band_pattern(path, bands) -> bool:
+    """Whether ``path`` is a ``"{band}"`` pattern; raise if it has no bands.
+
+    Parameters
+    ----------
+    path : str
+        A file path or pattern.
+    bands : sequence of str or None
+        The band names to substitute.
+
+    Returns
+    -------
+    bool
+    """
+    if BAND_FIELD not in path:
+        return False
+    if not bands:
+        raise ValueError(
+            f"{path} contains {BAND_FIELD} but no bands were given; pass e.g. "
+            "bands=('g', 'r', 'z')."
+        )
+    return True
+
+
 def read_cutout(path, *, bands, hdu, size, resize, nan_policy):
     """Read one cutout as (bands, size, size) float32.
 
     ``path`` holding ``"{band}"`` is a pattern: one 2-D file per band.
     """
     path = os.fspath(path)
-    if BAND_FIELD in path:
-        if not bands:
-            raise ValueError(
-                f"{path} contains {BAND_FIELD} but no bands were given; pass e.g. "
-                "bands=('g', 'r', 'z')."
-            )
+    if is_band_pattern(path, bands):
         planes = []
         for band in bands:
             band_path = path.replace(BAND_FIELD, band)

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 from astropy.io import fits
 
-from ._fits import BAND_FIELD
+from ._fits import BAND_FIELD, is_band_pattern
 
 #: Header keywords tried, in order, for the position when there is no WCS.
 POSITION_KEYWORDS = (("RA", "DEC"), ("RA_OBJ", "DEC_OBJ"), ("OBJRA", "OBJDEC"))
@@ -23,14 +23,7 @@ POSITION_KEYWORDS = (("RA", "DEC"), ("RA_OBJ", "DEC_OBJ"), ("OBJRA", "OBJDEC"))
 
 def _first_band_path(path, bands):
     path = os.fspath(path)
-    if BAND_FIELD in path:
-        if not bands:
-            raise ValueError(
-                f"{path} contains {BAND_FIELD} but no bands were given; pass e.g. "
-                "bands=('g', 'r', 'z')."
-            )
-        return path.replace(BAND_FIELD, bands[0])
-    return path
+    return path.replace(BAND_FIELD, bands[0]) if is_band_pattern(path, bands) else path
 
 
 def read_fits_header(path, hdu=None, *, bands=None) -> fits.Header:
