@@ -60,6 +60,9 @@ class _Encoder:
     def __init__(self, prefix):
         self.prefix = prefix
         self.arrays = {}
+        # Inside a training history, a value a callback logged that has no
+        # JSON form is kept as its text: the history is a record, not state.
+        self._in_history = False
 
     def encode(self, value, path):
         """Return the JSON form of ``value``; ``path`` names it in the arrays."""
@@ -81,7 +84,11 @@ class _Encoder:
         if type(value).__name__ == "History" and type(value).__module__.startswith(
             "skorch"
         ):  # a list subclass: before plain lists
-            return {"__history__": self.encode(list(value), path)}
+            self._in_history = True
+            try:
+                return {"__history__": self.encode(list(value), path)}
+            finally:
+                self._in_history = False
         if isinstance(value, list):
             return [self.encode(v, f"{path}/{i}") for i, v in enumerate(value)]
         if isinstance(value, dict):
@@ -111,6 +118,8 @@ class _Encoder:
                 "__astropy_visualization__": type(value).__name__,
                 "attributes": attributes,
             }
+        if self._in_history:
+            return repr(value)
         raise _Unsaved(f"{path} is a {type(value).__name__}")
 
 

@@ -203,3 +203,11 @@ def test_a_mixed_pipeline_is_shared_through_skops(images, tmp_path):
     np.testing.assert_array_equal(
         back.predict_proba(images), pipe.predict_proba(images)
     )
+
+
+def test_a_logged_object_in_the_history_is_kept_as_text(images, tmp_path):
+    vae = VAETransformer(**SMALL).fit(images)
+    vae.history_.record("note", object())
+    back = load_pretrained(save_pretrained(vae, tmp_path / "noted"))
+    assert back.history_[-1, "note"].startswith("<object object at")
+    assert back.history_[-1, "train_loss"] == vae.history_[-1, "train_loss"]
