@@ -10,12 +10,14 @@ are looked up in each space; precision@k is the share of them in the same
 class, averaged over the class. The base rate is the class's share of the
 other galaxies.
 
-Each space is searched three ways, from the same fitted models: the plain
+Each space is searched four ways, from the same fitted models: the plain
 latents; ``invariant``, the latents averaged over the 8 flips and quarter
 turns of each image (:func:`~skgalvae.inspection.invariant_latents`; for
-PCA the same average of its projections); and ``invariant+std``, those
-standardised (``standardize=True``). Both metrics (euclidean, cosine) are
-reported. Prints one table and writes it as JSON with ``--json``.
+PCA the same average of its projections); ``invariant+std``, those
+standardised (``standardize=True``); and ``mean+spread+std``, the mean and
+the spread over the 8 views side by side, standardised. Both metrics
+(euclidean, cosine) are reported. Prints one table and writes it as JSON
+with ``--json``.
 
 Run::
 
@@ -97,6 +99,8 @@ def main(argv=None):
         invariant = invariant_latents(model, data.images)
         spaces[f"{name} invariant"] = (invariant, False)
         spaces[f"{name} invariant+std"] = (invariant, True)
+        both = invariant_latents(model, data.images, statistics=("mean", "std"))
+        spaces[f"{name} mean+spread+std"] = (both, True)
     n = len(classes)
     results = []
     for metric in METRICS:
@@ -114,7 +118,7 @@ def main(argv=None):
         f"(VAE fit {fit_s:.0f} s)"
     )
     class_names = list(np.unique(classes))
-    print(f"{'metric':>9} {'space':>18} " + " ".join(f"{c:>10}" for c in class_names))
+    print(f"{'metric':>9} {'space':>20} " + " ".join(f"{c:>10}" for c in class_names))
     for metric in METRICS:
         for space in spaces:
             values = {
@@ -123,12 +127,12 @@ def main(argv=None):
                 if r["metric"] == metric and r["space"] == space
             }
             print(
-                f"{metric:>9} {space:>18} "
+                f"{metric:>9} {space:>20} "
                 + " ".join(f"{values[c]:>10.3f}" for c in class_names)
             )
     base = {r["class"]: r["base rate"] for r in results}
     print(
-        f"{'':>9} {'base rate':>18} "
+        f"{'':>9} {'base rate':>20} "
         + " ".join(f"{base[c]:>10.3f}" for c in class_names)
     )
     if args.json:

@@ -115,5 +115,14 @@ def test_invariant_latents_do_not_see_orientation():
     views += [view[..., ::-1] for view in views]
     expected = np.mean([model.transform(view) for view in views], axis=0)
     np.testing.assert_allclose(Z, expected, atol=1e-5)
+    both = invariant_latents(model, images, statistics=("mean", "std"))
+    spread = np.std([model.transform(view) for view in views], axis=0)
+    assert both.shape == (30, 8) and spread.max() > 0.1
+    np.testing.assert_allclose(both, np.hstack([expected, spread]), atol=1e-5)
+    np.testing.assert_allclose(
+        invariant_latents(model, views[5], statistics=("mean", "std")), both, atol=1e-5
+    )
+    with pytest.raises(ValueError, match="statistics must be a non-empty tuple"):
+        invariant_latents(model, images, statistics=("median",))
     with pytest.raises(ValueError, match="square images.*shape \\(30, 2, 12, 10\\)"):
         invariant_latents(model, images[..., :10])

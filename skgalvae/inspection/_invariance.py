@@ -15,17 +15,22 @@ def _dihedral_views(images):
         yield turned[..., ::-1]
 
 
-def invariant_latents(estimator, X) -> np.ndarray:
-    """Average a model's latents over the 8 flips and quarter turns of each image.
+def invariant_latents(estimator, X, *, statistics=("mean",)) -> np.ndarray:
+    """Summarise a model's latents over the 8 flips and quarter turns of each image.
 
     A galaxy's morphology does not change when it is turned or mirrored, but
     its latents do: a VAE encodes the orientation too (and one trained with
     flips and quarter turns, as skgalvae's are by default, has learned every
-    orientation). The mean over the dihedral group D4 is the same for all 8
-    views of a galaxy, so neighbours in it are alike in shape, size and
-    colour rather than in position angle. Use it for
-    :func:`similar_galaxies`; keep plain ``transform`` where orientation
-    matters (reconstruction, traversals).
+    orientation). Statistics over the dihedral group D4 are the same for all
+    8 views of a galaxy, so neighbours in them are alike in shape, size and
+    colour rather than in position angle. The mean over the views is the
+    usual invariant. It can lose what the orientation carries: an elongated
+    galaxy's latents, turned a quarter, may move the opposite way, and their
+    mean then looks round. Adding ``"std"``, the spread over the views (how
+    much a galaxy changes when turned), keeps it. Which is better depends on
+    what "alike" should mean: see the similarity guide for both measured.
+    Use them for :func:`similar_galaxies`; keep plain ``transform`` where
+    orientation matters (reconstruction, traversals).
 
     Parameters
     ----------
@@ -35,11 +40,15 @@ def invariant_latents(estimator, X) -> np.ndarray:
         it takes vectors).
     X : array-like of shape (n, bands, side, side) or (n, side, side)
         Square images, as the estimator takes them. Read whole into memory.
+    statistics : tuple of {"mean", "std"}, default=("mean",)
+        What to compute over the 8 views of each latent, side by side. With
+        both, search with ``standardize=True``: the halves differ in scale.
 
     Returns
     -------
-    ndarray of shape (n, n_latent), float32
-        The mean of ``estimator.transform`` over the 8 views.
+    ndarray of shape (n, n_latent * len(statistics)), float32
+        The statistics of ``estimator.transform`` over the 8 views: all the
+        means, then all the standard deviations.
 
     Raises
     ------
@@ -54,17 +63,28 @@ def invariant_latents(estimator, X) -> np.ndarray:
     >>> X = np.random.default_rng(0).random((16, 1, 16, 16), dtype=np.float32)
     >>> vae = VAETransformer(n_latent=2, hidden_dims=(8,), max_epochs=1).fit(X)
     >>> Z = invariant_latents(vae, X)
+    >>> Z.shape
+    (16, 2)
     >>> np.allclose(invariant_latents(vae, np.rot90(X, 1, axes=(2, 3))), Z, atol=1e-5)
     True
     """
+    statistics = tuple(statistics)
+    if not statistics or not set(statistics) <= {"mean", "std"}:
+        raise ValueError(
+            f"statistics must be a non-empty tuple of 'mean' and 'std'; got "
+            f"{statistics!r}."
+        )
     images = np.asarray(X)
     if images.ndim not in (3, 4) or images.shape[-1] != images.shape[-2]:
         raise ValueError(
             "invariant_latents needs square images of shape (n, bands, side, side) "
             f"or (n, side, side); X has shape {images.shape}."
         )
-    total = None
-    for view in _dihedral_views(images):
-        latents = np.asarray(estimator.transform(np.ascontiguousarray(view)))
-        total = latents.astype(np.float64) if total is None else total + latents
-    return (total / 8).astype(np.float32)
+    views = np.stack(
+        [
+            np.asarray(estimator.transform(np.ascontiguousarray(view)), np.float64)
+            for view in _dihedral_views(images)
+        ]
+    )
+    summaries = {"mean": views.mean(axis=0), "std": views.std(axis=0)}
+    return np.concatenate([summaries[s] for s in statistics], axis=1).astype(np.float32)
