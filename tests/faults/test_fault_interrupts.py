@@ -54,7 +54,14 @@ def _interrupt(command, ready, wait_s, timeout=120):
     with tempfile.TemporaryDirectory() as folder:
         out, err = Path(folder, "out"), Path(folder, "err")
         with out.open("w") as stdout, err.open("w") as stderr:
-            process = subprocess.Popen(command, stdout=stdout, stderr=stderr)
+            # As in a terminal: a suite started as a background job has
+            # SIGINT ignored, and children would inherit that.
+            process = subprocess.Popen(
+                command,
+                stdout=stdout,
+                stderr=stderr,
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            )
         deadline = time.monotonic() + timeout
         while not ready(out.read_text()):
             assert process.poll() is None, "the process ended before getting ready"
