@@ -174,9 +174,10 @@ def fetch_gz_decals(
     Returns
     -------
     Bunch
-        As :func:`load_gz_desi` gives, with:
+        Dictionary-like, as :func:`load_gz_desi` gives, with the attributes:
 
         images : ndarray of shape (n, 3, image_size, image_size), uint8
+            The colour cutouts.
         labels : pandas.DataFrame
             The study's nine questions (:func:`~skgalvae.labels.gzd5_labels`),
             NaN where a galaxy has no class for one.
