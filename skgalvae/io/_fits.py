@@ -24,8 +24,8 @@ def _image_hdu(hdul, hdu, path):
             raise ValueError(
                 f"{path} has no HDU {hdu!r}; it has {len(hdul)} HDU(s): {names}."
             ) from exc
-    for h in hdul:
-        if h.is_image and h.data is not None:
+    for h in hdul:  # by the header: headers are read without the pixels
+        if h.is_image and h.header.get("NAXIS", 0) > 0:
             return h
     raise ValueError(f"{path} holds no image data in any of its {len(hdul)} HDU(s).")
 

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 from astropy.io import fits
 
-from ._fits import BAND_FIELD, is_band_pattern
+from ._fits import BAND_FIELD, _image_hdu, is_band_pattern
 
 #: Header keywords tried, in order, for the position when there is no WCS.
 POSITION_KEYWORDS = (("RA", "DEC"), ("RA_OBJ", "DEC_OBJ"), ("OBJRA", "OBJDEC"))
@@ -58,23 +58,11 @@ def read_fits_header(path, hdu=None, *, bands=None) -> fits.Header:
             warnings.simplefilter("ignore", fits.verify.VerifyWarning)
             warnings.filterwarnings("ignore", message="File may have been truncated")
             with fits.open(path) as hdul:
-                if hdu is not None:
-                    try:
-                        return hdul[hdu].header.copy()
-                    except (KeyError, IndexError) as exc:
-                        names = [h.name for h in hdul]
-                        raise ValueError(
-                            f"{path} has no HDU {hdu!r}; it has {len(hdul)} HDU(s): "
-                            f"{names}."
-                        ) from exc
-                for h in hdul:
-                    if h.is_image and h.header.get("NAXIS", 0) > 0:
-                        return h.header.copy()
+                return _image_hdu(hdul, hdu, path).header.copy()
     except FileNotFoundError as exc:
         raise FileNotFoundError(f"FITS file not found: {path}") from exc
     except OSError as exc:
         raise OSError(f"Could not read {path} as FITS: {exc}") from exc
-    raise ValueError(f"{path} holds no image HDU.")
 
 
 def celestial_wcs(header):
