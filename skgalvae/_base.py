@@ -71,7 +71,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     ``free_bits``, ``lr``, ``lr_schedule``, ``optimizer``,
     ``optimizer_params``, ``batch_size``, ``max_epochs``, ``early_stopping``,
     ``validation_fraction``, ``n_iter_no_change``, ``tol``, ``augment``,
-    ``warm_start``, ``pixel_scale``, ``output_activation``, ``device``,
+    ``invariance``, ``warm_start``, ``pixel_scale``, ``output_activation``, ``device``,
     ``precision``, ``channels_last``, ``stage_to_device``, ``compile``,
     ``random_state``, ``verbose``, ``callbacks``).
     """
@@ -248,6 +248,9 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         mismatches = [
             ("n_latent", self.n_latent, base.n_latent),
             ("architecture", self.architecture, base.architecture_),
+            # A pose-free decoder draws in its own pose: fine-tuning it with
+            # another likelihood would have to relearn that.
+            ("invariance", self.invariance, base.invariance),
         ]
         if not isinstance(self.hidden_dims, str):  # "auto" takes init's
             mismatches.append(
@@ -303,6 +306,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             "criterion__n_bands": self._n_bands,
             "criterion__kl_weight": self.kl_weight,
             "criterion__free_bits": self.free_bits,
+            "criterion__invariance": self.invariance,
         }
 
     def _build_net(self, device, callbacks=(), shard=None, train_split=None, seed=0):
@@ -336,9 +340,14 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             iterator_valid__stage=self.stage_to_device,
             compile=self.compile,
             callbacks=list(callbacks),
+            **self._net_params(),
             verbose=int(self.verbose >= 2),  # skorch's per-epoch table
             **parallel,
         )
+
+    def _net_params(self):
+        """Further ``VAENet`` keyword arguments of a subclass."""
+        return {}
 
     def _dataset(self, data):
         """Wrap an array of samples for the net, scaled by ``pixel_scale_``."""
@@ -695,6 +704,42 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         return self._to_output(
             (x_hat for _, x_hat in batches), len(samples.data), samples.input_shape
         )
+
+    def pose(self, X):
+        """Return how each image lies relative to the decoder's drawing of it.
+
+        With ``invariance="dihedral"`` the decoder draws each galaxy in a pose
+        of its own choosing, so the latents leave the orientation out; this
+        gives it back. Pose ``p`` mirrors the image left-right when
+        ``p >= 4``, then turns it ``p % 4`` quarter turns anticlockwise
+        (:data:`skgalvae.nn.pose.POSE_NAMES`): applied to the image, it gives
+        the pose that best matches the reconstruction that
+        :meth:`inverse_transform` draws from the image's latents. Without
+        invariance that is almost always pose 0.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, bands, side, side)
+            Square images.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), dtype int64
+            Poses 0-7.
+        """
+        check_is_fitted(self)
+        if not self._is_image:
+            raise ValueError(
+                f"{type(self).__name__}.pose needs a model of images; this one was "
+                f"fitted on feature vectors."
+            )
+        samples, _ = self._read_samples(X, reset=False)
+        batches = self.net_.pose_iter(self._dataset(samples.data), self.batch_size)
+        (poses,) = collect_rows(
+            ((p,) for p in self._batches(batches, len(samples.data), "pose")),
+            len(samples.data),
+        )
+        return poses.astype(np.int64)
 
     def sample(self, n_samples=1, random_state=None):
         """Decode draws from the prior ``N(0, I)``.

@@ -30,6 +30,11 @@ from .nn.net import core_module
 _SOURCE_TARGET = (1, -1)
 
 
+#: VAETransformer's parameters that domain adaptation does not take: its
+#: batches pair surveys, and its consistency term is ``paired_weight``.
+_NOT_HERE = ("consistency_weight", "consistency_view")
+
+
 class DomainAdaptedVAETransformer(BaseVAE):
     """A VAE with a shared encoder adapted across surveys.
 
@@ -216,7 +221,11 @@ class DomainAdaptedVAETransformer(BaseVAE):
 
     _module_class = DomainAdaptedVAEModule
     _parameter_constraints: dict = {
-        **VAETransformer._parameter_constraints,
+        **{
+            name: constraint
+            for name, constraint in VAETransformer._parameter_constraints.items()
+            if name not in _NOT_HERE
+        },
         # MMD compares samples within a batch: it needs two per side.
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "mmd_weight": [Interval(Real, 0, None, closed="left")],
@@ -264,6 +273,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
         augment: str | None = "dihedral",
+        invariance: str | None = None,
         warm_start: bool = False,
         checkpoint_dir=None,
         pixel_scale="auto",
@@ -307,6 +317,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.augment = augment
+        self.invariance = invariance
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
         self.pixel_scale = pixel_scale
@@ -745,4 +756,4 @@ class DomainAdaptedVAETransformer(BaseVAE):
 # NeuralNet's parameter docs with its subclasses).
 DomainAdaptedVAETransformer.__doc__ = (
     DomainAdaptedVAETransformer.__doc__ or ""
-).replace("    {vae_parameters}\n", _vae_parameters_doc())
+).replace("    {vae_parameters}\n", _vae_parameters_doc(exclude=_NOT_HERE))

@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE
-from ._vae import VAETransformer, _vae_parameters_doc
+from ._vae import ConsistencyMixin, VAETransformer, _vae_parameters_doc
 from .nn import GMMELBOLoss, GMMVAEModule, gmm_log_joint
 from .nn.net import core_module
 
@@ -25,7 +25,7 @@ from .nn.net import core_module
 _VAE_PARAMETERS = tuple(VAETransformer._parameter_constraints)
 
 
-class GMMVAETransformer(ClusterMixin, BaseVAE):
+class GMMVAETransformer(ClusterMixin, ConsistencyMixin, BaseVAE):
     """A VAE whose prior is a Gaussian mixture: clusters and latents in one fit.
 
     Variational Deep Embedding (VaDE, Jiang et al. 2017), as AstroVaDEr
@@ -187,6 +187,9 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
         augment: str | None = None,
+        invariance: str | None = None,
+        consistency_weight: float = 0.0,
+        consistency_view: dict | None = None,
         warm_start: bool = False,
         checkpoint_dir=None,
         pixel_scale="auto",
@@ -225,6 +228,9 @@ class GMMVAETransformer(ClusterMixin, BaseVAE):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.augment = augment
+        self.invariance = invariance
+        self.consistency_weight = consistency_weight
+        self.consistency_view = consistency_view
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
         self.pixel_scale = pixel_scale

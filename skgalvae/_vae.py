@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 import os
+import re
 from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 
 from ._base import OPTIMIZERS, BaseVAE
 from .nn.architectures import ARCHITECTURES
+from .nn.augment import check_view_params
 from .nn.likelihoods import LIKELIHOODS
 
 
-class VAETransformer(BaseVAE):
+class ConsistencyMixin:
+    """The consistency term of :class:`VAETransformer` and the mixture VAE.
+
+    Reads ``consistency_weight`` (the criterion's) and ``consistency_view``
+    (the views' ranges, checked here when the net is built).
+    """
+
+    def _criterion_params(self):
+        return {
+            **super()._criterion_params(),
+            "criterion__consistency_weight": self.consistency_weight,
+        }
+
+    def _net_params(self):
+        view = None
+        if self.consistency_view is not None:
+            view = check_view_params(self.consistency_view)
+        return {**super()._net_params(), "consistency_view": view}
+
+
+class VAETransformer(ConsistencyMixin, BaseVAE):
     """Variational autoencoder that turns galaxy images into latent features.
 
     The encoder and decoder come from a named ``architecture``. The default,
@@ -113,6 +135,33 @@ class VAETransformer(BaseVAE):
         element of the square's symmetry group (8 orientations), on the
         device: galaxies have no preferred orientation. ``None`` trains on
         the images as they are (feature vectors are never augmented).
+    invariance : {None, "dihedral"}, default=None
+        ``"dihedral"`` makes the latents pose-free: the decoder draws each
+        galaxy in a pose of its own choosing and the likelihood scores it
+        against the best-matching of the image's 8 flips and quarter turns
+        (:mod:`skgalvae.nn.pose`), so no latent is spent on the position
+        angle. :meth:`reconstruct`, :meth:`score` and the reconstruction
+        errors turn each reconstruction back into its image's pose;
+        :meth:`inverse_transform` and :meth:`sample` draw in the decoder's
+        own pose, and :meth:`pose` says how each image lies relative to it.
+        Images only.
+    consistency_weight : float, default=0.0
+        Weight of a consistency term (Sinha & Dieng 2021): the KL between
+        the posterior of a survey-like view of each training image (another
+        PSF, more noise, a shift of a few pixels, a size change of up to
+        10 %, and with ``invariance="dihedral"`` a flip or turn;
+        :func:`skgalvae.nn.augment.survey_view`) and that of the image. It
+        asks the encoder to give the same latents to what a survey could
+        equally have observed. Each step encodes twice as many images.
+        Images only; 0 leaves it out.
+    consistency_view : dict or None, default=None
+        Ranges of the consistency term's views, over
+        :data:`skgalvae.nn.SURVEY_VIEW_DEFAULTS`: ``"blur"`` (largest PSF
+        sigma added, pixels), ``"noise"`` (largest added noise, in units of
+        the image's own), ``"shift"`` (pixels) and ``"scale"`` (``(low,
+        high)`` size factors). ``{"blur": 0, "noise": 0, "shift": 0,
+        "scale": (1, 1)}`` with ``invariance="dihedral"`` leaves only the
+        flips and turns. None uses the defaults.
     warm_start : bool, default=False
         When fitted already, continue training the fitted network for
         ``max_epochs`` more epochs (on data of the same shape) instead of
@@ -270,6 +319,9 @@ class VAETransformer(BaseVAE):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "augment": [None, StrOptions({"dihedral"})],
+        "invariance": [None, StrOptions({"dihedral"})],
+        "consistency_weight": [Interval(Real, 0, None, closed="left")],
+        "consistency_view": [None, dict],
         "warm_start": ["boolean"],
         "checkpoint_dir": [None, str, os.PathLike],
         "pixel_scale": [
@@ -311,6 +363,9 @@ class VAETransformer(BaseVAE):
         n_iter_no_change: int = 10,
         tol: float = 1e-4,
         augment: str | None = "dihedral",
+        invariance: str | None = None,
+        consistency_weight: float = 0.0,
+        consistency_view: dict | None = None,
         warm_start: bool = False,
         checkpoint_dir=None,
         pixel_scale="auto",
@@ -345,6 +400,9 @@ class VAETransformer(BaseVAE):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.augment = augment
+        self.invariance = invariance
+        self.consistency_weight = consistency_weight
+        self.consistency_view = consistency_view
         self.warm_start = warm_start
         self.checkpoint_dir = checkpoint_dir
         self.pixel_scale = pixel_scale
@@ -359,8 +417,13 @@ class VAETransformer(BaseVAE):
         self.callbacks = callbacks
 
 
-def _vae_parameters_doc():
-    """Return the Parameters entries of :class:`VAETransformer`, to share them."""
+def _vae_parameters_doc(exclude=()):
+    """Return the Parameters entries of :class:`VAETransformer`, to share them.
+
+    ``exclude`` names parameters to leave out.
+    """
     doc = VAETransformer.__doc__ or ""
     start = doc.find("----------\n", doc.find("    Parameters\n")) + len("----------\n")
-    return doc[start : doc.find("\n    Attributes\n")].rstrip() + "\n"
+    entries = re.split(r"\n(?=    \w+ : )", doc[start : doc.find("\n    Attributes\n")])
+    kept = [e for e in entries if e.split(" : ")[0].strip() not in exclude]
+    return "\n".join(kept).rstrip() + "\n"

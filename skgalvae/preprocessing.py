@@ -8,11 +8,17 @@ of shape (n, bands, h, w) or (n, h, w) and return float32 arrays of the same
 shape, so they sit in a Pipeline in front of :class:`~skgalvae.VAETransformer`::
 
     make_pipeline(MTFStretch(), VAETransformer(n_latent=40))
+
+:class:`CenterCrop` and :class:`Resize` bring cutouts of any size to the side a
+model takes (a galaxy that fills the central third of a survey cutout is
+cropped first, then shrunk without aliasing); they keep uint8 images uint8::
+
+    make_pipeline(CenterCrop(141), Resize(64), VAETransformer(n_latent=40))
 """
 
 from __future__ import annotations
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -29,12 +35,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._input import check_samples, scan_values
 from ._units import strip_unit
+from .io._resize import resize_images
 
 __all__ = [
     "AsinhStretch",
     "AstropyStretch",
     "BandScaler",
+    "CenterCrop",
     "MTFStretch",
+    "Resize",
     "midtone_transfer",
 ]
 
@@ -70,6 +79,15 @@ def midtone_transfer(m, x):
     return (m - 1) * x / ((2 * m - 1) * x - m)
 
 
+def _chunks(data, dtype):
+    """Yield ``(start, chunk)``: ``data`` read as ``dtype`` arrays of ``_CHUNK`` images.
+
+    ``data`` is an array or a lazy collection of files, read chunk by chunk.
+    """
+    for start in range(0, len(data), _CHUNK):
+        yield start, np.asarray(data[start : start + _CHUNK], dtype=dtype)
+
+
 class _ImageTransformer(TransformerMixin, BaseEstimator):
     """Shared intake: image arrays in, float32 arrays of the same shape out."""
 
@@ -101,8 +119,7 @@ class _ImageTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         data, input_shape = self._images(X, reset=False)
         out = np.empty(data.shape, dtype=np.float32)
-        for start in range(0, len(data), _CHUNK):
-            chunk = np.asarray(data[start : start + _CHUNK], dtype=np.float64)
+        for start, chunk in _chunks(data, np.float64):
             out[start : start + _CHUNK] = function(chunk)
         return out.reshape((len(out), *input_shape))
 
@@ -494,3 +511,141 @@ class AstropyStretch(_ImageTransformer):
             return out
 
         return self._transform_chunks(X, normalise)
+
+
+class _SideTransformer(_ImageTransformer):
+    """Shared intake of :class:`CenterCrop` and :class:`Resize`: a new side."""
+
+    #: How ``resize_images`` reaches the side.
+    _method = "crop"
+
+    def transform(self, X):
+        """Return the images at ``size x size`` pixels, in their own dtype.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, bands, h, w) or (n_samples, h, w)
+            Images.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, bands, size, size) or (n_samples, size, size)
+            uint8 images stay uint8; other images become float32.
+        """
+        check_is_fitted(self)
+        data, input_shape = self._images(X, reset=False)
+        dtype = np.uint8 if data.dtype == np.uint8 else np.float32
+        out = np.empty((len(data), data.shape[1], self.size, self.size), dtype)
+        for start, chunk in _chunks(data, dtype):
+            resized = resize_images(chunk, self.size, self._method, "X")
+            out[start : start + _CHUNK] = resized
+        return out.reshape((len(out), *input_shape[:-2], self.size, self.size))
+
+    def get_feature_names_out(self, input_features=None):
+        """Return ``pixel0, pixel1, ...``: one name per output value.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self)
+        n_values = self.n_bands_in_ * self.size * self.size
+        return np.asarray([f"pixel{i}" for i in range(n_values)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32", "uint8"]
+        return tags
+
+
+class CenterCrop(_SideTransformer):
+    """Keep the central ``size x size`` pixels of each image.
+
+    Survey cutouts are often much larger than the galaxy (Galaxy Zoo's SDSS
+    cutouts show the galaxy in their central third): cropping first spends the
+    model's pixels on the galaxy.
+
+    Parameters
+    ----------
+    size : int, default=64
+        Side of the crop, in pixels; the images must be at least this large.
+
+    Attributes
+    ----------
+    n_bands_in_ : int
+        Bands of the images seen by ``fit``.
+
+    See Also
+    --------
+    Resize : Resample to a side instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalvae.preprocessing import CenterCrop
+    >>> X = np.arange(2 * 3 * 6 * 6, dtype=np.uint8).reshape(2, 3, 6, 6)
+    >>> crop = CenterCrop(2).fit_transform(X)
+    >>> crop.shape, crop.dtype
+    ((2, 3, 2, 2), dtype('uint8'))
+    >>> crop[0, 0]
+    array([[14, 15],
+           [20, 21]], dtype=uint8)
+    """
+
+    _parameter_constraints: dict = {
+        "size": [Interval(Integral, 1, None, closed="left")]
+    }
+
+    def __init__(self, size: int = 64):
+        self.size = size
+
+
+class Resize(_SideTransformer):
+    """Resample each image to ``size x size`` pixels, without aliasing.
+
+    ``"area"`` averages the input pixels under each output pixel (the
+    surface brightness is kept and nothing aliases, whatever the factor);
+    ``"bilinear"`` interpolates, with an anti-aliasing filter when shrinking.
+
+    Parameters
+    ----------
+    size : int, default=64
+        Output side, in pixels.
+    method : {"area", "bilinear"}, default="area"
+        How to resample.
+
+    Attributes
+    ----------
+    n_bands_in_ : int
+        Bands of the images seen by ``fit``.
+
+    See Also
+    --------
+    CenterCrop : Crop to a side instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgalvae.preprocessing import Resize
+    >>> X = np.zeros((2, 3, 424, 424), dtype=np.float32)
+    >>> Resize(64).fit_transform(X).shape
+    (2, 3, 64, 64)
+    """
+
+    _parameter_constraints: dict = {
+        "size": [Interval(Integral, 1, None, closed="left")],
+        "method": [StrOptions({"area", "bilinear"})],
+    }
+
+    def __init__(self, size: int = 64, method: str = "area"):
+        self.size = size
+        self.method = method
+
+    @property
+    def _method(self):
+        return self.method

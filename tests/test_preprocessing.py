@@ -15,7 +15,9 @@ from skgalvae.datasets import make_galaxies
 from skgalvae.preprocessing import (
     AsinhStretch,
     BandScaler,
+    CenterCrop,
     MTFStretch,
+    Resize,
     midtone_transfer,
 )
 
@@ -146,6 +148,8 @@ def test_pipeline_clone_and_pickle(galaxies):
         BandScaler(method="percentile", scope="dataset"),
         AsinhStretch(a=0.2),
         MTFStretch(),
+        CenterCrop(32),
+        Resize(16),
     ],
     ids=lambda t: type(t).__name__,
 )
@@ -170,3 +174,60 @@ def test_scikit_learn_contract(transformer, galaxies):
     np.testing.assert_array_equal(
         first, pickle.loads(pickle.dumps(unfitted)).transform(galaxies)
     )
+
+
+def test_center_crop_keeps_the_central_pixels_and_the_dtype():
+    X = np.arange(2 * 3 * 9 * 9).reshape(2, 3, 9, 9).astype(np.uint8)
+    out = CenterCrop(3).fit_transform(X)
+    assert out.shape == (2, 3, 3, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, X[:, :, 3:6, 3:6])
+    single = CenterCrop(3).fit_transform(X[:, 0].astype(np.float64))
+    assert single.shape == (2, 3, 3) and single.dtype == np.float32
+    with pytest.raises(ValueError, match="smaller than size=10"):
+        CenterCrop(10).fit(X).transform(X)
+    with pytest.raises(InvalidParameterError, match="size"):
+        CenterCrop(0).fit(X)
+
+
+@pytest.mark.parametrize("method", ["area", "bilinear"])
+def test_resize_shrinks_without_aliasing(method):
+    # A one-pixel checkerboard: any aliasing shrink shows a pattern of its own.
+    grid = np.indices((96, 96)).sum(axis=0) % 2
+    X = np.repeat(grid[None, None], 2, axis=0).astype(np.float32)
+    out = Resize(20, method=method).fit_transform(X)
+    assert out.shape == (2, 1, 20, 20) and out.dtype == np.float32
+    assert np.abs(out - 0.5).max() < 0.1  # the mean grey, not stripes
+    uint8 = Resize(20, method=method).fit_transform((X * 255).astype(np.uint8))
+    assert uint8.dtype == np.uint8 and abs(int(uint8.mean()) - 127) <= 2
+
+
+def test_crop_and_resize_sit_in_a_pipeline_in_front_of_the_vae(galaxies):
+    pipe = make_pipeline(
+        CenterCrop(48),
+        Resize(32),
+        MTFStretch(),
+        VAETransformer(n_latent=2, max_epochs=1, batch_size=8, random_state=0),
+    )
+    assert pipe.fit_transform(galaxies).shape == (24, 2)
+    assert pipe[:3].transform(galaxies).shape == (24, 3, 32, 32)
+    names = pipe[:2].get_feature_names_out()
+    assert len(names) == 3 * 32 * 32 and names[0] == "pixel0"
+
+
+def test_crop_and_resize_read_lazy_collections_of_files(tmp_path):
+    from PIL import Image
+
+    from skgalvae.io import ImageFileDataset
+
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 255, (4, 60, 60, 3), dtype=np.uint8)
+    paths = []
+    for i, image in enumerate(pixels):
+        paths.append(tmp_path / f"cutout_{i}.png")
+        Image.fromarray(image).save(paths[-1])
+    lazy = ImageFileDataset(paths)
+    cropped = CenterCrop(20).fit_transform(lazy)
+    np.testing.assert_array_equal(
+        cropped, pixels.transpose(0, 3, 1, 2)[:, :, 20:40, 20:40]
+    )
+    assert Resize(15).fit_transform(lazy).shape == (4, 3, 15, 15)

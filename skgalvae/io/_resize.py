@@ -28,7 +28,8 @@ def resize_images(images, size, resize, source):
     resize : {"crop", "area", "bilinear"}
         ``"crop"`` takes the central ``size x size`` pixels (the images must be
         at least that large); ``"area"`` resamples by area averaging, which
-        keeps the mean surface brightness; ``"bilinear"`` interpolates.
+        keeps the mean surface brightness; ``"bilinear"`` interpolates (with an
+        anti-aliasing filter when shrinking).
         Resampled uint8 images are rounded back to uint8 (area averages and
         bilinear interpolants of 0-255 values stay within 0-255).
     source : str
@@ -48,7 +49,8 @@ def resize_images(images, size, resize, source):
     if (height, width) == (size, size):
         return images
     tensor = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
-    options = {} if resize == "area" else {"align_corners": False}
+    # Bilinear shrinking filters first (antialias), or fine structure aliases.
+    options = {} if resize == "area" else {"align_corners": False, "antialias": True}
     out = torch.nn.functional.interpolate(
         tensor, size=(size, size), mode=resize, **options
     ).numpy()

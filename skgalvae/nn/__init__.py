@@ -14,6 +14,7 @@ from .architectures import (
     get_architecture,
     register_architecture,
 )
+from .augment import SURVEY_VIEW_DEFAULTS, dihedral_augment, survey_view
 from .callbacks import EpochProgressBar, KLWarmup, LatentKL, ReconstructionSSIM
 from .data import ArrayDataset, DeviceBatchLoader, DomainBatchLoader, DomainDataset
 from .likelihoods import (
@@ -28,6 +29,7 @@ from .losses import (
     ELBOLoss,
     GMMELBOLoss,
     free_bits_kl,
+    gaussian_kl,
     gmm_kl_divergence,
     gmm_log_joint,
     kl_divergence,
@@ -46,11 +48,21 @@ from .modules import (
     VAEModule,
 )
 from .net import VAENet
+from .pose import N_POSES, POSE_NAMES, align_to_input, apply_pose, best_pose
 
 __all__ = [
     "ADAPTATIONS",
     "ARCHITECTURES",
     "LIKELIHOODS",
+    "N_POSES",
+    "POSE_NAMES",
+    "SURVEY_VIEW_DEFAULTS",
+    "align_to_input",
+    "apply_pose",
+    "best_pose",
+    "dihedral_augment",
+    "gaussian_kl",
+    "survey_view",
     "Architecture",
     "LowPass",
     "PreActResidualBlock",

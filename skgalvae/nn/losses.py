@@ -19,6 +19,7 @@ from torch import nn
 from .adaptation import ADAPTATIONS, coral, mmd2, paired_consistency, rbf_bandwidths
 from .distributed import all_reduce_sum
 from .likelihoods import make_likelihood, reconstruction_error
+from .pose import best_pose
 
 __all__ = [
     "ADAPTATIONS",
@@ -26,6 +27,7 @@ __all__ = [
     "ELBOLoss",
     "GMMELBOLoss",
     "free_bits_kl",
+    "gaussian_kl",
     "gmm_kl_divergence",
     "gmm_log_joint",
     "kl_divergence",
@@ -58,6 +60,26 @@ def kl_divergence(mu, logvar):
     torch.Tensor of shape (n,)
     """
     return kl_per_latent(mu, logvar).sum(dim=1)
+
+
+def gaussian_kl(mu_p, logvar_p, mu_q, logvar_q):
+    """Per-sample ``KL(N(mu_p, exp(logvar_p)) || N(mu_q, exp(logvar_q)))``.
+
+    Both are diagonal Gaussians; the KL is summed over latent dimensions.
+
+    Returns
+    -------
+    torch.Tensor of shape (n,)
+    """
+    mu_p, logvar_p, mu_q, logvar_q = (
+        t.float() for t in (mu_p, logvar_p, mu_q, logvar_q)
+    )
+    return 0.5 * (
+        logvar_q
+        - logvar_p
+        + (logvar_p.exp() + (mu_p - mu_q).square()) * torch.exp(-logvar_q)
+        - 1.0
+    ).sum(dim=1)
 
 
 def free_bits_kl(mu, logvar, free_bits):
@@ -175,36 +197,71 @@ class ELBOLoss(nn.Module):
         Noise of a calibrated likelihood given by name.
     n_bands : int, default=1
         Bands of the images (one noise scale each), for a likelihood by name.
+    invariance : {None, "dihedral"}, default=None
+        ``"dihedral"`` scores each reconstruction against the best-matching
+        of its target's 8 flips and quarter turns
+        (:func:`~skgalvae.nn.pose.best_pose`): the decoder draws the galaxy
+        in a pose of its own, and the latents need not hold the orientation.
+        A calibrated likelihood's noise is computed from the matched pose.
+    consistency_weight : float, default=0.0
+        Weight of the consistency term (Sinha & Dieng 2021): the KL between
+        the posterior of an augmented view of each image and that of the
+        image, ``KL(q(z | t(x)) || q(z | x))``, given by the module as the
+        ``view`` argument of :meth:`forward`.
 
     Returns
     -------
     dict
-        ``{"loss", "reconstruction", "kl"}``, each a scalar tensor; ``"loss"`` is
-        the one to back-propagate. ``"reconstruction"`` is the batch-mean
-        negative log-likelihood, ``"kl"`` the batch-mean KL (free bits do not
-        change it).
+        ``{"loss", "reconstruction", "kl"}``, each a scalar tensor, and
+        ``"consistency"`` when a view is given; ``"loss"`` is the one to
+        back-propagate. ``"reconstruction"`` is the batch-mean negative
+        log-likelihood, ``"kl"`` the batch-mean KL (free bits do not change
+        it).
     """
 
     def __init__(
-        self, likelihood="sse", kl_weight=1.0, free_bits=0.0, noise="optimal", n_bands=1
+        self,
+        likelihood="sse",
+        kl_weight=1.0,
+        free_bits=0.0,
+        noise="optimal",
+        n_bands=1,
+        invariance=None,
+        consistency_weight=0.0,
     ):
         super().__init__()
+        if invariance not in (None, "dihedral"):
+            raise ValueError(
+                f"invariance must be None or 'dihedral'; got {invariance!r}."
+            )
         self.likelihood = make_likelihood(likelihood, noise, n_bands)
         self.kl_weight = kl_weight
         self.free_bits = free_bits
+        self.invariance = invariance
+        self.consistency_weight = consistency_weight
 
-    def forward(self, x_hat, x, mu, logvar, *prior):
+    def forward(self, x_hat, x, mu, logvar, *prior, view=None):
         """Compute the loss terms for one batch.
 
         ``prior`` holds any further module outputs the KL needs (see
-        :class:`GMMELBOLoss`); the standard normal prior needs none.
+        :class:`GMMELBOLoss`); the standard normal prior needs none. ``view``
+        is ``(mu, logvar)`` of an augmented view of each image, for the
+        consistency term.
         """
+        if self.invariance == "dihedral" and x_hat.ndim == 4:
+            x, _ = best_pose(x_hat, x, self.likelihood.error_metric)
         rec = self.likelihood(x_hat, x).mean()
         kl = self.kl(mu, logvar, *prior).mean()
         charged = kl
         if self.free_bits > 0 and not prior:
             charged = free_bits_kl(mu, logvar, self.free_bits)
-        return {"loss": rec + self.kl_weight * charged, "reconstruction": rec, "kl": kl}
+        loss = rec + self.kl_weight * charged
+        terms = {"loss": loss, "reconstruction": rec, "kl": kl}
+        if view is not None:
+            consistency = gaussian_kl(*view, mu, logvar).mean()
+            terms["loss"] = terms["loss"] + self.consistency_weight * consistency
+            terms["consistency"] = consistency
+        return terms
 
     def kl(self, mu, logvar):
         """Per-sample KL divergence from the prior: :func:`kl_divergence`."""
@@ -219,7 +276,7 @@ class GMMELBOLoss(ELBOLoss):
 
     Parameters
     ----------
-    likelihood, kl_weight, noise, n_bands
+    likelihood, kl_weight, noise, n_bands, invariance, consistency_weight
         As for :class:`ELBOLoss`.
     free_bits : float, default=0.0
         Unused: free bits apply to the standard normal prior only.
@@ -227,7 +284,8 @@ class GMMELBOLoss(ELBOLoss):
     Returns
     -------
     dict
-        ``{"loss", "reconstruction", "kl"}``, each a scalar tensor.
+        ``{"loss", "reconstruction", "kl"}``, each a scalar tensor, and
+        ``"consistency"`` with a view.
     """
 
     def kl(self, mu, logvar, z, logits, means, logvars):
@@ -286,7 +344,7 @@ class DomainAdaptationLoss(nn.Module):
     paired : bool, default=False
         Whether the batches are paired (row ``i`` the same object on every
         side); the MMD^2 then uses the paired unbiased estimator.
-    free_bits, noise, n_bands
+    free_bits, noise, n_bands, invariance
         As for :class:`ELBOLoss`.
     adaptation : {"mmd", "coral"}, default="mmd"
         The distribution distance.
@@ -353,6 +411,7 @@ class DomainAdaptationLoss(nn.Module):
         balance_every=10,
         calibration_batches=50,
         monitor_every=50,
+        invariance=None,
     ):
         super().__init__()
         if adaptation not in ADAPTATIONS:
@@ -370,7 +429,9 @@ class DomainAdaptationLoss(nn.Module):
             )
         if n_domains < 2:
             raise ValueError(f"n_domains must be at least 2; got {n_domains}.")
-        self.elbo = ELBOLoss(likelihood, kl_weight, free_bits, noise, n_bands)
+        self.elbo = ELBOLoss(
+            likelihood, kl_weight, free_bits, noise, n_bands, invariance=invariance
+        )
         # Domain 1 keeps the name it had when only two surveys were supported.
         self.elbo_target = self._copy_elbo(kl_weight, free_bits)
         self.extra_elbos = nn.ModuleList(
@@ -395,7 +456,12 @@ class DomainAdaptationLoss(nn.Module):
         self._batches_seen = 0
 
     def _copy_elbo(self, kl_weight, free_bits):
-        return ELBOLoss(copy.deepcopy(self.elbo.likelihood), kl_weight, free_bits)
+        return ELBOLoss(
+            copy.deepcopy(self.elbo.likelihood),
+            kl_weight,
+            free_bits,
+            invariance=self.elbo.invariance,
+        )
 
     def _requested_weights(self):
         weights = {self.adaptation: float(self.mmd_weight)}
@@ -407,6 +473,11 @@ class DomainAdaptationLoss(nn.Module):
     def elbos(self):
         """Every survey's :class:`ELBOLoss`, in domain order."""
         return [self.elbo, self.elbo_target, *self.extra_elbos]
+
+    @property
+    def invariance(self):
+        """Every survey's ELBO's ``invariance``."""
+        return self.elbo.invariance
 
     @property
     def likelihood(self):

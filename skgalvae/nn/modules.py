@@ -102,15 +102,36 @@ class VAEModule(nn.Module):
         """Decode latent vectors."""
         return self.decoder(z)
 
-    def forward(self, x):
+    def forward(self, x, x_view=None):
         """Encode, draw ``z`` (training) or take ``mu`` (eval), and decode.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            A batch.
+        x_view : torch.Tensor or None, default=None
+            Augmented views of the batch's images (the consistency term),
+            encoded with it; not decoded.
 
         Returns
         -------
         x_hat, mu, logvar : torch.Tensor
+            Followed by the views' ``mu, logvar`` when ``x_view`` is given.
         """
-        mu, logvar = self.encode(x)
-        return self.decode(self.latent_draw(mu, logvar)), mu, logvar
+        mu, logvar, view = self.encode_with_view(x, x_view)
+        return (self.decode(self.latent_draw(mu, logvar)), mu, logvar, *view)
+
+    def encode_with_view(self, x, x_view=None):
+        """Return ``(mu, logvar, view)``: ``view`` is the views' ``(mu, logvar)``.
+
+        ``view`` is empty without ``x_view``. Images and views go through the
+        encoder as one batch.
+        """
+        if x_view is None:
+            return (*self.encode(x), ())
+        mu, logvar = self.encode(torch.cat([x, x_view.to(x.dtype)]))
+        n = len(x)
+        return mu[:n], logvar[:n], (mu[n:], logvar[n:])
 
     #: ``(low, high, batch_rows)`` while training data-parallel: this process
     #: holds rows ``low:high`` of a global batch, and takes those rows of noise
@@ -299,15 +320,17 @@ class GMMVAEModule(VAEModule):
         """
         self.load_state_dict(state_dict)
 
-    def forward(self, x):
+    def forward(self, x, x_view=None):
         """Encode, draw ``z``, decode; also return ``z`` and the prior.
 
         Returns
         -------
         x_hat, mu, logvar, z, prior_logits, prior_means, prior_logvars
-            The criterion (:class:`~skgalvae.nn.GMMELBOLoss`) needs all.
+            The criterion (:class:`~skgalvae.nn.GMMELBOLoss`) needs all;
+            followed by the views' ``mu, logvar`` when ``x_view`` is given
+            (see :meth:`VAEModule.forward`).
         """
-        mu, logvar = self.encode(x)
+        mu, logvar, view = self.encode_with_view(x, x_view)
         z = self.latent_draw(mu, logvar)
         return (
             self.decode(z),
@@ -317,4 +340,5 @@ class GMMVAEModule(VAEModule):
             self.prior_logits,
             self.prior_means,
             self.prior_logvars,
+            *view,
         )

@@ -28,9 +28,11 @@ import torch
 from skorch import NeuralNet
 from skorch.dataset import get_len
 
+from .augment import dihedral_augment, survey_view
 from .data import ArrayDataset, DeviceBatchLoader
 from .distributed import all_reduce_sum, unwrap_ddp
 from .losses import ELBOLoss
+from .pose import align_to_input, best_pose
 from .random import fit_generators, seeded_torch
 
 _AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16}
@@ -57,51 +59,6 @@ def _check_finite_losses(table, names, epoch):
             )
             error.where = where
             raise error
-
-
-def dihedral_augment(x, rows=None, generator=None):
-    """Flip and turn each image by a random element of the dihedral group D4.
-
-    Three independent coin flips per image (mirror left-right, mirror
-    up-down, transpose) reach all 8 orientations of a square. Works on the
-    device; a dict of batches (domain adaptation) gets the same orientation
-    for row ``i`` of every entry.
-
-    Parameters
-    ----------
-    x : torch.Tensor of shape (n, bands, side, side) or dict of them
-        Square images; anything of another shape is returned unchanged.
-    rows : tuple of (int, int, int) or None, default=None
-        ``(low, high, batch_rows)`` while training data-parallel: ``x`` is
-        rows ``low:high`` of a global batch, and gets those rows' draws of a
-        draw for the whole batch, as one process would.
-    generator : torch.Generator or None, default=None
-        Generator on the images' device; None uses torch's global one.
-
-    Returns
-    -------
-    torch.Tensor or dict
-    """
-    tensors = list(x.values()) if isinstance(x, dict) else [x]
-    first = tensors[0]
-    if first.ndim != 4 or first.shape[-1] != first.shape[-2]:
-        return x
-    n_rows = max(len(t) for t in tensors)
-    low = 0
-    if rows is not None:
-        low, _, n_rows = rows
-    coins = torch.rand(3, n_rows, device=first.device, generator=generator)
-    coins = coins[:, low:] < 0.5
-
-    def orient(images):
-        flips = [coins[k].view(-1, 1, 1, 1)[: len(images)] for k in range(3)]
-        images = torch.where(flips[0], images.flip(-1), images)
-        images = torch.where(flips[1], images.flip(-2), images)
-        return torch.where(flips[2], images.transpose(-1, -2), images)
-
-    if isinstance(x, dict):
-        return {key: orient(value) for key, value in x.items()}
-    return orient(x)
 
 
 def core_module(module):
@@ -189,6 +146,11 @@ class VAENet(NeuralNet):
         ``"dihedral"``: each training image is flipped and turned by a random
         element of the square's symmetry group (:func:`dihedral_augment`);
         the images of a domain-adaptation batch pair get the same ones.
+    consistency_view : dict or None, default=None
+        Ranges of the views of a consistency term
+        (:func:`~skgalvae.nn.augment.survey_view`'s keyword arguments);
+        None uses its defaults. The term itself is the criterion's
+        ``consistency_weight``.
     random_state : int or None, default=None
         Seed of the initial weights and of the net's own generators
         (``shuffle_generator_``, ``draw_generator_``), from which training
@@ -211,6 +173,7 @@ class VAENet(NeuralNet):
         data_parallel=False,
         augment=None,
         random_state=None,
+        consistency_view=None,
         **kwargs,
     ):
         super().__init__(
@@ -226,7 +189,9 @@ class VAENet(NeuralNet):
         self.data_parallel = data_parallel
         self.augment = augment
         self.random_state = random_state
+        self.consistency_view = consistency_view
         self._shard = None
+        self._with_view = False
 
     # -- set-up ------------------------------------------------------------------
     def initialize(self):
@@ -342,7 +307,11 @@ class VAENet(NeuralNet):
             # Modules may return more than (x_hat, mu, logvar): a mixture
             # prior's criterion also takes z and the prior's parameters.
             x_hat, mu, logvar, *more = y_pred
-            terms = self.criterion_(x_hat, X, mu, logvar, *more)
+            view = None
+            if self._with_view:  # the views' (mu, logvar) come last
+                *more, view_mu, view_logvar = more
+                view = (view_mu, view_logvar)
+            terms = self.criterion_(x_hat, X, mu, logvar, *more, view=view)
         self._batch_terms.append(
             {k: v.detach() for k, v in terms.items() if k != "loss"}
         )
@@ -350,11 +319,39 @@ class VAENet(NeuralNet):
         return terms["loss"] if share == 1.0 else terms["loss"] * share
 
     def train_step_single(self, batch, **fit_params):
-        """One training step, on an augmented batch when ``augment`` asks."""
+        """One training step, on an augmented batch when ``augment`` asks.
+
+        With a consistency term, each image's survey-like view
+        (:func:`~skgalvae.nn.augment.survey_view`) is encoded beside it.
+        """
+        X, y = batch
         if self.augment == "dihedral":
-            X, y = batch
-            batch = (dihedral_augment(X, self._shard, self.draw_generator_), y)
-        return super().train_step_single(batch, **fit_params)
+            X = dihedral_augment(X, self._shard, self.draw_generator_)
+        self._with_view = (
+            getattr(self.criterion_, "consistency_weight", 0) > 0
+            and torch.is_tensor(X)
+            and X.ndim == 4
+        )
+        if self._with_view:
+            fit_params = {
+                **fit_params,
+                "x_view": survey_view(
+                    X,
+                    self._shard,
+                    self.draw_generator_,
+                    dihedral=self.invariance == "dihedral",
+                    **(self.consistency_view or {}),
+                ),
+            }
+        try:
+            return super().train_step_single((X, y), **fit_params)
+        finally:
+            self._with_view = False
+
+    @property
+    def invariance(self):
+        """The criterion's ``invariance``: None, or ``"dihedral"`` (pose-free)."""
+        return getattr(self.criterion_, "invariance", None)
 
     def _loss_share(self, training):
         """Weight of this process's batch-mean loss in data-parallel training.
@@ -444,7 +441,30 @@ class VAENet(NeuralNet):
                 module = core_module(self.module_)
                 mu, _ = module.encode(x)
                 x_hat = module.decode(mu, **decode_params)
-            yield x, x_hat.float()
+            x_hat = x_hat.float()
+            if self.invariance == "dihedral" and x_hat.ndim == 4:
+                # The decoder draws in a pose of its own: undo it.
+                x_hat, _ = align_to_input(x_hat, x, self._error_metric)
+            yield x, x_hat
+
+    @property
+    def _error_metric(self):
+        """The error unit of the (first survey's) likelihood."""
+        criterion = getattr(self.criterion_, "elbo", self.criterion_)
+        return criterion.likelihood.error_metric
+
+    @torch.inference_mode()
+    def pose_iter(self, dataset, batch_size=None, **decode_params):
+        """Yield, per batch, the pose (0-7) that turns each input into its drawing.
+
+        See :mod:`skgalvae.nn.pose`; ``decode_params`` as for
+        :meth:`reconstruct_iter`.
+        """
+        for x, _ in self._eval_batches(dataset, batch_size):
+            with self.autocast():
+                module = core_module(self.module_)
+                x_hat = module.decode(module.encode(x)[0], **decode_params)
+            yield best_pose(x_hat.float(), x, self._error_metric)[1]
 
     @torch.inference_mode()
     def decode_iter(self, z, batch_size=None, **decode_params):
