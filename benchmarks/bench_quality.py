@@ -4,6 +4,9 @@ One run, the same splits, side by side, at 64x64 on the CPU:
 
 - ``skgalvae``: ``VAETransformer()``'s defaults (residual network, calibrated
   Gaussian likelihood, cosine learning-rate decay, dihedral augmentation);
+- ``pose-free``: the same with ``invariance="dihedral"`` (its test
+  reconstructions are compared in the matched pose, as ``reconstruct``
+  returns them);
 - ``xu2023``: the study's exact model, ``architecture="xu2023",
   likelihood="sse", lr_schedule="constant", augment=None`` (a 4x4 last map
   at 64x64);
@@ -55,7 +58,7 @@ from skgalvae.model_selection import find_knee
 from skgalvae.preprocessing import MTFStretch
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gz_desi_1500"
-MODELS = ("skgalvae", "xu2023", "pca")
+MODELS = ("skgalvae", "pose-free", "xu2023", "pca")
 
 
 def load(name, args):
@@ -88,6 +91,8 @@ def make_vae(model, n_latent, args, seed):
     )
     if model == "skgalvae":
         return VAETransformer(**common)
+    if model == "pose-free":
+        return VAETransformer(invariance="dihedral", **common)
     return VAETransformer(
         architecture="xu2023",
         likelihood="sse",
