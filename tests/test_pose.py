@@ -15,6 +15,7 @@ from skgalvae.nn.pose import (
     apply_pose,
     best_pose,
     inverse_pose,
+    match_pose,
 )
 
 
@@ -45,6 +46,7 @@ def test_best_pose_finds_the_pose_each_target_was_drawn_in(metric):
     )
     aligned, found = best_pose(noisy, x, metric)
     assert torch.equal(found, poses)
+    assert torch.equal(match_pose(noisy, x, metric), poses)
     torch.testing.assert_close(aligned, drawn)
     back, found_again = align_to_input(noisy, x, metric)
     assert torch.equal(found_again, poses)

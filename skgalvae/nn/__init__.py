@@ -48,7 +48,14 @@ from .modules import (
     VAEModule,
 )
 from .net import VAENet
-from .pose import N_POSES, POSE_NAMES, align_to_input, apply_pose, best_pose
+from .pose import (
+    N_POSES,
+    POSE_NAMES,
+    align_to_input,
+    apply_pose,
+    best_pose,
+    match_pose,
+)
 
 __all__ = [
     "ADAPTATIONS",
@@ -60,6 +67,7 @@ __all__ = [
     "align_to_input",
     "apply_pose",
     "best_pose",
+    "match_pose",
     "dihedral_augment",
     "gaussian_kl",
     "survey_view",

@@ -32,7 +32,7 @@ from .augment import dihedral_augment, survey_view
 from .data import ArrayDataset, DeviceBatchLoader
 from .distributed import all_reduce_sum, unwrap_ddp
 from .losses import ELBOLoss
-from .pose import align_to_input, best_pose
+from .pose import align_to_input, match_pose
 from .random import fit_generators, seeded_torch
 
 _AUTOCAST_DTYPES = {"bfloat16": torch.bfloat16}
@@ -436,16 +436,19 @@ class VAENet(NeuralNet):
 
         ``decode_params`` go to the module's ``decode`` (e.g. ``domain``).
         """
-        for x, _ in self._eval_batches(dataset, batch_size):
-            with self.autocast():
-                module = core_module(self.module_)
-                mu, _ = module.encode(x)
-                x_hat = module.decode(mu, **decode_params)
-            x_hat = x_hat.float()
+        for x, x_hat in self._drawings(dataset, batch_size, **decode_params):
             if self.invariance == "dihedral" and x_hat.ndim == 4:
                 # The decoder draws in a pose of its own: undo it.
                 x_hat, _ = align_to_input(x_hat, x, self._error_metric)
             yield x, x_hat
+
+    def _drawings(self, dataset, batch_size, **decode_params):
+        """Yield ``(x, x_hat)``: inputs and the decoder's float32 drawings of them."""
+        for x, _ in self._eval_batches(dataset, batch_size):
+            with self.autocast():
+                module = core_module(self.module_)
+                x_hat = module.decode(module.encode(x)[0], **decode_params)
+            yield x, x_hat.float()
 
     @property
     def _error_metric(self):
@@ -460,11 +463,8 @@ class VAENet(NeuralNet):
         See :mod:`skgalvae.nn.pose`; ``decode_params`` as for
         :meth:`reconstruct_iter`.
         """
-        for x, _ in self._eval_batches(dataset, batch_size):
-            with self.autocast():
-                module = core_module(self.module_)
-                x_hat = module.decode(module.encode(x)[0], **decode_params)
-            yield best_pose(x_hat.float(), x, self._error_metric)[1]
+        for x, x_hat in self._drawings(dataset, batch_size, **decode_params):
+            yield match_pose(x_hat, x, self._error_metric)
 
     @torch.inference_mode()
     def decode_iter(self, z, batch_size=None, **decode_params):

@@ -16,7 +16,14 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["N_POSES", "POSE_NAMES", "align_to_input", "apply_pose", "best_pose"]
+__all__ = [
+    "N_POSES",
+    "POSE_NAMES",
+    "align_to_input",
+    "apply_pose",
+    "best_pose",
+    "match_pose",
+]
 
 #: Number of poses of a square image: 4 quarter turns, each mirrored or not.
 N_POSES = 8
@@ -78,6 +85,19 @@ def _select(candidate, index):
     return out
 
 
+def match_pose(x_hat, x, metric="mse"):
+    """Return the pose (0-7) of each target ``x`` closest to its reconstruction.
+
+    Only the index, without building the posed targets (see :func:`best_pose`).
+
+    Returns
+    -------
+    torch.Tensor of int64, shape (n,)
+    """
+    with torch.no_grad():
+        return _pose_errors(x_hat.detach(), x.detach(), metric).argmin(dim=0)
+
+
 def best_pose(x_hat, x, metric="mse"):
     """Return the pose of each target ``x`` that best matches its reconstruction.
 
@@ -97,10 +117,8 @@ def best_pose(x_hat, x, metric="mse"):
     pose : torch.Tensor of int64, shape (n,)
         The pose (:func:`apply_pose`) that turns each target into ``aligned``.
     """
-    with torch.no_grad():
-        pose = _pose_errors(x_hat.detach(), x.detach(), metric).argmin(dim=0)
-    aligned = _select(lambda p: apply_pose(x, p), pose)
-    return aligned, pose
+    pose = match_pose(x_hat, x, metric)
+    return _select(lambda p: apply_pose(x, p), pose), pose
 
 
 def align_to_input(x_hat, x, metric="mse"):
@@ -124,5 +142,5 @@ def align_to_input(x_hat, x, metric="mse"):
     pose : torch.Tensor of int64, shape (n,)
         The pose that turns each input into the decoder's drawing.
     """
-    _, pose = best_pose(x_hat, x, metric)
+    pose = match_pose(x_hat, x, metric)
     return _select(lambda p: apply_pose(x_hat, inverse_pose(p)), pose), pose
