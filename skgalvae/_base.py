@@ -52,12 +52,19 @@ from ._units import strip_unit, with_unit
 from .io._lazy import is_lazy
 from .nn import ArrayDataset, VAEModule, VAENet, reconstruction_error
 from .nn.architectures import get_architecture, resolve_hidden_dims
-from .nn.distributed import broadcast_seed, data_parallel_rank, unwrap_ddp
+from .nn.distributed import (
+    broadcast_seed,
+    data_parallel_device,
+    data_parallel_rank,
+)
 from .nn.likelihoods import LEGACY_NAMES, check_noise
 from .nn.net import core_module
 from .nn.ssim import ssim
 
 __all__ = ["OPTIMIZERS", "BaseVAE", "collect_rows", "split_vae"]
+
+#: Smallest inference batch on CUDA with ``inference_batch_size="auto"``.
+CUDA_INFERENCE_BATCH_SIZE = 1024
 
 
 class BaseVAE(TransformerMixin, BaseEstimator):
@@ -420,6 +427,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"one row per process in every batch; got batch_size="
                 f"{self.batch_size} (the global batch) and {len(dataset)} samples."
             )
+        if shard is not None:  # each process on its own GPU
+            self.device_ = data_parallel_device(self.device_)
         rng = check_random_state(self.random_state)
         seed = rng.randint(np.iinfo(np.int32).max)
         # Every process must shuffle and draw noise alike: rank 0's seed.
@@ -460,8 +469,9 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 raise FloatingPointError(
                     diagnose_divergence(exc, data, self.lr)
                 ) from None
-        # The fitted module is used (and pickled) alone, outside the group.
-        net.module_ = unwrap_ddp(net.module_)
+        if shard is not None:
+            # The fitted module is used (and pickled) alone, outside the group.
+            net.module_ = core_module(net.module_)
         self.net_ = net
         self.history_ = net.history
         self._set_diagnostics(dataset)
@@ -502,10 +512,22 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
     def _set_diagnostics(self, dataset):
         """Set ``active_latents_``, ``n_active_latents_`` and ``noise_scale_``."""
-        self.active_latents_ = active_latents(self.net_, dataset, self.batch_size)
+        self.active_latents_ = active_latents(
+            self.net_, dataset, self._inference_batch_size
+        )
         self.n_active_latents_ = int(self.active_latents_.sum())
         scale = self.net_.criterion_.likelihood.noise_scale()
         self.noise_scale_ = None if scale is None else scale * self.pixel_scale_
+
+    @property
+    def _inference_batch_size(self):
+        """Rows per inference batch: ``inference_batch_size``, resolved."""
+        size = self.inference_batch_size
+        if size != "auto":
+            return size
+        if torch.device(self.device_).type == "cuda":
+            return max(self.batch_size, CUDA_INFERENCE_BATCH_SIZE)
+        return self.batch_size
 
     @property
     def _is_image(self):
@@ -579,7 +601,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     # ---------------------------------------------------------------- inference
     def _batches(self, iterator, n_samples, desc):
         """Wrap a batch iterator in a progress bar when ``verbose`` asks for it."""
-        n_batches = -(-n_samples // self.batch_size)
+        n_batches = -(-n_samples // self._inference_batch_size)
         if self.verbose and n_batches > 1:
             return tqdm(iterator, total=n_batches, desc=desc, unit="batch")
         return iterator
@@ -592,7 +614,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     def _encode_data(self, data):
         """Return ``(mu, logvar)`` of validated samples ``data``."""
         dataset = self._dataset(data)
-        batches = self.net_.encode_iter(dataset, batch_size=self.batch_size)
+        batches = self.net_.encode_iter(dataset, batch_size=self._inference_batch_size)
         mus, logvars = collect_rows(
             self._batches(batches, len(dataset), "encode"), len(dataset)
         )
@@ -645,7 +667,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         samples, _ = self._read_samples(X, reset=False)
         batches = self.net_.reconstruct_iter(
-            self._dataset(samples.data), self.batch_size, **decode_params
+            self._dataset(samples.data), self._inference_batch_size, **decode_params
         )
         return samples, self._batches(batches, len(samples.data), desc)
 
@@ -667,7 +689,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     def _decode(self, X, **decode_params):
         check_is_fitted(self)
         z = self._check_latents(X)
-        decoded = self.net_.decode_iter(z, self.batch_size, **decode_params)
+        decoded = self.net_.decode_iter(z, self._inference_batch_size, **decode_params)
         return self._to_output(decoded, len(z), self.input_shape_)
 
     def _check_latents(self, Z, input_name="X"):
@@ -734,7 +756,9 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"fitted on feature vectors."
             )
         samples, _ = self._read_samples(X, reset=False)
-        batches = self.net_.pose_iter(self._dataset(samples.data), self.batch_size)
+        batches = self.net_.pose_iter(
+            self._dataset(samples.data), self._inference_batch_size
+        )
         (poses,) = collect_rows(
             ((p,) for p in self._batches(batches, len(samples.data), "pose")),
             len(samples.data),
@@ -1005,7 +1029,16 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         added since then get the values that describe them, or else their
         defaults, so ``get_params`` and ``clone`` work on them.
         """
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(type(self).__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty
+        }
         if "architecture" in state:
+            # Only parameters added since (e.g. inference_batch_size) are
+            # missing: their defaults are what those models did.
+            for name, value in defaults.items():
+                state.setdefault(name, value)
             return
         loss = state.get("loss", "mse")
         legacy = {
@@ -1013,11 +1046,6 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             "likelihood": LEGACY_NAMES.get(loss, "sse"),
             "loss": "deprecated",
             "lr_schedule": "constant",
-        }
-        defaults = {
-            name: p.default
-            for name, p in inspect.signature(type(self).__init__).parameters.items()
-            if p.default is not inspect.Parameter.empty
         }
         for name, value in {**defaults, **legacy}.items():
             if name not in state or name in legacy:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import torch
+
+from .nn.distributed import local_cuda_index
 
 
 def resolve_device(device: str) -> str:
@@ -25,10 +26,8 @@ def resolve_device(device: str) -> str:
     if device == "auto":
         if not torch.cuda.is_available():
             return "cpu"
-        local_rank = os.environ.get("LOCAL_RANK")
-        if local_rank is not None and local_rank.isdigit():
-            return f"cuda:{int(local_rank) % torch.cuda.device_count()}"
-        return "cuda"
+        index = local_cuda_index()
+        return "cuda" if index is None else f"cuda:{index}"
     try:
         parsed = torch.device(device)
     except (RuntimeError, TypeError) as exc:

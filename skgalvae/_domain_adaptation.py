@@ -283,6 +283,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         channels_last="auto",
         stage_to_device="auto",
         compile: bool = False,
+        inference_batch_size: int | str = "auto",
         random_state=None,
         verbose: int = 0,
         callbacks: list | None = None,
@@ -327,6 +328,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         self.channels_last = channels_last
         self.stage_to_device = stage_to_device
         self.compile = compile
+        self.inference_batch_size = inference_batch_size
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

@@ -196,7 +196,14 @@ class VAETransformer(ConsistencyMixin, BaseVAE):
         otherwise pinned and prefetched), and on CPU for in-memory arrays (a
         zero-copy view; memmaps are read batch by batch).
     compile : bool, default=False
-        Compile the module with ``torch.compile`` (pays off for long GPU fits).
+        Compile the network with ``torch.compile`` for training (pays off for
+        long GPU fits; the first epoch pays the compilation). The batch
+        dimension is dynamic, so a smaller last batch does not compile again.
+    inference_batch_size : "auto" or int, default="auto"
+        Rows per batch of :meth:`transform` and the other methods that run
+        the trained network. ``"auto"`` is ``batch_size`` on CPU and at least
+        1024 on CUDA, where inference keeps no gradients and larger batches
+        keep the GPU busy.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling, the validation split, the
         augmentation and the reparameterisation noise. With an int, fits on
@@ -334,6 +341,10 @@ class VAETransformer(ConsistencyMixin, BaseVAE):
         "channels_last": [StrOptions({"auto"}), "boolean"],
         "stage_to_device": [StrOptions({"auto"}), "boolean"],
         "compile": ["boolean"],
+        "inference_batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [None, list],
@@ -375,6 +386,7 @@ class VAETransformer(ConsistencyMixin, BaseVAE):
         channels_last="auto",
         stage_to_device="auto",
         compile: bool = False,
+        inference_batch_size: int | str = "auto",
         random_state=None,
         verbose: int = 0,
         callbacks: list | None = None,
@@ -412,6 +424,7 @@ class VAETransformer(ConsistencyMixin, BaseVAE):
         self.channels_last = channels_last
         self.stage_to_device = stage_to_device
         self.compile = compile
+        self.inference_batch_size = inference_batch_size
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks

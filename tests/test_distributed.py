@@ -203,3 +203,93 @@ def test_domain_adaptation_trains_data_parallel(tmp_path):
     # With it, the fit still trains: finite, and not the fit without it.
     with_mmd, _ = rank_0[1]
     assert np.isfinite(with_mmd).all() and np.abs(with_mmd - latents).max() > 1e-3
+
+
+# A compiled fit under torchrun (the ahead-of-time autograd path, without
+# code generation), with a learned noise scale, which lives outside DDP.
+LEARNED = dict(PARAMS, likelihood="gaussian", noise="learned", max_epochs=2)
+_COMPILED_DDP = f"""
+import functools, sys
+import joblib, torch, torch.distributed as dist
+from skgalvae import VAETransformer
+from skgalvae.datasets import make_blobs_images
+
+torch.compile = functools.partial(torch.compile, backend="aot_eager")
+dist.init_process_group("gloo")
+torch.set_num_threads(1)
+X = make_blobs_images({N_SAMPLES}, image_size=64, random_state=0).images
+vae = VAETransformer(**{LEARNED!r}, compile=sys.argv[2] == "1", random_state=7)
+vae.fit(X)
+module = vae.net_.module_
+result = (vae.transform(X), vae.noise_scale_, type(module).__name__, module.encoder)
+joblib.dump(result, f"{{sys.argv[1]}}/{{dist.get_rank()}}.joblib")
+dist.destroy_process_group()
+"""
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+def test_data_parallel_fit_with_compile_and_a_learned_noise(compiled, tmp_path):
+    script = tmp_path / "compiled_ddp.py"
+    script.write_text(_COMPILED_DDP)
+    _torchrun(script, tmp_path, int(compiled))
+    latents_0, noise_0, kind, _ = joblib.load(tmp_path / "0.joblib")
+    latents_1, noise_1, _, _ = joblib.load(tmp_path / "1.joblib")
+    # The noise scale's gradient is averaged over the processes too: the
+    # ranks hold the same one, which is the one-process fit's.
+    np.testing.assert_array_equal(noise_0, noise_1)
+    np.testing.assert_array_equal(latents_0, latents_1)
+    assert kind == "VAEModule"  # unwrapped from DDP and compile alike
+    X = make_blobs_images(N_SAMPLES, image_size=64, random_state=0).images
+    single = VAETransformer(**LEARNED, random_state=7).fit(X)
+    np.testing.assert_allclose(noise_0, single.noise_scale_, rtol=1e-4)
+    np.testing.assert_allclose(latents_0, single.transform(X), atol=1e-4, rtol=1e-3)
+
+
+class _RecordingDDP(torch.nn.Module):
+    """Stands in for DistributedDataParallel: records what it was given."""
+
+    def __init__(self, module, device_ids=None):
+        super().__init__()
+        self.module = module
+        self.device_ids = device_ids
+        self.parameter_devices = {p.device for p in module.parameters()}
+
+
+def test_ddp_wraps_the_module_on_its_device(monkeypatch):
+    # DDP requires the module on its device when it wraps it; "meta" stands
+    # for a GPU: the module is built on the CPU and must be moved first.
+    from skgalvae.nn import VAEModule, VAENet
+
+    monkeypatch.setattr(torch.nn.parallel, "DistributedDataParallel", _RecordingDDP)
+    net = VAENet(
+        VAEModule,
+        module__sample_shape=(3, 64, 64),
+        module__n_latent=2,
+        module__hidden_dims=(8,),
+        device="meta",
+        data_parallel=True,
+    )
+    net._initialize_module()
+    assert isinstance(net.module_, _RecordingDDP)
+    assert net.module_.parameter_devices == {torch.device("meta")}
+    assert net.module_.device_ids is None  # only CUDA modules take device ids
+
+
+def test_each_process_gets_its_own_gpu(monkeypatch):
+    from skgalvae.nn import distributed
+
+    current = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)
+    monkeypatch.setattr(torch.cuda, "set_device", current.append)
+    monkeypatch.setenv("LOCAL_RANK", "5")
+    assert distributed.data_parallel_device("cuda") == "cuda:1"
+    assert current == [1]  # made current, for NCCL's collectives
+    assert distributed.data_parallel_device("cuda:3") == "cuda:3"  # explicit
+    assert current == [1, 3]
+    assert distributed.data_parallel_device("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: current[-1])
+    monkeypatch.setattr(distributed.dist, "get_backend", lambda: "nccl")
+    assert distributed.collective_device() == torch.device("cuda", 3)
+    monkeypatch.setattr(distributed.dist, "get_backend", lambda: "gloo")
+    assert distributed.collective_device() == torch.device("cpu")

@@ -69,9 +69,13 @@ class PosteriorEncoder(nn.Module):
         self.logvar = nn.Linear(n_flat, n_latent)
 
     def forward(self, x):
-        """Return the posterior mean and log-variance of ``x``."""
+        """Return the posterior mean and log-variance of ``x``, in float32."""
         h = self.features(x)
-        return self.mu(h), self.logvar(h)
+        # The heads run in float32 even under bf16 autocast: the latents are
+        # the estimators' output, and bf16 would round them by ~0.4 %.
+        with torch.autocast(device_type=h.device.type, enabled=False):
+            h = h.float()
+            return self.mu(h), self.logvar(h)
 
 
 class ProjectingDecoder(nn.Module):
@@ -80,6 +84,11 @@ class ProjectingDecoder(nn.Module):
     Subclasses call :meth:`add_projection` and build ``blocks``, which take
     the ``(width, side, side)`` map to the image.
     """
+
+    #: Memory format of the feature map the blocks get: ``torch.channels_last``
+    #: when the network's weights are (see :func:`set_memory_format`), so
+    #: that no convolution converts it.
+    memory_format = torch.contiguous_format
 
     def add_projection(self, n_latent, width, side):
         """Add the linear map from latents to a ``(width, side, side)`` map."""
@@ -90,7 +99,29 @@ class ProjectingDecoder(nn.Module):
     def forward(self, z):
         """Decode latent vectors ``z`` to images."""
         h = self.project(z).view(-1, self._top_width, self._side, self._side)
-        return self.blocks(h)
+        return self.blocks(h.contiguous(memory_format=self.memory_format))
+
+
+def set_memory_format(module, memory_format):
+    """Put ``module``'s convolution weights and decoders' maps in ``memory_format``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A VAE module (or any module holding image decoders).
+    memory_format : torch.memory_format
+        ``torch.channels_last`` or ``torch.contiguous_format``.
+
+    Returns
+    -------
+    torch.nn.Module
+        ``module``, changed in place.
+    """
+    module.to(memory_format=memory_format)
+    for part in module.modules():
+        if isinstance(part, ProjectingDecoder):
+            part.memory_format = memory_format
+    return module
 
 
 def conv_downsampling_factor(n_blocks: int) -> int:
@@ -245,7 +276,11 @@ class LowPass(nn.Module):
         """Blur each channel of ``x``, with replicated edges."""
         channels = x.shape[1]
         weight = self.kernel.to(x.dtype).expand(channels, 1, 3, 3)
-        padded = nn.functional.pad(x, (1, 1, 1, 1), mode="replicate")
+        # Edges replicated by concatenation, the same values as
+        # ``F.pad(mode="replicate")``, whose backward the compiler mis-strides
+        # on channels_last maps.
+        padded = torch.cat([x[..., :1, :], x, x[..., -1:, :]], dim=-2)
+        padded = torch.cat([padded[..., :1], padded, padded[..., -1:]], dim=-1)
         return nn.functional.conv2d(padded, weight, groups=channels)
 
 

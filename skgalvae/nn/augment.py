@@ -128,14 +128,26 @@ def dihedral_augment(x, rows=None, generator=None):
     coins = coins[:, low:] < 0.5
 
     def orient(images):
+        # The batch keeps its memory format: a transposed view would
+        # otherwise leave mixed strides, which cost a conversion at the
+        # first convolution (and which the compiler's kernels reject).
+        memory_format = _memory_format(images)
         flips = [coins[k].view(-1, 1, 1, 1)[: len(images)] for k in range(3)]
         images = torch.where(flips[0], images.flip(-1), images)
         images = torch.where(flips[1], images.flip(-2), images)
-        return torch.where(flips[2], images.transpose(-1, -2), images)
+        images = torch.where(flips[2], images.transpose(-1, -2), images)
+        return images.contiguous(memory_format=memory_format)
 
     if isinstance(x, dict):
         return {key: orient(value) for key, value in x.items()}
     return orient(x)
+
+
+def _memory_format(x):
+    """``torch.channels_last`` for a channels_last batch, else contiguous."""
+    if x.ndim == 4 and x.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format
 
 
 def _noise_level(x):
@@ -148,10 +160,14 @@ def _noise_level(x):
     return (1.4826 / math.sqrt(2.0) * diff.median(dim=-1).values)[..., None, None]
 
 
-def _gaussian_blur(x, sigma):
-    """Blur each image by its own Gaussian ``sigma`` (n,) in pixels, per band."""
+def _gaussian_blur(x, sigma, max_sigma):
+    """Blur each image by its own Gaussian ``sigma`` (n,) in pixels, per band.
+
+    The kernels reach ``3 * max_sigma``, a bound known on the host: reading
+    ``sigma``'s own maximum would stop the device every batch.
+    """
     n, bands = x.shape[:2]
-    radius = max(1, math.ceil(3 * float(sigma.max())))
+    radius = max(1, math.ceil(3 * max_sigma))
     offsets = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
     kernel = torch.exp(-0.5 * (offsets / sigma.clamp_min(1e-3)[:, None]).square())
     kernel = (kernel / kernel.sum(dim=1, keepdim=True)).repeat_interleave(bands, 0)
@@ -205,8 +221,10 @@ def survey_view(
     Returns
     -------
     torch.Tensor
-        Float32 views, shape of ``x``; no gradient flows through them.
+        Float32 views, shape and memory format of ``x``; no gradient flows
+        through them.
     """
+    memory_format = _memory_format(x)
     x = x.float()
     n, _, side, _ = x.shape
     u = _draws((n, 4), x, rows, generator)
@@ -219,10 +237,10 @@ def survey_view(
         x, grid, mode="bilinear", padding_mode="reflection", align_corners=False
     )
     if blur > 0:
-        view = _gaussian_blur(view, blur * u[:, 3])
+        view = _gaussian_blur(view, blur * u[:, 3], blur)
     if noise > 0:
         level = noise * _draws((n, 1, 1, 1), x, rows, generator) * _noise_level(x)
         view = view + level * _draws(tuple(x.shape), x, rows, generator, normal=True)
     if dihedral:
         view = dihedral_augment(view, rows, generator)
-    return view.contiguous(memory_format=torch.contiguous_format)
+    return view.contiguous(memory_format=memory_format)

@@ -142,7 +142,9 @@ def should_stage(array, device, *, reserved_bytes=0) -> bool:
     array is "staged" for free (no copy) and a memmap is streamed so it is
     never read whole. On CUDA the array is staged when it, plus
     ``reserved_bytes`` staged alongside it, takes at most half of the free
-    device memory.
+    device memory: what the driver reports free plus what PyTorch's caching
+    allocator holds unused (a fit after another finds its memory cached, not
+    returned to the driver).
     """
     device = torch.device(device)
     if is_lazy(array):
@@ -153,6 +155,7 @@ def should_stage(array, device, *, reserved_bytes=0) -> bool:
         return not isinstance(array, np.memmap)
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
+        free += torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
         needed = _nbytes_stored(array) + reserved_bytes
         return needed <= _STAGE_MEMORY_FRACTION * free
     return False

@@ -185,6 +185,13 @@ class CalibratedLikelihood(Likelihood):
         if noise == "learned":
             self.log_scale = nn.Parameter(torch.zeros(self.n_bands))
             self.register_buffer("started", torch.tensor(False))
+        # Whether ``started`` has been read since it was last set or loaded:
+        # reading it stops the device, so it is read once, not every batch.
+        self._started_read = False
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        super()._load_from_state_dict(*args, **kwargs)
+        self._started_read = False
 
     def _power(self, residual):
         return residual.square() if self.family == "gaussian" else residual.abs()
@@ -198,7 +205,7 @@ class CalibratedLikelihood(Likelihood):
         """
         power = _per_band(self._power(residual.detach()))
         if self.training and data_parallel_rank() is not None:
-            rows = torch.tensor([len(residual)], dtype=power.dtype, device=power.device)
+            rows = power.new_full((1,), len(residual))  # no host-to-device copy
             totals = all_reduce_sum(torch.cat([power * rows, rows]))
             power = totals[:-1] / totals[-1]
         scale = power.sqrt() if self.family == "gaussian" else power
@@ -217,10 +224,12 @@ class CalibratedLikelihood(Likelihood):
                     self.scale.copy_(running)
             return scale
         if self.noise == "learned":
-            if self.training and not bool(self.started):
-                with torch.no_grad():  # start at the first batch's optimum
-                    self.log_scale.copy_(self._optimal_scale(residual).log())
-                    self.started.fill_(True)
+            if self.training and not getattr(self, "_started_read", False):
+                if not bool(self.started):
+                    with torch.no_grad():  # start at the first batch's optimum
+                        self.log_scale.copy_(self._optimal_scale(residual).log())
+                        self.started.fill_(True)
+                self._started_read = True
             return self.log_scale.exp().clamp_min(MIN_NOISE)
         return self.scale
 

@@ -526,6 +526,18 @@ class DomainAdaptationLoss(nn.Module):
             ).mean()
         return terms
 
+    def measures_next_batch(self):
+        """Whether the next training batch measures the terms' gradients.
+
+        The measurement back-propagates the batch several times (keeping
+        the graph): :class:`~skgalvae.nn.VAENet` runs such a batch through
+        the eager module when the module is compiled.
+        """
+        seen = self._batches_seen
+        calibrating = seen < self.calibration_batches
+        every = self.balance_every if calibrating else self.monitor_every
+        return self.training and seen % every == 0
+
     def _rebalance(self, elbo_loss, terms, mus):
         """Measure gradient norms on the shared encoder; re-weight when balanced."""
         inputs = self.shared_parameters or mus
@@ -600,16 +612,14 @@ class DomainAdaptationLoss(nn.Module):
         terms = self.adaptation_terms(mus)
         training = self.training and torch.is_grad_enabled() and mus[0].requires_grad
         if training:
-            seen = self._batches_seen
-            calibrating = seen < self.calibration_batches
-            every = self.balance_every if calibrating else self.monitor_every
-            if seen % every == 0:
+            if self.measures_next_batch():
                 self._rebalance(elbo_loss, terms, mus)
             self._batches_seen += 1
         loss = elbo_loss + sum(
             self.adaptation_weights[name] * value for name, value in terms.items()
         )
         reference = elbos[0]["loss"]
+        # new_full fills on the device; new_tensor would copy from the host.
         return {
             "loss": loss,
             "reconstruction": elbos[0]["reconstruction"],
@@ -617,8 +627,8 @@ class DomainAdaptationLoss(nn.Module):
             "reconstruction_target": elbos[1]["reconstruction"],
             "kl_target": elbos[1]["kl"],
             **terms,
-            "adaptation_weight": reference.new_tensor(
-                self.adaptation_weights[self.adaptation]
+            "adaptation_weight": reference.new_full(
+                (), self.adaptation_weights[self.adaptation]
             ),
-            "grad_ratio": reference.new_tensor(self.grad_ratio),
+            "grad_ratio": reference.new_full((), self.grad_ratio),
         }

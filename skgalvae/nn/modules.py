@@ -102,7 +102,7 @@ class VAEModule(nn.Module):
         """Decode latent vectors."""
         return self.decoder(z)
 
-    def forward(self, x, x_view=None):
+    def forward(self, x, x_view=None, noise=None):
         """Encode, draw ``z`` (training) or take ``mu`` (eval), and decode.
 
         Parameters
@@ -112,6 +112,10 @@ class VAEModule(nn.Module):
         x_view : torch.Tensor or None, default=None
             Augmented views of the batch's images (the consistency term),
             encoded with it; not decoded.
+        noise : torch.Tensor of shape (len(x), n_latent) or None, default=None
+            Standard normal noise of the reparameterised draw while training
+            (:meth:`latent_noise`); None draws it from torch's global
+            generator.
 
         Returns
         -------
@@ -119,7 +123,7 @@ class VAEModule(nn.Module):
             Followed by the views' ``mu, logvar`` when ``x_view`` is given.
         """
         mu, logvar, view = self.encode_with_view(x, x_view)
-        return (self.decode(self.latent_draw(mu, logvar)), mu, logvar, *view)
+        return (self.decode(self.latent_draw(mu, logvar, noise)), mu, logvar, *view)
 
     def encode_with_view(self, x, x_view=None):
         """Return ``(mu, logvar, view)``: ``view`` is the views' ``(mu, logvar)``.
@@ -133,26 +137,44 @@ class VAEModule(nn.Module):
         n = len(x)
         return mu[:n], logvar[:n], (mu[n:], logvar[n:])
 
-    #: ``(low, high, batch_rows)`` while training data-parallel: this process
-    #: holds rows ``low:high`` of a global batch, and takes those rows of noise
-    #: drawn for the whole batch, as one process would (skgalvae.nn.distributed).
-    noise_rows = None
-    #: The fit's own generator of the noise (see :mod:`skgalvae.nn.random`);
-    #: None draws from torch's global one.
-    noise_generator = None
+    def latent_draw(self, mu, logvar, noise=None):
+        """Draw ``z ~ N(mu, exp(logvar))`` when training (reparameterised), else mu.
 
-    def latent_draw(self, mu, logvar):
-        """Draw ``z ~ N(mu, exp(logvar))`` when training (reparameterised), else mu."""
-        if self.training:
-            return mu + self._standard_noise(mu) * torch.exp(0.5 * logvar)
-        return mu
+        ``noise`` is the standard normal draw (:meth:`latent_noise`); None
+        draws it here from torch's global generator.
+        """
+        if not self.training:
+            return mu
+        if noise is None:
+            noise = torch.randn_like(mu)
+        return mu + noise.to(mu.dtype) * torch.exp(0.5 * logvar)
 
-    def _standard_noise(self, mu):
-        # With a generator, torch.compile breaks the graph here (one break).
-        low, high, batch_rows = self.noise_rows or (0, len(mu), len(mu))
-        shape = (batch_rows, *mu.shape[1:])
+    def latent_noise(self, x, rows=None, generator=None):
+        """Draw the standard normal noise that :meth:`forward` takes as ``noise``.
+
+        The training step draws it outside the module, so that a compiled
+        module holds no random draw of its own (a generator in the graph
+        breaks it) and a data-parallel fit draws as one process would.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            The batch that :meth:`forward` gets (images and views are not
+            counted twice: the views are not decoded).
+        rows : tuple of (int, int, int) or None, default=None
+            ``(low, high, batch_rows)`` while training data-parallel: ``x`` is
+            rows ``low:high`` of a global batch, and gets those rows of a
+            draw for the whole batch.
+        generator : torch.Generator or None, default=None
+            Generator on the batch's device; None uses torch's global one.
+
+        Returns
+        -------
+        torch.Tensor of shape (len(x), n_latent), float32
+        """
+        low, high, batch_rows = rows or (0, len(x), len(x))
         noise = torch.randn(
-            shape, dtype=mu.dtype, device=mu.device, generator=self.noise_generator
+            (batch_rows, self.n_latent), device=x.device, generator=generator
         )
         return noise[low:high]
 
@@ -240,7 +262,24 @@ class DomainAdaptedVAEModule(VAEModule):
                 state_dict.update({prefix + k: v for k, v in decoder.items()})
         self.load_state_dict(state_dict)
 
-    def forward(self, x, x_target=None, **more):
+    def _batches(self, x, x_target, more):
+        return [x, x_target] + [more[f"x_{d}"] for d in range(2, self.n_domains)]
+
+    def latent_noise(self, x, rows=None, generator=None, x_target=None, **more):
+        """Draw the noise of :meth:`forward`: every survey's batch in turn.
+
+        As :meth:`VAEModule.latent_noise`, drawn per survey, so that the
+        data-parallel shards of each survey's batch take their rows of one
+        draw; the surveys' noise is concatenated in domain order.
+        """
+        if x_target is None:
+            return super().latent_noise(x, rows, generator)
+        batches = self._batches(x, x_target, more)
+        return torch.cat(
+            [VAEModule.latent_noise(self, b, rows, generator) for b in batches]
+        )
+
+    def forward(self, x, x_target=None, noise=None, **more):
         """Run the first survey's batch, and every other survey's when given.
 
         All batches go through the shared encoder as one batch, which keeps
@@ -252,6 +291,10 @@ class DomainAdaptedVAEModule(VAEModule):
             The first survey's batch.
         x_target : torch.Tensor, optional
             The second survey's batch.
+        noise : torch.Tensor or None, default=None
+            The reparameterisation noise of every survey's batch, concatenated
+            (:meth:`latent_noise`); None draws it from torch's global
+            generator.
         **more : torch.Tensor
             Batches of surveys 2, 3, ... as ``x_2``, ``x_3``, ...
 
@@ -262,16 +305,14 @@ class DomainAdaptedVAEModule(VAEModule):
             every survey in turn.
         """
         if x_target is None:
-            return super().forward(x)
-        batches = [x, x_target] + [more[f"x_{d}"] for d in range(2, self.n_domains)]
+            return super().forward(x, noise=noise)
+        batches = self._batches(x, x_target, more)
         mu, logvar = self.encode(torch.cat(batches))
+        z = self.latent_draw(mu, logvar, noise)
         out, start = [], 0
         for decoder, batch in zip(self.decoders, batches, strict=True):
             rows = slice(start, start + len(batch))
-            # Drawn per survey, so that data-parallel shards of each survey's
-            # batch take their rows of one draw (see ``noise_rows``).
-            z = self.latent_draw(mu[rows], logvar[rows])
-            out += [decoder(z), mu[rows], logvar[rows]]
+            out += [decoder(z[rows]), mu[rows], logvar[rows]]
             start = rows.stop
         return tuple(out)
 
@@ -320,7 +361,7 @@ class GMMVAEModule(VAEModule):
         """
         self.load_state_dict(state_dict)
 
-    def forward(self, x, x_view=None):
+    def forward(self, x, x_view=None, noise=None):
         """Encode, draw ``z``, decode; also return ``z`` and the prior.
 
         Returns
@@ -328,10 +369,10 @@ class GMMVAEModule(VAEModule):
         x_hat, mu, logvar, z, prior_logits, prior_means, prior_logvars
             The criterion (:class:`~skgalvae.nn.GMMELBOLoss`) needs all;
             followed by the views' ``mu, logvar`` when ``x_view`` is given
-            (see :meth:`VAEModule.forward`).
+            (see :meth:`VAEModule.forward`, also for ``noise``).
         """
         mu, logvar, view = self.encode_with_view(x, x_view)
-        z = self.latent_draw(mu, logvar)
+        z = self.latent_draw(mu, logvar, noise)
         return (
             self.decode(z),
             mu,

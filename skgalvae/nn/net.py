@@ -4,6 +4,10 @@ It changes skorch's ``NeuralNet`` through its hooks only:
 
 - ``infer`` runs the module under autocast (bf16 on CUDA by default) with
   channels_last weights;
+- ``train_step_single`` draws the batch's augmentation and reparameterisation
+  noise from the fit's own generator and hands them to the module, so that a
+  compiled module holds no random draw (``torch.compile`` compiles the module
+  only, with the batch dimension dynamic);
 - ``get_loss`` evaluates the criterion's named terms and keeps them, so the
   history records reconstruction and KL (and, for domain adaptation, the
   target side and MMD) separately;
@@ -28,9 +32,10 @@ import torch
 from skorch import NeuralNet
 from skorch.dataset import get_len
 
+from .architectures import set_memory_format
 from .augment import dihedral_augment, survey_view
 from .data import ArrayDataset, DeviceBatchLoader
-from .distributed import all_reduce_sum, unwrap_ddp
+from .distributed import all_reduce_sum, average_gradients, unwrap_ddp
 from .losses import ELBOLoss
 from .pose import align_to_input, match_pose
 from .random import fit_generators, seeded_torch
@@ -65,10 +70,39 @@ def core_module(module):
     """Return the module itself, from under DDP and ``torch.compile`` wrappers.
 
     Its own methods (``encode``, ``decode``, ``load_vae_state``) and its
-    state dict's keys are those of the plain module.
+    state dict's keys are those of the plain module. The wrappers may nest
+    either way round (skorch compiles the DDP-wrapped module).
     """
-    module = unwrap_ddp(module)
-    return getattr(module, "_orig_mod", module)
+    while True:
+        inner = getattr(unwrap_ddp(module), "_orig_mod", unwrap_ddp(module))
+        if inner is module:
+            return module
+        module = inner
+
+
+def _mark_batch_dynamic(tensors):
+    """Tell ``torch.compile`` that the first dimension of each tensor varies.
+
+    The last batch of an epoch is usually smaller; marked dynamic from the
+    start, it runs the same compiled graph instead of compiling another.
+    """
+    for tensor in tensors:
+        if torch.is_tensor(tensor) and tensor.ndim > 0 and len(tensor) > 1:
+            torch._dynamo.maybe_mark_dynamic(tensor, 0)
+
+
+@contextlib.contextmanager
+def _cudnn_autotuned(device):
+    """On CUDA, let cuDNN time its convolution algorithms (the shapes repeat)."""
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    previous = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = previous
 
 
 def _global_batch_means(table, sizes, shards):
@@ -204,21 +238,37 @@ class VAENet(NeuralNet):
         self.shuffle_generator_, self.draw_generator_ = fit_generators(
             seed, self.device
         )
-        core_module(self.module_).noise_generator = self.draw_generator_
         return self
 
     def initialize_module(self):
-        """Build the module, to channels_last and into DDP when asked."""
+        """Build the module, to channels_last and into DDP when asked.
+
+        DDP wraps the module on its device (``self.device``: under
+        ``torchrun``, each process's own GPU), as it requires; skorch then
+        compiles the wrapped module when ``compile=True``.
+        """
         super().initialize_module()
         if self.channels_last:
-            self.module_.to(memory_format=torch.channels_last)
+            set_memory_format(self.module_, torch.channels_last)
         if self.data_parallel:
             device = torch.device(self.device)
             self.module_ = torch.nn.parallel.DistributedDataParallel(
-                self.module_,
-                device_ids=[device.index or 0] if device.type == "cuda" else None,
+                self.module_.to(device),
+                device_ids=[device.index] if device.type == "cuda" else None,
             )
         return self
+
+    def torch_compile(self, module, name):
+        """Compile the module when ``compile=True``; the criterion stays eager.
+
+        The criteria keep numbers that change as training goes (a KL
+        warm-up's weight, the domain-adaptation loss's balancing weights and
+        counters): compiled, each change would recompile them. Their work is
+        a few element-wise passes beside the network's.
+        """
+        if name != "module":
+            return module
+        return super().torch_compile(module, name)
 
     def initialize_criterion(self):
         """Build the criterion, and give it the encoder's weights if it wants them.
@@ -235,7 +285,6 @@ class VAENet(NeuralNet):
     def _set_shard(self, shard):
         """Note the share of the global batch this process holds (or None)."""
         self._shard = shard
-        core_module(self.module_).noise_rows = shard
 
     def get_iterator(self, dataset, training=False):
         """Return a :class:`DeviceBatchLoader` delivering to this net's device."""
@@ -258,7 +307,7 @@ class VAENet(NeuralNet):
         A ``KeyboardInterrupt`` raised by a callback to stop training
         (skorch's convention) still ends the loop quietly.
         """
-        with _noting_interrupts() as interrupts:
+        with _noting_interrupts() as interrupts, _cudnn_autotuned(self.device):
             try:
                 return super().fit_loop(X, y, epochs=epochs, **fit_params)
             except KeyboardInterrupt as exc:
@@ -288,9 +337,27 @@ class VAENet(NeuralNet):
         return torch.autocast(device_type=torch.device(self.device).type, dtype=dtype)
 
     def infer(self, x, **fit_params):
-        """Run the module on a device-ready batch under autocast."""
+        """Run the module on a device-ready batch under autocast.
+
+        A compiled module's batch dimension is marked dynamic. A batch whose
+        loss back-propagates more than once (the domain-adaptation loss's
+        gradient measurements) runs through the eager module: a compiled
+        backward is run once per graph.
+        """
+        if not self.compile:
+            with self.autocast():
+                return super().infer(x, **fit_params)
+        tensors = x.values() if isinstance(x, dict) else [x]
+        _mark_batch_dynamic([*tensors, *fit_params.values()])
+        module = self.module_
+        measures = getattr(self.criterion_, "measures_next_batch", None)
+        if module.training and measures is not None and measures():
+            # Only the compile wrapper comes off: DDP, inside it, stays.
+            module = getattr(module, "_orig_mod", module)
         with self.autocast():
-            return super().infer(x, **fit_params)
+            if isinstance(x, dict):  # as skorch's infer does
+                return module(**self._merge_x_and_fit_params(x, fit_params))
+            return module(x, **fit_params)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Evaluate the criterion's terms for one batch.
@@ -322,31 +389,43 @@ class VAENet(NeuralNet):
         """One training step, on an augmented batch when ``augment`` asks.
 
         With a consistency term, each image's survey-like view
-        (:func:`~skgalvae.nn.augment.survey_view`) is encoded beside it.
+        (:func:`~skgalvae.nn.augment.survey_view`) is encoded beside it. The
+        reparameterisation noise is drawn here too, after the augmentation,
+        and passed to the module (:meth:`VAEModule.latent_noise
+        <skgalvae.nn.modules.VAEModule.latent_noise>`).
         """
         X, y = batch
+        generator = self.draw_generator_
         if self.augment == "dihedral":
-            X = dihedral_augment(X, self._shard, self.draw_generator_)
+            X = dihedral_augment(X, self._shard, generator)
         self._with_view = (
             getattr(self.criterion_, "consistency_weight", 0) > 0
             and torch.is_tensor(X)
             and X.ndim == 4
         )
+        fit_params = dict(fit_params)
         if self._with_view:
-            fit_params = {
-                **fit_params,
-                "x_view": survey_view(
-                    X,
-                    self._shard,
-                    self.draw_generator_,
-                    dihedral=self.invariance == "dihedral",
-                    **(self.consistency_view or {}),
-                ),
-            }
+            fit_params["x_view"] = survey_view(
+                X,
+                self._shard,
+                generator,
+                dihedral=self.invariance == "dihedral",
+                **(self.consistency_view or {}),
+            )
+        core = core_module(self.module_)
+        inputs = X if isinstance(X, dict) else {"x": X}
+        fit_params["noise"] = core.latent_noise(
+            **inputs, rows=self._shard, generator=generator
+        )
         try:
-            return super().train_step_single((X, y), **fit_params)
+            step = super().train_step_single((X, y), **fit_params)
         finally:
             self._with_view = False
+        if self._shard is not None:
+            # Trained numbers of the criterion (a learned noise scale) are
+            # outside DDP's module: average their gradients here.
+            average_gradients(self.criterion_.parameters())
+        return step
 
     @property
     def invariance(self):
