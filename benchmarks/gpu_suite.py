@@ -152,7 +152,7 @@ latents = [10, 40]
 models = ["skgalvae"]
 epochs = 4
 final_epochs = 8
-n_pairs = 1000
+n_pairs = 500
 da_epochs = 4
 """
 

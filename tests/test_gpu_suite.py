@@ -95,3 +95,28 @@ def test_gpu_suite_smoke_mode_runs_its_checks(tmp_path):
     assert "max latent difference, 2-process DDP" in stdout
     assert found["checks"]["fit-compile"]["_raw"]["compile"] is True
     assert "| study |" in stdout
+
+
+def test_the_full_run_fits_its_budget_and_its_study_settings_are_valid(tmp_path):
+    sys.path.insert(0, str(SUITE.parent))
+    try:
+        import gpu_suite
+    finally:
+        sys.path.remove(str(SUITE.parent))
+    from skgalvae._cli import read_config_file
+    from skgalvae.study._config import StudyConfig
+
+    assert sum(gpu_suite.BUDGETS.values()) <= 8 * 60
+    assert gpu_suite.ORDER == [
+        "fit", "layout", "ddp", "pickle", "encode", "fit-compile", "study"
+    ]  # fmt: skip
+    assert set(gpu_suite.BUDGETS) == set(gpu_suite.ORDER)
+    for text in (gpu_suite._GPU_STUDY, gpu_suite._TINY_STUDY):
+        path = tmp_path / "study.toml"
+        path.write_text(text)
+        StudyConfig(**read_config_file(path))
+    # The study simulates what its time allows, within bounds.
+    full = gpu_suite.SIZES["full"]
+    assert gpu_suite.study_size(full, 1) == 400
+    assert gpu_suite.study_size(full, 90) == 90 * gpu_suite.STUDY_GALAXIES_PER_S
+    assert gpu_suite.study_size(full, 10**6) == 20000
