@@ -43,7 +43,9 @@ from ._scale import check_like_fit_scale, check_training_scale, diagnose_diverge
 from ._training import (
     OPTIMIZERS,
     active_latents,
+    check_resumed_epochs,
     fit_callbacks,
+    load_checkpoint,
     open_checkpoint,
     optimizer_settings,
     validation_split,
@@ -443,7 +445,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"checkpoint_dir is not available when training data-parallel (this "
                 f"process is rank {shard[0]} of {shard[1]}); set checkpoint_dir=None."
             )
-        resume = self.checkpoint_dir is not None and open_checkpoint(self, len(dataset))
+        resume = self.checkpoint_dir is not None and open_checkpoint(self, dataset)
         warm = None if resume else self._warm_net(dataset)
         callbacks = self._fit_callbacks(
             self.data_range_ / self.pixel_scale_, shard, train_split is not None
@@ -457,7 +459,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         if shard is not None and (warm is not None or init_state is not None):
             _sync_parameters(net.module_)  # DDP copied the weights before
         if resume:  # weights, optimiser, likelihood and history
-            net.load_params(checkpoint=dict(net.callbacks_)["checkpoint"])
+            load_checkpoint(net, self.checkpoint_dir)
+            check_resumed_epochs(self, len(net.history))
         epochs = self.max_epochs - len(net.history)
         if epochs > 0:
             try:

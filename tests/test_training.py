@@ -281,5 +281,5 @@ def test_a_killed_fit_resumes_from_its_checkpoint(tmp_path):
     assert len(VAETransformer(max_epochs=6, **params).fit(X).history_) == 6
     with pytest.raises(ValueError, match="differing: n_latent"):
         VAETransformer(max_epochs=6, **{**params, "n_latent": 4}).fit(X)
-    with pytest.raises(ValueError, match="differing: n_samples"):
+    with pytest.raises(ValueError, match="differing: the number of samples"):
         VAETransformer(max_epochs=6, **params).fit(X[:40])
