@@ -154,7 +154,7 @@ def test_resuming_checks_the_output_belongs_to_this_run(
     other = small_vae(random_state=1).fit(survey)
     with pytest.raises(ValueError, match="another model"):
         encode_survey(other, survey, output, progress=False)
-    with pytest.raises(ValueError, match="another survey or id list"):
+    with pytest.raises(ValueError, match="another source: its ids differ"):
         encode_survey(fitted_vae, survey, output, ids=np.arange(96) + 5)
     fresh = encode_survey(other, survey, output, overwrite=True, progress=False)
     assert fresh.n_encoded == 96

@@ -28,8 +28,6 @@ from ._stores import as_objects, plain, remove_store, store_class
 __all__ = ["EncodingSummary", "encode_survey"]
 
 _DEFAULT_CHUNK_ROWS = 4096
-# Ids compared on resume with those stored, to check the survey is the same.
-_PROBE_ROWS = 16
 
 
 class LatentEncoder:
@@ -178,6 +176,42 @@ def _check_batch_size(batch_size):
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
 
 
+#: Rows of the source whose pixels the source's fingerprint hashes.
+_FINGERPRINT_ROWS = 8
+
+
+def _ids_digest(ids):
+    """Hash every id, its type included (1 and "1" differ)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for value in as_objects(ids):
+        digest.update(f"{type(value).__name__}:{value!r}\x00".encode())
+    return digest.hexdigest()
+
+
+def _rows_digest(reader):
+    """Hash the pixels of a few rows spread over the source (or why they failed)."""
+    digest = hashlib.blake2b(digest_size=16)
+    n = reader.n_rows
+    for row in np.unique(np.linspace(0, n - 1, min(n, _FINGERPRINT_ROWS)).astype(int)):
+        try:
+            block = reader.read(int(row), int(row) + 1)
+        except OSError as exc:  # an unreadable row: what is wrong identifies it
+            digest.update(str(exc).encode())
+            continue
+        if block.errors:
+            digest.update(block.errors[0].encode())
+        else:
+            images = np.ascontiguousarray(block.images)
+            digest.update(f"{images.dtype.str}{images.shape}".encode())
+            digest.update(images.tobytes())
+    return digest.hexdigest()
+
+
+def _source_fingerprint(reader, ids):
+    """Return what identifies the rows encoded: every id, and sampled pixels."""
+    return {"ids": _ids_digest(ids), "rows": _rows_digest(reader)}
+
+
 def _new_metadata(reader, encoder, chunk_rows, ids):
     names = encoder.feature_names()
     return {
@@ -188,6 +222,7 @@ def _new_metadata(reader, encoder, chunk_rows, ids):
         "std": bool(encoder.std),
         "estimator": repr(encoder.estimator),
         "model_fingerprint": encoder.fingerprint(),
+        "source_fingerprint": _source_fingerprint(reader, ids),
         "source": reader.name,
         "row_columns": list(reader.column_names),
         "id_kind": "str" if np.asarray(ids[:1]).dtype.kind in "OUST" else "int",
@@ -233,21 +268,31 @@ def _check_resumable(store, reader, encoder, batch_size, ids):
             f"would mix two models' latents in one table. Pass overwrite=True to "
             f"start again, or write to another output."
         )
-    done = np.flatnonzero(store.done_chunks())
-    if len(done):
-        _check_ids(store, int(done[0]), ids)
+    _check_source(store, reader, ids)
 
 
-def _check_ids(store, chunk, ids):
-    """Refuse unless the first stored ids of ``chunk`` are the source's."""
-    stored_ids = store.read_column(chunk, "id")
-    start, _ = store.chunk_range(chunk)
-    stop = start + min(_PROBE_ROWS, len(stored_ids))
-    if not np.array_equal(as_objects(ids[start:stop]), stored_ids[: stop - start]):
+def _check_source(store, reader, ids):
+    """Refuse unless the source's ids and sampled pixels are those recorded."""
+    stored = store.metadata.get("source_fingerprint")
+    if stored is None:
         raise ValueError(
-            f"The ids of rows {start}:{stop} in {store.path} differ from the "
-            f"source's; it was written for another survey or id list. Pass "
+            f"{store.path} was written by skgalvae "
+            f"{store.metadata.get('skgalvae_version')}, which did not record the "
+            f"source it encoded, so resuming cannot check it is this one; pass "
             f"overwrite=True to start again."
+        )
+    mine = _source_fingerprint(reader, ids)
+    differ = [
+        {"ids": "its ids", "rows": "its images"}[key]
+        for key in ("ids", "rows")
+        if stored.get(key) != mine[key]
+    ]
+    if differ:
+        raise ValueError(
+            f"{store.path} was written for another source: {' and '.join(differ)} "
+            f"differ from those of {reader.name}; resuming would mix two sources' "
+            f"rows in one table. Pass overwrite=True to start again, or write to "
+            f"another output."
         )
 
 

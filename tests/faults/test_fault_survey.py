@@ -173,3 +173,76 @@ def test_a_file_listed_twice_is_refused(tmp_path, fitted_vae):
         encode_survey(
             fitted_vae, [str(path), str(path)], tmp_path / "o.zarr", progress=False
         )
+
+
+# Chunks the next encoding may transform before it stops (None: all of them).
+_STOP = {"after": None}
+
+
+def _stopping(images):
+    """Pass images on; raise once ``_STOP["after"]`` chunks went through."""
+    if _STOP["after"] is not None:
+        if _STOP["after"] == 0:
+            raise KeyboardInterrupt("stopped")
+        _STOP["after"] -= 1
+    return images
+
+
+def _interrupted(model, source, output, **kwargs):
+    """Encode ``source`` in chunks of 16 until two are written; return the model."""
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    stopping = Pipeline(
+        [("stop", FunctionTransformer(_stopping).fit(source)), ("vae", model)]
+    )
+    _STOP["after"] = 2
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            encode_survey(
+                stopping, source, output, batch_size=16, progress=False, **kwargs
+            )
+    finally:
+        _STOP["after"] = None
+    return stopping
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".zarr"])
+def test_a_resume_with_another_array_of_the_same_length_is_refused(
+    fitted_vae, images, tmp_path, suffix
+):
+    output = tmp_path / f"latents{suffix}"
+    model = _interrupted(fitted_vae, images[:64], output)
+    other = np.ascontiguousarray(images[:64][:, :, ::-1])  # survey B, same size
+    with pytest.raises(ValueError, match="another source: its images differ"):
+        encode_survey(model, other, output, batch_size=16, progress=False)
+    # The same source carries on, and the table is survey A's alone.
+    done = encode_survey(model, images[:64], output, batch_size=16, progress=False)
+    assert done.n_resumed == 32 and done.n_encoded == 32
+    latents = read_latents(output).filter(regex=r"^vae\d+$").to_numpy()
+    np.testing.assert_allclose(latents, model.transform(images[:64]), atol=1e-5)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".zarr"])
+def test_a_resume_with_ids_that_differ_after_the_first_rows_is_refused(
+    fitted_vae, images, tmp_path, suffix
+):
+    output = tmp_path / f"latents{suffix}"
+    ids = [f"g{i}" for i in range(64)]
+    model = _interrupted(fitted_vae, images[:64], output, ids=ids)
+    others = ids[:16] + [f"h{i}" for i in range(16, 64)]
+    with pytest.raises(ValueError, match="another source: its ids differ"):
+        encode_survey(
+            model, images[:64], output, ids=others, batch_size=16, progress=False
+        )
+    # Ids of another type (1 vs "1") differ too.
+    numbered = _interrupted(fitted_vae, images[:64], tmp_path / f"n{suffix}")
+    with pytest.raises(ValueError, match="its ids differ"):
+        encode_survey(
+            numbered,
+            images[:64],
+            tmp_path / f"n{suffix}",
+            ids=[str(i) for i in range(64)],
+            batch_size=16,
+            progress=False,
+        )
