@@ -32,7 +32,13 @@ from ._device import (
     resolve_device,
     resolve_precision,
 )
-from ._input import check_image_side, check_samples, is_uint8, scan_values
+from ._input import (
+    check_image_side,
+    check_samples,
+    is_uint8,
+    sampled_range,
+    scan_values,
+)
 from ._persistence import (
     check_restored_state,
     pack_module_state,
@@ -168,15 +174,18 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 self._check_image_network(samples.sample_shape, input_name)
         else:
             self._check_like_fit(samples, input_name, reference)
-        # Lazy collections are not read here at transform: each image is
-        # checked as it is read.
-        need_range = reset or not is_lazy(samples.data)
+        # Lazy collections are not read whole here at transform: each image is
+        # checked for NaN as it is read, and a sample of them for scale.
+        lazy = is_lazy(samples.data)
+        need_range = reset or not lazy
         value_range = scan_values(samples.data, input_name, name, need_range=need_range)
-        if not reset and need_range and hasattr(self, "input_range_"):
+        if not reset and hasattr(self, "input_range_"):
+            checked = sampled_range(samples.data) if lazy else value_range
             fit = (*self.input_range_, self.input_is_uint8_)
-            check_like_fit_scale(
-                value_range, is_uint8(samples.data), fit, input_name, name
-            )
+            if checked is not None:
+                check_like_fit_scale(
+                    checked, is_uint8(samples.data), fit, input_name, name
+                )
         return samples, value_range
 
     def _check_scale(self, value_range, input_name):

@@ -261,6 +261,29 @@ def _non_finite(chunk):
     return n_nan, n_inf, int(np.argmax((nan | inf).any(axis=1)))
 
 
+#: Images of a lazy collection read to check its scale at transform.
+N_SCALE_SAMPLE = 16
+
+
+def sampled_range(data, n_rows=N_SCALE_SAMPLE):
+    """Return ``(low, high)`` over up to ``n_rows`` evenly spaced rows of ``data``.
+
+    For lazy collections at transform, where reading every file twice (to
+    check, then to encode) would double the cost: a survey scaled unlike the
+    fit shows in any of its images. NaN pixels are left out; None when the
+    rows hold no finite value.
+    """
+    n = len(data)
+    if n == 0:
+        return None
+    rows = np.unique(np.linspace(0, n - 1, min(n, n_rows)).astype(np.intp))
+    values = np.asarray(data.read(rows) if is_lazy(data) else data[rows], dtype=float)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return None
+    return float(finite.min()), float(finite.max())
+
+
 def scan_values(data, input_name="X", estimator_name="estimator", need_range=True):
     """Check that all values are finite and return their range.
 

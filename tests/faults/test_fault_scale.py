@@ -111,3 +111,31 @@ def test_identical_images_are_named_as_a_degenerate_data_set(images):
         GMMVAETransformer(
             n_latent=2, max_epochs=3, pretrain_epochs=2, batch_size=16
         ).fit(same)
+
+
+@pytest.fixture
+def fits_files(images, tmp_path):
+    """The fit images as FITS files, and the same images x5000 (raw flux)."""
+    from astropy.io import fits
+
+    paths, bright = [], []
+    for i, image in enumerate(images[:24]):
+        for folder, factor, out in (("same", 1.0, paths), ("x5000", 5000.0, bright)):
+            (tmp_path / folder).mkdir(exist_ok=True)
+            path = tmp_path / folder / f"g{i:02d}.fits"
+            fits.writeto(path, (image * factor).astype(np.float32))
+            out.append(str(path))
+    return paths, bright
+
+
+def test_files_scaled_unlike_the_fit_are_refused_at_transform(fitted_vae, fits_files):
+    from skgalvae.io import FITSDataset
+
+    same, bright = fits_files
+    # Files of the fit's scale encode as the arrays do.
+    fitted_vae.transform(same)
+    for source in (bright, FITSDataset(bright)):
+        with pytest.raises(ValueError, match="times larger"):
+            fitted_vae.transform(source)
+        with pytest.raises(ValueError, match="times larger"):
+            fitted_vae.score(source)
