@@ -524,6 +524,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
     def _set_diagnostics(self, dataset):
         """Set ``active_latents_``, ``n_active_latents_`` and ``noise_scale_``."""
+        self.n_latent_ = core_module(self.net_.module_).n_latent
         self.active_latents_ = active_latents(
             self.net_, dataset, self._inference_batch_size
         )
@@ -707,10 +708,10 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     def _check_latents(self, Z, input_name="X"):
         name = type(self).__name__
         samples = check_samples(Z, input_name=input_name, estimator_name=name)
-        if samples.data.ndim != 2 or samples.data.shape[1] != self.n_latent:
+        if samples.data.ndim != 2 or samples.data.shape[1] != self.n_latent_:
             raise ValueError(
                 f"{input_name} must be latent vectors of shape (n_samples, "
-                f"{self.n_latent}) for {name} with n_latent={self.n_latent}; got "
+                f"{self.n_latent_}) for {name} with n_latent_={self.n_latent_}; got "
                 f"shape {samples.data.shape}."
             )
         scan_values(samples.data, input_name, name)
@@ -803,7 +804,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         self._check_n_samples(n_samples)
         rng = check_random_state(random_state)
-        z = rng.standard_normal((n_samples, self.n_latent)).astype(np.float32)
+        z = rng.standard_normal((n_samples, self.n_latent_)).astype(np.float32)
         return self._decode(z, **decode_params)
 
     def score_samples_ssim(self, X):
@@ -923,7 +924,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
     # --------------------------------------------------------------- sklearn API
     @property
     def _n_features_out(self):
-        return self.n_latent
+        return self.n_latent_
 
     def save_pretrained(
         self, directory, *, training_data: str | None = None, overwrite: bool = False
@@ -1002,7 +1003,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
                 f"{type(self).__name__} was fitted on {self.n_features_in_} features."
             )
         return np.asarray(
-            [f"{self._feature_prefix}{i}" for i in range(self.n_latent)], dtype=object
+            [f"{self._feature_prefix}{i}" for i in range(self.n_latent_)], dtype=object
         )
 
     def __sklearn_tags__(self):
@@ -1046,6 +1047,8 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             for name, p in inspect.signature(type(self).__init__).parameters.items()
             if p.default is not inspect.Parameter.empty
         }
+        if "_net_state" in state or "net_" in state:
+            state.setdefault("n_latent_", state.get("n_latent"))
         if "architecture" in state:
             # Only parameters added since (e.g. inference_batch_size) are
             # missing: their defaults are what those models did.

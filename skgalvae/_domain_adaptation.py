@@ -131,6 +131,8 @@ class DomainAdaptedVAETransformer(BaseVAE):
         Values per sample (``bands * h * w`` for images).
     feature_names_in_ : ndarray of str
         Column names, when fitted on a DataFrame of feature vectors.
+    n_latent_ : int
+        Latent width of the fitted network (see :class:`VAETransformer`).
     sample_shape_, input_shape_, image_shape_ : tuple
         As for :class:`VAETransformer`.
     pixel_scale_ : float

@@ -91,7 +91,9 @@ class GMMVAETransformer(ClusterMixin, ConsistencyMixin, BaseVAE):
     labels_ : ndarray of shape (n_samples,)
         Component of each training sample, as :meth:`predict` gives it.
     weights_ : ndarray of shape (n_components,)
-        Mixture weights ``pi_c`` of the trained prior.
+        Mixture weights ``pi_c`` of the trained prior; its length is the
+        fitted number of components, whatever ``n_components`` is set to
+        after the fit.
     means_ : ndarray of shape (n_components, n_latent)
         Component means ``mu_c``.
     covariances_ : ndarray of shape (n_components, n_latent)
@@ -100,6 +102,8 @@ class GMMVAETransformer(ClusterMixin, ConsistencyMixin, BaseVAE):
         Values per sample (``bands * h * w`` for images).
     feature_names_in_ : ndarray of str
         Column names, when fitted on a DataFrame of feature vectors.
+    n_latent_ : int
+        Latent width of the fitted network (see :class:`VAETransformer`).
     sample_shape_, input_shape_, image_shape_ : tuple
         As for :class:`VAETransformer`.
     pixel_scale_ : float
@@ -455,20 +459,21 @@ class GMMVAETransformer(ClusterMixin, ConsistencyMixin, BaseVAE):
         check_is_fitted(self)
         self._check_n_samples(n_samples)
         rng = check_random_state(random_state)
+        n_components = len(self.weights_)  # fitted, whatever the parameter now
         if component is None:
-            components = rng.choice(self.n_components, size=n_samples, p=self.weights_)
+            components = rng.choice(n_components, size=n_samples, p=self.weights_)
         elif (
             isinstance(component, (int, np.integer))
             and not isinstance(component, bool)
-            and 0 <= component < self.n_components
+            and 0 <= component < n_components
         ):
             components = np.full(n_samples, int(component))
         else:
             raise ValueError(
-                f"component must be None or an int in [0, {self.n_components}); "
+                f"component must be None or an int in [0, {n_components}); "
                 f"got {component!r}."
             )
-        noise = rng.standard_normal((n_samples, self.n_latent))
+        noise = rng.standard_normal((n_samples, self.n_latent_))
         z = self.means_[components] + noise * np.sqrt(self.covariances_[components])
         return self._decode(z.astype(np.float32))
 

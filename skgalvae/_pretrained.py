@@ -404,7 +404,7 @@ def _training_summary(vae, preprocessing, training_data):
     rows = {
         "Training data": training_data or "not described by the saver",
         "Estimator": type(vae).__name__,
-        "n_latent": vae.n_latent,
+        "n_latent": vae.n_latent_,
         "Input": (
             f"images {' x '.join(map(str, vae.sample_shape_))} (bands, h, w)"
             if len(vae.sample_shape_) == 3

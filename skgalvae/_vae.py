@@ -258,6 +258,10 @@ class VAETransformer(ConsistencyMixin, BaseVAE):
     noise_scale_ : ndarray of shape (bands,) or None
         The calibrated likelihood's noise scale per band at the end of the
         fit, in the units of ``X``; ``None`` for ``"sse"`` and ``"sae"``.
+    n_latent_ : int
+        Latent width of the fitted network: the number of columns
+        :meth:`transform` returns, whatever ``n_latent`` is set to after the
+        fit (a change takes effect at the next fit).
     active_latents_ : ndarray of bool, shape (n_latent,)
         Latents the VAE uses: those whose posterior mean varies across the
         training data, ``Var_x E[z_j | x] > 0.01`` (Burda et al. 2016).

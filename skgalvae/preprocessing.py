@@ -184,6 +184,12 @@ class BandScaler(_ImageTransformer):
     input_unit_ : astropy.units.Unit or None
         Unit of ``X`` when fitted on an astropy ``Quantity`` (later data is
         converted to it; the output has no unit), else None.
+    scope_ : {"image", "dataset"}
+        The ``scope`` fitted with; :meth:`transform` uses it (a ``scope``
+        set after the fit takes effect at the next fit).
+    quantiles_ : ndarray of shape (2,)
+        The quantiles of the range (0 and 1 for ``"minmax"``), fitted like
+        ``scope_``.
     low_, high_ : ndarray of shape (n_bands,)
         Per-band range, for ``scope="dataset"`` only.
 
@@ -245,6 +251,7 @@ class BandScaler(_ImageTransformer):
         """
         data, _ = self._images(X, reset=True)
         q = self._quantiles()
+        self.scope_, self.quantiles_ = self.scope, q
         if self.scope == "dataset":
             data = np.asarray(data)
             data = data.reshape(len(data), self.n_bands_in_, -1)
@@ -265,10 +272,11 @@ class BandScaler(_ImageTransformer):
         ndarray of the same shape, float32
             Scaled images.
         """
-        q = self._quantiles()
+        check_is_fitted(self, "scope_")
+        q = self.quantiles_
 
         def scale(chunk):
-            if self.scope == "dataset":
+            if self.scope_ == "dataset":
                 low = self.low_[None, :, None, None]
                 high = self.high_[None, :, None, None]
             else:
