@@ -9,6 +9,7 @@ import numpy as np
 from astropy.io import fits
 
 from ..exceptions import NonFiniteFilledWarning
+from ._formats import check_regular_file
 from ._resize import resize_image
 
 BAND_FIELD = "{band}"
@@ -53,6 +54,7 @@ def read_fits_file(path, hdu=None):
         If the HDU is missing or holds no image, or is not 2-D or 3-D.
     """
     path = os.fspath(path)
+    check_regular_file(path)
     try:
         with warnings.catch_warnings():
             # A truncated file only warns on open; reading its data fails below,

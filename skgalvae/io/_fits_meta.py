@@ -16,6 +16,7 @@ import numpy as np
 from astropy.io import fits
 
 from ._fits import BAND_FIELD, _image_hdu, is_band_pattern
+from ._formats import check_regular_file
 
 #: Header keywords tried, in order, for the position when there is no WCS.
 POSITION_KEYWORDS = (("RA", "DEC"), ("RA_OBJ", "DEC_OBJ"), ("OBJRA", "OBJDEC"))
@@ -51,6 +52,7 @@ def read_fits_header(path, hdu=None, *, bands=None) -> fits.Header:
         If the HDU is missing or no HDU holds an image.
     """
     path = _first_band_path(path, bands)
+    check_regular_file(path)
     try:
         with warnings.catch_warnings():
             # A header is whole in a file whose pixels are cut short; reading

@@ -8,6 +8,7 @@ command line, and an unknown one gets the same message everywhere.
 from __future__ import annotations
 
 import os
+import stat
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fits.fz", ".fz")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -65,6 +66,39 @@ def path_format(path, allowed=tuple(_FORMATS)) -> str:
     )
 
 
+_NOT_REGULAR = {
+    stat.S_ISDIR: "a directory",
+    stat.S_ISFIFO: "a FIFO (named pipe)",
+    stat.S_ISCHR: "a character device",
+    stat.S_ISBLK: "a block device",
+    stat.S_ISSOCK: "a socket",
+}
+
+
+def check_regular_file(path) -> None:
+    """Refuse a path that is not a regular file (after following symlinks).
+
+    A FIFO blocks a reader forever and a device (``/dev/zero``) never ends:
+    both are refused before they are opened. A missing path is left to the
+    reader, whose message names it.
+
+    Raises
+    ------
+    OSError
+        Naming the path and what it is.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for is_kind, kind in _NOT_REGULAR.items():
+        if is_kind(mode):
+            raise OSError(
+                f"{os.fspath(path)} is {kind}, not a regular file; images are read "
+                f"from regular files only."
+            )
+
+
 def read_path_list(path) -> list[str]:
     """Read a text file listing cutout paths, one per line.
 
@@ -87,6 +121,7 @@ def read_path_list(path) -> list[str]:
         If the file lists no path.
     """
     base = os.path.dirname(os.path.abspath(path))
+    check_regular_file(path)
     with open(path) as handle:
         lines = [line.strip() for line in handle]
     paths = [

@@ -7,6 +7,7 @@ import os
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ._formats import check_regular_file
 from ._resize import resize_image
 
 #: Picture formats read here; anything else Pillow opens (FITS among them)
@@ -62,6 +63,7 @@ def read_image_file(path, *, mode="RGB", size=None, resize="crop"):
     ndarray of shape (3 or 1, h, w), uint8
     """
     path = os.fspath(path)
+    check_regular_file(path)
     try:
         with Image.open(path) as img:
             _check_picture(img, path)

@@ -91,3 +91,71 @@ def test_a_deep_png_in_a_streamed_fit_is_refused_naming_it(tmp_path, deep):
     bad = _png16(tmp_path / "bad16.png", deep)
     with pytest.raises(ValueError, match="bad16.png holds pixels deeper"):
         VAETransformer(n_latent=2, max_epochs=1).fit([str(good), str(bad)])
+
+
+# Reading a FIFO blocks forever, and /dev/zero never ends: each read runs in
+# a subprocess with a time limit, so that a regression fails instead of hanging.
+_READ = """
+import sys
+from skgalvae.io import read_fits, read_images, read_path_list
+reader = {"fits": read_fits, "image": read_images, "list": read_path_list}
+try:
+    reader[sys.argv[1]](sys.argv[2])
+except OSError as exc:
+    print(exc)
+"""
+
+
+def _read_in_subprocess(kind, path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", _READ, kind, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    "kind, name", [("fits", "g.fits"), ("image", "g.png"), ("list", "g.txt")]
+)
+def test_a_fifo_is_refused_before_it_is_opened(tmp_path, kind, name):
+    import os
+
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    message = _read_in_subprocess(kind, fifo)
+    assert f"{fifo} is a FIFO (named pipe), not a regular file" in message
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/zero"), reason="no /dev")
+def test_a_link_to_a_device_is_refused(tmp_path):
+    link = tmp_path / "endless.fits"
+    link.symlink_to("/dev/zero")
+    message = _read_in_subprocess("fits", link)
+    assert "is a character device, not a regular file" in message
+
+
+def test_a_directory_named_like_a_file_is_refused(tmp_path):
+    folder = tmp_path / "cutout.fits"
+    folder.mkdir()
+    with pytest.raises(OSError, match="is a directory, not a regular file"):
+        read_fits(folder)
+
+
+def test_a_fifo_among_the_cutouts_of_a_streamed_fit_is_named(tmp_path):
+    import os
+
+    paths = []
+    for i in range(3):
+        path = tmp_path / f"g{i}.fits"
+        fits.writeto(path, np.random.default_rng(i).random((64, 64), dtype=np.float32))
+        paths.append(str(path))
+    os.mkfifo(tmp_path / "g3.fits")
+    paths.append(str(tmp_path / "g3.fits"))
+    with pytest.raises(OSError, match="g3.fits is a FIFO"):
+        VAETransformer(n_latent=2, max_epochs=1).fit(paths)
