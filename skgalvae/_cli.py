@@ -43,7 +43,12 @@ def _float_list(text):
 
 
 def _positive_int(text):
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 1; got {text!r}"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
     return value
@@ -342,6 +347,11 @@ def read_config_file(path):
             f"--config {path} has unknown setting(s) {', '.join(unknown)}; use "
             f"StudyConfig's fields ({', '.join(sorted(STUDY_FIELDS))}), out or "
             f"quick."
+        )
+    if not isinstance(settings.get("quick", False), bool):
+        raise UsageError(
+            f"--config {path}: quick must be true or false (a TOML boolean); got "
+            f"{settings['quick']!r}."
         )
     return {k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()}
 

@@ -22,6 +22,14 @@ STUDY_MODELS = {
 }
 
 
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class StudyConfig:
     """Everything a study run depends on; stages are cached on these values.
@@ -141,6 +149,47 @@ class StudyConfig:
             )
         if not 0 < self.test_size < 1:
             raise ValueError(f"test_size must be in (0, 1); got {self.test_size}.")
+        self._check_ranges()
+
+    #: The smallest value of each integer field (None is allowed where the
+    #: field's type says so).
+    _MINIMA = {
+        "n_samples": 1,
+        "epochs": 1,
+        "final_epochs": 1,
+        "batch_size": 1,
+        "cv": 1,
+        "n_pairs": 2,
+        "da_epochs": 1,
+        "n_trees": 1,
+        "min_question_samples": 1,
+        "tsne_max": 2,
+        "seed": 0,
+    }
+
+    def _check_ranges(self):
+        """Refuse values out of range, each field named, whatever set it."""
+        for name, low in self._MINIMA.items():
+            value = getattr(self, name)
+            if value is not None and value < low:
+                raise ValueError(f"{name} must be >= {low}; got {value}.")
+        if not all(_is_int(v) and v >= 1 for v in self.latents):
+            raise ValueError(
+                f"latents must be whole numbers >= 1; got {tuple(self.latents)}."
+            )
+        if not all(isinstance(m, str) for m in self.models):
+            raise ValueError(f"models must be names; got {tuple(self.models)}.")
+        for name in ("mmd_weights", "fixed_mmd_weights"):
+            values = tuple(getattr(self, name))
+            if not all(_is_number(v) and math.isfinite(v) and v > 0 for v in values):
+                raise ValueError(f"{name} must be numbers > 0; got {values}.")
+        if not self.mmd_weights and not self.fixed_mmd_weights:
+            raise ValueError(
+                "mmd_weights and fixed_mmd_weights are both empty: give at least "
+                "one weight to adapt with."
+            )
+        if not (math.isfinite(self.n_sigma) and self.n_sigma > 0):
+            raise ValueError(f"n_sigma must be a number > 0; got {self.n_sigma}.")
 
     def _check_types(self):
         """Refuse a field of the wrong kind (e.g. from a settings file)."""
