@@ -77,11 +77,31 @@ def is_uint8(array) -> bool:
     return array.dtype in (np.uint8, torch.uint8)
 
 
+def _unmasked(X, input_name, estimator_name):
+    """The data of a masked array none of whose values is masked; else refuse.
+
+    What lies under a mask is not data (a sentinel, a bad pixel): training on
+    it silently would be wrong, and there is no one right value to put there.
+    """
+    masked = np.ma.getmaskarray(X).reshape(len(X), -1).any(axis=1)
+    if masked.any():
+        rows = np.flatnonzero(masked)
+        raise ValueError(
+            f"{input_name} is a masked array with {int(np.ma.count_masked(X))} "
+            f"masked values in {len(rows)} samples (the first: sample {rows[0]}); "
+            f"{estimator_name} cannot tell what lies under a mask. Fill them "
+            f"({input_name}.filled(value)) or leave those samples out."
+        )
+    return np.asarray(X.data)
+
+
 def _as_array(X, input_name, estimator_name):
     # The estimators convert units (skgalvae._units) before this point.
     refuse_quantity(X, input_name, estimator_name)
     if is_path_list(X):  # FITS/JPEG/PNG paths: read lazily with default options
         return lazy_from_paths(X)
+    if np.ma.isMaskedArray(X):
+        return _unmasked(X, input_name, estimator_name)
     if isinstance(X, np.ndarray):  # includes np.memmap: keep it as is
         return X
     if is_lazy(X):  # files read batch by batch (skgalvae.io.FITSDataset, ...)

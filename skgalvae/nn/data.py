@@ -104,8 +104,14 @@ class _BatchReader(torch.utils.data.Dataset):
 
 
 def _host_tensor(array):
-    """Return a CPU tensor sharing memory with ``array`` where possible."""
+    """Return a CPU tensor sharing memory with ``array`` where possible.
+
+    Non-native byte order (big-endian FITS data, as ``fits.getdata`` returns
+    it) is converted, which torch cannot hold.
+    """
     array = np.ascontiguousarray(array)
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
     with warnings.catch_warnings():
         # Read-only arrays (memmaps, joblib inputs) are never written through.
         warnings.filterwarnings("ignore", message="The given NumPy array is not writ")
