@@ -451,7 +451,8 @@ def main(argv=None) -> int:
 
         try:
             results = run_study(config, args.out, cache=not args.no_cache)
-        except StudyInputError as exc:  # other failures are bugs: shown in full
+        except (StudyInputError, OutputLockedError) as exc:
+            # The user's to fix; other failures are bugs: shown in full.
             raise UsageError(str(exc)) from None
     except UsageError as exc:
         parser.exit(2, f"{prog}: error: {exc}\n")

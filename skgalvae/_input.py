@@ -78,7 +78,7 @@ def is_uint8(array) -> bool:
 
 
 def _unmasked(X, input_name, estimator_name):
-    """The data of a masked array none of whose values is masked; else refuse.
+    """Return the data of a masked array with nothing masked; else refuse.
 
     What lies under a mask is not data (a sentinel, a bad pixel): training on
     it silently would be wrong, and there is no one right value to put there.

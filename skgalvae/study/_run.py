@@ -14,6 +14,7 @@ from joblib import Memory
 
 from .._progress import progress
 from .._version import __version__
+from ..survey._lock import exclusive_writer
 from . import _paper as paper
 from ._config import STUDY_FIELDS, STUDY_MODELS, StudyConfig
 from ._data import load_study_data, questions_of, stretcher
@@ -213,6 +214,14 @@ def run_study(
         ) from exc
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # One run per directory: two would leave one's results beside the
+    # other's model.
+    with exclusive_writer(str(out), mixing="their results and models"):
+        return _run_stages(config, out, cache)
+
+
+def _run_stages(config, out, cache):
+    """Run every stage of :func:`run_study` into ``out`` (locked by the caller)."""
     memory = Memory(out / "cache" if cache else None, verbose=0)
 
     def cached(function, *args):

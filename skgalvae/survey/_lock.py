@@ -33,7 +33,7 @@ def _describe_holder(lock_path):
 
 
 @contextlib.contextmanager
-def exclusive_writer(output: str):
+def exclusive_writer(output: str, mixing: str = "their rows"):
     """Hold the exclusive writer lock of ``output`` for the block.
 
     The lock is ``<output>.lock`` (an operating-system file lock, released
@@ -43,7 +43,9 @@ def exclusive_writer(output: str):
     Parameters
     ----------
     output : str
-        The path of the store being written.
+        The path of the store (or directory) being written.
+    mixing : str, default="their rows"
+        What two writers would mix, for the message.
 
     Raises
     ------
@@ -57,7 +59,7 @@ def exclusive_writer(output: str):
     except Timeout:
         raise OutputLockedError(
             f"{output} is being written by {_describe_holder(lock_path)}. Two runs "
-            f"writing one output would mix their rows: wait for that run to end, "
+            f"writing one output would mix {mixing}: wait for that run to end, "
             f"or write to another output."
         ) from None
     holder = {

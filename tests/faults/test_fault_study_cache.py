@@ -42,3 +42,24 @@ def test_a_changed_input_file_changes_the_load_key(tmp_path):
     key = study_run.stage_key(config, study_run._load.reads)
     listing.write_text("a.fits\nb.fits\n")
     assert study_run.stage_key(config, study_run._load.reads) != key
+
+
+def test_a_second_study_into_one_directory_fails_at_once(tmp_path, capsys):
+    import time
+
+    from skgalvae._cli import main
+    from skgalvae.exceptions import OutputLockedError
+    from skgalvae.study import StudyConfig, run_study
+    from skgalvae.survey._lock import exclusive_writer
+
+    out = tmp_path / "report"
+    with exclusive_writer(str(out)):  # a run in progress
+        start = time.perf_counter()
+        with pytest.raises(OutputLockedError, match="would mix their results"):
+            run_study(StudyConfig.quick(), out)
+        with pytest.raises(SystemExit) as exit_info:
+            main(["study", "--quick", "--out", str(out)])
+        assert time.perf_counter() - start < 10  # refused before any stage
+    assert exit_info.value.code == 2
+    assert "is being written by process" in capsys.readouterr().err
+    assert not (out / "cache").exists() and not (out / "results.json").exists()
