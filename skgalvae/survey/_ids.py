@@ -19,6 +19,7 @@ def resolve_ids(ids, reader, container):
         default = reader.default_ids
         if default is None:
             return np.arange(n, dtype=np.int64)
+        default = normalise_ids(default, reader.name)
         check_unique_ids(default, reader.name)
         return default
     if isinstance(ids, str):
@@ -35,8 +36,95 @@ def resolve_ids(ids, reader, container):
             f"ids must hold one id per row of {reader.name} ({n}); got shape "
             f"{tuple(ids.shape)}."
         )
-    check_unique_ids(ids[:], reader.name)
+    ids = normalise_ids(ids[:], reader.name)
+    check_unique_ids(ids, reader.name)
     return ids
+
+
+_INT64_MAX = np.iinfo(np.int64).max
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _refuse(kind, rows, values, source_name, hint):
+    shown = ", ".join(f"{_plain(values[r])!r} (row {r})" for r in rows[:3])
+    more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+    raise ValueError(
+        f"ids must be integers or strings, kept exactly in every output format; "
+        f"{source_name}'s ids hold {kind}: {shown}{more}. {hint}"
+    )
+
+
+def normalise_ids(ids, source_name):
+    """Return ids as int64 or as Python strings; refuse any other kind by name.
+
+    One policy for every output (zarr, parquet, FITS, ECSV): an id is an
+    integer that fits in int64, or a string, and comes back as it went in.
+    Floats (0.1 would become 0), unsigned integers above ``2**63 - 1``,
+    booleans, dates, bytes, None and NaN, and a mix of integers and strings
+    are refused, naming the first rows.
+
+    Parameters
+    ----------
+    ids : array-like of shape (n_rows,)
+        The ids of the rows.
+    source_name : str
+        The image source's name, for the message.
+
+    Returns
+    -------
+    ndarray
+        ``int64``, or ``object`` holding ``str``.
+    """
+    values = np.asarray(ids)
+    kind = values.dtype.kind
+    to_strings = "pass them as strings (e.g. ids.astype(str)) to keep them exact"
+    if kind in "iu":
+        if kind == "u" and values.dtype.itemsize == 8:
+            rows = np.flatnonzero(values > _INT64_MAX)
+            if len(rows):
+                hint = f"They do not fit an integer column: {to_strings}."
+                _refuse("integers above 2**63 - 1", rows, values, source_name, hint)
+        return values.astype(np.int64)
+    if kind == "U":
+        return values.astype(object)
+    if kind != "O":
+        names = {
+            "f": "floats",
+            "b": "booleans",
+            "M": "dates",
+            "m": "durations",
+            "S": "bytes",
+            "c": "complex numbers",
+        }
+        what = names.get(kind, f"{values.dtype} values")
+        rows = np.arange(min(len(values), 3))
+        hint = f"An id column holds integers or strings: {to_strings}."
+        _refuse(what, rows, values, source_name, hint)
+    is_str = np.fromiter((type(v) is str for v in values), bool, len(values))
+    if is_str.all():
+        return values
+    is_int = np.fromiter(
+        (
+            isinstance(v, (int, np.integer))
+            and not isinstance(v, (bool, np.bool_))
+            and -_INT64_MAX - 1 <= v <= _INT64_MAX
+            for v in values
+        ),
+        bool,
+        len(values),
+    )
+    if is_int.all():
+        return values.astype(np.int64)
+    if (is_int | is_str).all():
+        rows = np.flatnonzero(is_str if is_int.sum() >= is_str.sum() else is_int)
+        hint = f"One id column holds one type: {to_strings}."
+        _refuse("a mix of integers and strings", rows, values, source_name, hint)
+    rows = np.flatnonzero(~(is_int | is_str))
+    hint = "Give every row an integer or a string id."
+    _refuse("values that are neither", rows, values, source_name, hint)
 
 
 def check_unique_ids(ids, source_name):

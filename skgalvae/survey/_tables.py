@@ -121,7 +121,35 @@ def write_latents(latents, path, *, overwrite: bool = False) -> None:
             f"{os.fspath(path)} exists; pass overwrite=True to replace it."
         )
     table = latents if isinstance(latents, Table) else latents_to_table(latents)
+    _check_text_round_trip(table, format, path)
     table.write(os.fspath(path), format=format, overwrite=overwrite)
+
+
+def _check_text_round_trip(table, format, path):
+    """Refuse text the format would not give back exactly, naming the rows.
+
+    FITS text is ASCII and loses trailing blanks ("a" and "a " would merge);
+    ECSV, a CSV, loses leading and trailing blanks.
+    """
+    for name in table.colnames:
+        values = np.ma.getdata(table[name])
+        if values.dtype.kind != "U":
+            continue
+        text = values.astype(object)
+        if format == "fits":
+            bad = [i for i, v in enumerate(text) if v != v.rstrip() or not v.isascii()]
+            why = "FITS text columns hold ASCII without trailing blanks"
+        else:
+            bad = [i for i, v in enumerate(text) if v != v.strip()]
+            why = "ECSV text columns lose leading and trailing blanks"
+        if bad:
+            shown = ", ".join(f"{text[i]!r} (row {i})" for i in bad[:3])
+            raise ValueError(
+                f"Column {name!r} cannot be written to {os.fspath(path)} exactly: "
+                f"{why}, and {len(bad)} value(s) would change: {shown}. Write a "
+                f"parquet or zarr table instead (encode_survey's output keeps "
+                f"them), or change those values."
+            )
 
 
 def read_table_file(path):
