@@ -299,15 +299,36 @@ def _check_source(store, reader, ids):
 def _open_store(output, format, overwrite, reader, encoder, batch_size, ids):
     """Open the store to resume, or create it; return it and whether resumed."""
     store_cls = store_class(output, format)
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise ValueError(
+            f"{output} exists and is not a directory; a {store_cls.format} latent "
+            f"table is one. Remove it or write to another output (overwrite=True "
+            f"replaces only tables skgalvae wrote)."
+        )
     if os.path.exists(output) and overwrite:
         remove_store(output)
     if os.path.exists(output):
-        store = store_cls.open(output)
+        try:
+            store = store_cls.open(output)
+        except Exception as exc:  # noqa: BLE001 - any damage: one way out
+            raise ValueError(
+                f"{output} exists but cannot be resumed: it is not a complete "
+                f"{store_cls.format} table skgalvae wrote ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200] if str(exc) else 'no detail'}). "
+                f"Pass overwrite=True to start again, or write to another output."
+            ) from exc
         _check_resumable(store, reader, encoder, batch_size, ids)
         return store
     chunk_rows = batch_size or min(_DEFAULT_CHUNK_ROWS, reader.n_rows)
     metadata = _new_metadata(reader, encoder, chunk_rows, ids)
-    return store_cls.create(output, metadata, np.asarray(ids[:1]).dtype)
+    try:
+        return store_cls.create(output, metadata, np.asarray(ids[:1]).dtype)
+    except BaseException:
+        # A store cut short while being created (a full disk, an interrupt)
+        # would not open again: leave nothing rather than half a store.
+        if os.path.exists(output):
+            remove_store(output)
+        raise
 
 
 def _encode_block(block, encoder, n_latent, std):

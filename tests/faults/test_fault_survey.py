@@ -246,3 +246,54 @@ def test_a_resume_with_ids_that_differ_after_the_first_rows_is_refused(
             batch_size=16,
             progress=False,
         )
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".zarr"])
+def test_an_output_damaged_at_creation_says_overwrite(
+    fitted_vae, images, tmp_path, suffix
+):
+    output = tmp_path / f"latents{suffix}"
+    encode_survey(fitted_vae, images[:32], output, batch_size=16, progress=False)
+    # What a full disk at creation leaves: an empty metadata file, or a
+    # store directory with nothing in it.
+    if suffix == ".parquet":
+        (output / "_skgalvae.json").write_text("")
+    else:
+        import shutil
+
+        shutil.rmtree(output)
+        output.mkdir()
+    with pytest.raises(ValueError, match="cannot be resumed.*Pass overwrite=True"):
+        encode_survey(fitted_vae, images[:32], output, batch_size=16, progress=False)
+    done = encode_survey(
+        fitted_vae, images[:32], output, batch_size=16, overwrite=True, progress=False
+    )
+    assert done.n_encoded == 32
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".zarr"])
+def test_a_store_cut_short_while_created_is_removed(
+    fitted_vae, images, tmp_path, suffix, monkeypatch
+):
+    from skgalvae.survey import _stores
+
+    output = tmp_path / f"latents{suffix}"
+    store_cls = _stores.store_class(output, "auto")
+    real_create = store_cls.create.__func__
+
+    def full_disk(cls, path, metadata, id_dtype):
+        real_create(cls, path, metadata, id_dtype)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store_cls, "create", classmethod(full_disk))
+    with pytest.raises(OSError, match="No space left"):
+        encode_survey(fitted_vae, images[:32], output, progress=False)
+    assert not output.exists()  # nothing half-made is left to trip the next run
+
+
+def test_an_output_that_is_a_file_is_refused(fitted_vae, images, tmp_path):
+    output = tmp_path / "latents.parquet"
+    output.write_text("not a table")
+    with pytest.raises(ValueError, match="exists and is not a directory"):
+        encode_survey(fitted_vae, images[:4], output, overwrite=True, progress=False)
+    assert output.read_text() == "not a table"
