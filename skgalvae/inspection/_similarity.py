@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import re
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,9 @@ def _latent_table(latents):
     """
     if isinstance(latents, pd.DataFrame):
         ids = latents["id"].to_numpy() if "id" in latents else None
-        columns = [c for c in latents.columns if is_latent_column(c)]
+        if ids is None and not isinstance(latents.index, pd.RangeIndex):
+            ids = latents.index.to_numpy()  # ids kept as the index
+        columns = _latent_columns(latents)
         not_numeric = [
             c for c in columns if not pd.api.types.is_numeric_dtype(latents[c])
         ]
@@ -42,6 +45,51 @@ def _latent_table(latents):
         )
     usable = np.isfinite(Z).all(axis=1)
     return Z, ids, usable
+
+
+def _refuse_zero_vectors(Z, rows, vectors):
+    """Cosine distance has no meaning for a zero vector: refuse, naming it."""
+    zero = np.flatnonzero(~np.any(Z != 0, axis=1))
+    if zero.size:
+        raise ValueError(
+            f"metric='cosine', but row {int(rows[zero[0]])} of latents is all "
+            f"zeros ({zero.size} such rows): it has no direction, so its cosine "
+            f"distance to anything is undefined. Use metric='euclidean', or drop "
+            f"those rows."
+        )
+    if not np.any(vectors != 0, axis=1).all():
+        raise ValueError(
+            "metric='cosine', but a query is all zeros: it has no direction. Use "
+            "metric='euclidean'."
+        )
+
+
+def _latent_columns(frame):
+    """Return the latent columns: one name stem, numbered (``vae0``, ``vae1``).
+
+    Another column (a ``redshift`` joined from a catalogue) is refused by
+    name rather than used as one more latent.
+    """
+    candidates = [c for c in frame.columns if is_latent_column(c)]
+    stems = {}
+    for name in candidates:
+        match = re.fullmatch(r"(.*?)(\d+)", str(name))
+        stems.setdefault(match.group(1) if match else None, []).append(name)
+    numbered = {stem: names for stem, names in stems.items() if stem is not None}
+    if not numbered:
+        return candidates  # no numbered latents: every other column is one
+    stem = max(numbered, key=lambda key: len(numbered[key]))
+    others = [name for name in candidates if name not in numbered[stem]]
+    text = [name for name in others if not pd.api.types.is_numeric_dtype(frame[name])]
+    if text:  # refused below, as not numbers
+        return numbered[stem] + text
+    if others:
+        raise ValueError(
+            f"latents has column(s) {others} beside its latents "
+            f"{numbered[stem][:2]}...; select the latent columns first "
+            f"(latents[[...]]), or drop those."
+        )
+    return numbered[stem]
 
 
 def _query_rows(query, n_rows, usable):
@@ -172,6 +220,8 @@ def similar_galaxies(
             )
         Z = (Z - mean) / spread
         vectors = (vectors - mean) / spread
+    if metric == "cosine":
+        _refuse_zero_vectors(Z[searchable], searchable, vectors)
     extra = 0 if by_vector else 1  # the query itself comes back first
     if len(searchable) - extra < n_neighbors:
         raise ValueError(
