@@ -707,6 +707,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
 
     def _check_latents(self, Z, input_name="X"):
         name = type(self).__name__
+        Z = self._latent_columns_in_order(Z, input_name)
         samples = check_samples(Z, input_name=input_name, estimator_name=name)
         if samples.data.ndim != 2 or samples.data.shape[1] != self.n_latent_:
             raise ValueError(
@@ -716,6 +717,32 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             )
         scan_values(samples.data, input_name, name)
         return np.asarray(samples.data, dtype=np.float32)
+
+    def _latent_columns_in_order(self, Z, input_name):
+        """Put a DataFrame's latent columns in the order of the features.
+
+        Decoding by position would swap latents whose columns were reordered
+        (a join, a selection); columns that are not this model's latents are
+        refused by name. Unnamed columns (0, 1, ...) are taken by position.
+        """
+        if not hasattr(Z, "columns") or not hasattr(Z, "loc"):
+            return Z
+        if list(Z.columns) == list(range(Z.shape[1])):
+            return Z
+        names = list(self.get_feature_names_out())
+        columns = [str(c) for c in Z.columns]
+        if columns == names:
+            return Z
+        missing = [n for n in names if n not in columns]
+        extra = [c for c in columns if c not in names]
+        if missing or extra:
+            raise ValueError(
+                f"{input_name}'s columns {columns[:4]}{'...' * (len(columns) > 4)} "
+                f"are not this model's latents {names[:4]}"
+                f"{'...' * (len(names) > 4)}: missing {missing[:3]}, unexpected "
+                f"{extra[:3]}. Pass the columns transform returned."
+            )
+        return Z[names]
 
     def reconstruct(self, X):
         """Encode ``X`` and decode its posterior means.

@@ -73,3 +73,20 @@ def test_a_changed_scope_keeps_the_fitted_scaling(images):
     expected = per_image.transform(images[:8])
     per_image.set_params(scope="dataset")
     np.testing.assert_array_equal(per_image.transform(images[:8]), expected)
+
+
+def test_reordered_latent_columns_decode_by_name(two_latents, images):
+    import pandas as pd
+
+    two_latents.set_output(transform="pandas")
+    try:
+        frame = two_latents.transform(images[:4])
+    finally:
+        two_latents.set_output(transform="default")
+    expected = two_latents.inverse_transform(frame)
+    swapped = frame[["vae1", "vae0"]]
+    np.testing.assert_array_equal(two_latents.inverse_transform(swapped), expected)
+    unnamed = pd.DataFrame(frame.to_numpy())  # columns 0, 1: by position
+    np.testing.assert_array_equal(two_latents.inverse_transform(unnamed), expected)
+    with pytest.raises(ValueError, match=r"missing \['vae1'\], unexpected \['z'\]"):
+        two_latents.inverse_transform(frame.rename(columns={"vae1": "z"}))
