@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseVAE, split_vae
+from ._units import strip_unit
 
 __all__ = ["LatentOutlierDetector", "ReconstructionOutlierDetector"]
 
@@ -139,6 +140,9 @@ class LatentOutlierDetector(_SigmaRuleMixin, BaseEstimator):
     ----------
     center_ : ndarray of shape (n_latent,)
         Mean of each latent over the (clipped) training samples.
+    input_unit_ : astropy.units.Unit or None
+        Unit of ``X`` when fitted on an astropy ``Quantity`` (later data is
+        converted to it), else None.
     scale_ : ndarray of shape (n_latent,)
         Standard deviation of each latent over them; 1 where it is 0.
     offset_ : float
@@ -201,6 +205,7 @@ class LatentOutlierDetector(_SigmaRuleMixin, BaseEstimator):
         self : LatentOutlierDetector
             Fitted detector.
         """
+        X = strip_unit(self, X, reset=True)
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         keep = np.ones(len(X), dtype=bool)
         self.n_iter_ = 1
@@ -231,6 +236,7 @@ class LatentOutlierDetector(_SigmaRuleMixin, BaseEstimator):
             Distance in standard deviations; beyond ``n_sigma`` is an outlier.
         """
         check_is_fitted(self)
+        X = strip_unit(self, X, reset=False)  # converted to the fit's unit
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return np.abs((X - self.center_) / self.scale_).max(axis=1)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
+from .._units import refuse_quantity
 from ..survey._stores import is_latent_column
 
 __all__ = ["similar_galaxies"]
@@ -192,6 +193,8 @@ def similar_galaxies(
         raise TypeError(f"n_neighbors must be an int; got {n_neighbors!r}.")
     if n_neighbors < 1:
         raise ValueError(f"n_neighbors must be at least 1; got {n_neighbors}.")
+    refuse_quantity(latents, "latents", "similar_galaxies")
+    refuse_quantity(query, "query", "similar_galaxies")
     Z, ids, usable = _latent_table(latents)
     vectors = np.asarray(query)
     by_vector = vectors.ndim == 2 and vectors.dtype.kind == "f"

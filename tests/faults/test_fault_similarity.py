@@ -42,3 +42,25 @@ def test_ids_kept_as_the_index_are_carried_into_the_answer(table):
     found = similar_galaxies(indexed, 0, n_neighbors=3)
     expected = similar_galaxies(table, 0, n_neighbors=3)
     assert list(found["id"]) == list(expected["id"])
+
+
+def test_latents_with_units_are_converted_or_refused_never_stripped():
+    import astropy.units as u
+
+    from skgalvae import LatentOutlierDetector
+
+    Z = np.random.default_rng(0).normal(size=(200, 3))
+    detector = LatentOutlierDetector().fit(Z * u.m)
+    # Latents in km are a thousand times larger in m: far outliers, not inliers.
+    np.testing.assert_allclose(
+        detector.sigma(Z[:2] * u.km), detector.sigma(1000 * Z[:2] * u.m)
+    )
+    assert (detector.predict(Z[:2] * u.km) == -1).all()
+    with pytest.raises(ValueError, match="does not convert"):
+        detector.sigma(Z[:2] * u.s)
+    with pytest.raises(ValueError, match="has no unit"):
+        detector.sigma(Z[:2])
+    with pytest.raises(TypeError, match="latents is an astropy Quantity"):
+        similar_galaxies(Z * u.m, 0, n_neighbors=2)
+    with pytest.raises(TypeError, match="query is an astropy Quantity"):
+        similar_galaxies(Z, Z[:1] * u.m, n_neighbors=2)
