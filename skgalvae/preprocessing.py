@@ -114,13 +114,18 @@ class _ImageTransformer(TransformerMixin, BaseEstimator):
             data = data.detach().cpu().numpy()
         return data, samples.input_shape
 
-    def _transform_chunks(self, X, function):
-        """Apply ``function`` to float64 chunks of (k, bands, h, w) images."""
+    def _transform_chunks(self, X, function, *, with_start=False):
+        """Apply ``function`` to float64 chunks of (k, bands, h, w) images.
+
+        With ``with_start``, it also gets the index of the chunk's first
+        image (for messages that name an image).
+        """
         check_is_fitted(self)
         data, input_shape = self._images(X, reset=False)
         out = np.empty(data.shape, dtype=np.float32)
         for start, chunk in _chunks(data, np.float64):
-            out[start : start + _CHUNK] = function(chunk)
+            done = function(chunk, start) if with_start else function(chunk)
+            out[start : start + _CHUNK] = done
         return out.reshape((len(out), *input_shape))
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -506,19 +511,36 @@ class AstropyStretch(_ImageTransformer):
         """
         stretch, interval = self._steps()
 
-        def normalise(chunk):
+        def normalise(chunk, start):
             out = np.empty_like(chunk)
             for image in range(len(chunk)):
                 for band in range(chunk.shape[1]):
                     values = chunk[image, band]
                     low, high = interval.get_limits(values)
+                    where = f"image {start + image}, band {band}"
+                    if low > high:
+                        raise ValueError(
+                            f"interval gives limits ({low:.4g}, {high:.4g}) for "
+                            f"{where}: the lower above the upper. Give the interval "
+                            f"its limits in increasing order."
+                        )
                     scaled = (values - low) / (high - low) if high > low else values * 0
                     if self.clip:
                         scaled = np.clip(scaled, 0.0, 1.0)
-                    out[image, band] = stretch(scaled, clip=False)
+                    stretched = stretch(scaled, clip=False)
+                    if not np.isfinite(stretched).all():
+                        bad = int((~np.isfinite(stretched)).sum())
+                        raise ValueError(
+                            f"The stretch gives NaN or inf for {bad} pixels of "
+                            f"{where}: with clip=False, values outside the "
+                            f"interval reach it, and {type(stretch).__name__} is "
+                            f"not defined for all of them. Use clip=True, or an "
+                            f"interval that holds every value."
+                        )
+                    out[image, band] = stretched
             return out
 
-        return self._transform_chunks(X, normalise)
+        return self._transform_chunks(X, normalise, with_start=True)
 
 
 class _SideTransformer(_ImageTransformer):

@@ -50,3 +50,19 @@ def test_iterative_clipping_of_reconstruction_errors_is_bounded_too(images):
     )
     with pytest.raises(ValueError, match="reconstruction errors, round"):
         detector.fit(images)
+
+
+def test_astropy_stretch_refuses_nan_and_inverted_limits():
+    from astropy.visualization import LogStretch, ManualInterval
+
+    from skgalvae.preprocessing import AstropyStretch
+
+    X = np.random.default_rng(0).random((4, 1, 8, 8)) - 0.5  # half below 0
+    log = AstropyStretch(LogStretch(), ManualInterval(0, 0.5), clip=False).fit(X)
+    with pytest.raises(ValueError, match=r"NaN or inf for \d+ pixels of image 0"):
+        log.transform(X)
+    clipped = AstropyStretch(LogStretch(), ManualInterval(0, 0.5)).fit(X)
+    assert np.isfinite(clipped.transform(X)).all()
+    inverted = AstropyStretch(interval=ManualInterval(1, 0)).fit(X)
+    with pytest.raises(ValueError, match=r"limits \(1, 0\) for image 0, band 0"):
+        inverted.transform(X)
