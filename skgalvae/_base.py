@@ -913,7 +913,14 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             total_sq = total_sq + x.square().sum(dim=0)
             count += len(x)
         sst = float((total_sq - total.square() / count).sum())
-        return 1.0 - sse / sst if sst > 0 else 0.0
+        if not sst > 0:
+            raise ValueError(
+                f"score is the R^2 of the reconstruction, which is undefined for "
+                f"samples that do not vary ({count} sample(s), all the same): "
+                f"give at least two different samples, or use "
+                f"reconstruction_error for each one."
+            )
+        return 1.0 - sse / sst
 
     def score(self, X, y=None):
         """Return the mean reconstruction quality of ``X``; higher is better.

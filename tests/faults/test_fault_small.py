@@ -66,3 +66,13 @@ def test_astropy_stretch_refuses_nan_and_inverted_limits():
     inverted = AstropyStretch(interval=ManualInterval(1, 0)).fit(X)
     with pytest.raises(ValueError, match=r"limits \(1, 0\) for image 0, band 0"):
         inverted.transform(X)
+
+
+def test_a_feature_model_does_not_score_samples_that_do_not_vary(features):
+    vae = VAETransformer(n_latent=2, max_epochs=1, batch_size=32, random_state=0)
+    vae.fit(features)
+    assert np.isfinite(vae.score(features))
+    for constant in (features[:1], np.repeat(features[:1], 5, axis=0)):
+        with pytest.raises(ValueError, match="R\\^2 .* undefined .* all the same"):
+            vae.score(constant)
+    assert vae.reconstruction_error(features[:1]).shape == (1,)
