@@ -1105,11 +1105,18 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             state.setdefault("hidden_dims_", tuple(state.get("hidden_dims", ())))
 
     def _restore_net(self, packed):
+        name = type(self).__name__
+        state = unpack_module_state(packed, name)
+        # Shapes first, on the meta device: a damaged configuration (say
+        # n_latent=10**9) is refused before any memory is allocated.
+        prefix = "module__"
+        params = {k[len(prefix) :]: v for k, v in self._module_params().items()}
+        with torch.device("meta"):
+            expected = self._module_class(**params).state_dict()
+        check_restored_state(state, expected, name)
         net = self._build_net(self.device_)
         net.initialize()  # seeded: its weights are overwritten below
-        state = unpack_module_state(packed, type(self).__name__)
         module = core_module(net.module_)
-        check_restored_state(state, module.state_dict(), type(self).__name__)
         module.load_state_dict(state)
         net.history = self.history_
         return net

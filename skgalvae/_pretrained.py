@@ -126,8 +126,9 @@ class _Encoder:
 class _Decoder:
     """Undo :class:`_Encoder` with the arrays read from safetensors."""
 
-    def __init__(self, arrays):
+    def __init__(self, arrays, path="the weights"):
         self.arrays = arrays
+        self.path = path
 
     def decode(self, value):
         """Return the Python value of a JSON form."""
@@ -140,7 +141,10 @@ class _Decoder:
         if "__float__" in value:
             return float(value["__float__"])
         if "__array__" in value:
-            return self.arrays[value["__array__"]]
+            name = value["__array__"]
+            if name not in self.arrays:
+                raise ValueError(f"{self.path} holds no array {name!r}.")
+            return self.arrays[name]
         if "__text_array__" in value:
             return np.asarray(value["__text_array__"], dtype=object)
         if "__unit__" in value:
@@ -335,7 +339,12 @@ def load_pretrained(directory):
             raise FileNotFoundError(
                 f"{directory} is not a saved skgalvae model: it has no {name}."
             )
-    config = json.loads((directory / CONFIG_FILE).read_text())
+    config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
+    try:
+        config = json.loads(config_path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{config_path} is not valid JSON: {exc}.") from None
+    _check_layout(config, config_path)
     if (
         config.get("library") != "skgalvae"
         or config.get("format", 0) > PRETRAINED_FORMAT
@@ -345,22 +354,86 @@ def load_pretrained(directory):
             f"{config.get('library')!r}; this skgalvae reads skgalvae formats up to "
             f"{PRETRAINED_FORMAT}."
         )
-    decoder = _Decoder(load_file(directory / WEIGHTS_FILE))
+    try:
+        arrays = load_file(weights_path)
+    except Exception as exc:  # noqa: BLE001 - safetensors' errors name no file
+        raise ValueError(
+            f"{weights_path} is not a readable safetensors file: {exc}."
+        ) from None
+    decoder = _Decoder(arrays, weights_path)
     classes = _classes()
     steps = []
-    for entry in config["steps"]:
+    for index, entry in enumerate(config["steps"]):
         cls = classes.get(entry["class"])
         if cls is None:
             raise ValueError(
-                f"{directory / CONFIG_FILE} names class {entry['class']!r}, which is "
+                f"{config_path} names class {entry['class']!r}, which is "
                 f"not one of skgalvae's ({', '.join(classes)})."
             )
+        where = f"{config_path}, step {index} ({entry['name']!r})"
+        state = decoder.decode(entry["state"])
+        _check_state_keys(cls, state, where)
         step = cls.__new__(cls)
-        step.__setstate__(decoder.decode(entry["state"]))
+        try:
+            step.__setstate__(state)
+        except (TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise ValueError(
+                f"{where} holds a state {cls.__name__} cannot take "
+                f"({type(exc).__name__}: {exc})."
+            ) from None
         steps.append((entry["name"], step))
     if config["pipeline"]:
         return Pipeline(steps)
     return steps[0][1]
+
+
+def _check_layout(config, path):
+    """Refuse a config.json that is not laid out as save_pretrained writes it."""
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} holds a {type(config).__name__}, not an object.")
+    steps = config.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise ValueError(f"{path} has no list of 'steps'.")
+    if not isinstance(config.get("pipeline"), bool):
+        raise ValueError(f"{path}: 'pipeline' must be true or false.")
+    for index, entry in enumerate(steps):
+        kinds = {"name": str, "class": str, "state": dict}
+        if not isinstance(entry, dict) or not all(
+            isinstance(entry.get(key), kind) for key, kind in kinds.items()
+        ):
+            raise ValueError(
+                f"{path}: step {index} must be an object with a 'name' and a "
+                f"'class' (text) and a 'state' (an object)."
+            )
+
+
+#: The private entries a saved state may hold (the network's weights and
+#: the versions that wrote it); any other name not a parameter nor a fitted
+#: attribute (ending in "_") would set something that is not state.
+_PRIVATE_STATE = {"_net_state", "_skgalvae_version", "_sklearn_version"}
+
+
+def _check_state_keys(cls, state, where):
+    """Refuse state entries that are neither parameters nor fitted attributes."""
+    import inspect
+
+    params = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = sorted(
+        key
+        for key in state
+        if key not in params
+        and key not in _PRIVATE_STATE
+        and not (key.endswith("_") and not key.startswith("_"))
+    )
+    shadowing = sorted(
+        key for key in state if key.endswith("_") and callable(getattr(cls, key, None))
+    )
+    if unknown or shadowing:
+        raise ValueError(
+            f"{where} holds entries that are not {cls.__name__}'s parameters or "
+            f"fitted attributes: {(unknown + shadowing)[:5]}; the files were not "
+            f"written by save_pretrained, or were changed."
+        )
 
 
 def sharing_types() -> list[str]:
