@@ -511,6 +511,21 @@ class BaseVAE(TransformerMixin, BaseEstimator):
         if not self.warm_start or fitted is None:
             return None
         module = core_module(fitted.module_)
+        network = {
+            "architecture": (module.architecture, self.architecture_),
+            "hidden_dims": (tuple(module.hidden_dims), tuple(self.hidden_dims_)),
+            "output_activation": (module.output_activation, self.output_activation_),
+        }
+        changed = {k: v for k, v in network.items() if v[0] != v[1]}
+        if changed:
+            described = ", ".join(
+                f"{k}={old!r} -> {new!r}" for k, (old, new) in changed.items()
+            )
+            raise ValueError(
+                f"warm_start=True continues the fitted network, but its "
+                f"{', '.join(changed)} changed ({described}): it cannot hold the "
+                f"weights. Set them back, or warm_start=False to train a new one."
+            )
         if module.sample_shape != tuple(self.sample_shape_) or (
             module.n_latent != self.n_latent
         ):

@@ -90,3 +90,13 @@ def test_reordered_latent_columns_decode_by_name(two_latents, images):
     np.testing.assert_array_equal(two_latents.inverse_transform(unnamed), expected)
     with pytest.raises(ValueError, match=r"missing \['vae1'\], unexpected \['z'\]"):
         two_latents.inverse_transform(frame.rename(columns={"vae1": "z"}))
+
+
+@pytest.mark.parametrize(
+    "change", [{"architecture": "xu2023"}, {"hidden_dims": (8, 16)}], ids=str
+)
+def test_warm_start_with_another_network_is_refused_by_name(small_vae, images, change):
+    vae = small_vae(n_latent=2, hidden_dims=(8,), warm_start=True).fit(images)
+    vae.set_params(**change)
+    with pytest.raises(ValueError, match=f"its {next(iter(change))} changed"):
+        vae.fit(images)
