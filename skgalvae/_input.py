@@ -167,6 +167,10 @@ def _check_not_empty(array, input_name, estimator_name):
         )
 
 
+#: Smallest image side the SSIM's 11x11 Gaussian window fits in.
+MIN_SSIM_SIDE = 11
+
+
 def check_image_side(sample_shape, side_multiple, input_name, estimator_name):
     """Raise unless ``sample_shape = (bands, side, side)`` fits the encoder.
 
@@ -179,11 +183,13 @@ def check_image_side(sample_shape, side_multiple, input_name, estimator_name):
             f"{input_name} holds {height}x{width} images; {estimator_name} needs "
             f"square images. Crop or pad them to a square first."
         )
-    if height < side_multiple or height % side_multiple:
+    # The SSIM that scores the reconstructions needs its 11x11 window.
+    smallest = side_multiple * -(-max(MIN_SSIM_SIDE, side_multiple) // side_multiple)
+    if height < smallest or height % side_multiple:
         raise ValueError(
             f"{input_name} holds {height}x{width} images; {estimator_name} needs a "
-            f"side that is at least {side_multiple} and divisible by {side_multiple} "
-            f"(e.g. {side_multiple}, {2 * side_multiple}, {4 * side_multiple}). "
+            f"side that is at least {smallest} and divisible by {side_multiple} "
+            f"(e.g. {smallest}, {2 * smallest}, {4 * smallest}). "
             f"Resize or crop the cutouts."
         )
 

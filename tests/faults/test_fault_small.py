@@ -76,3 +76,14 @@ def test_a_feature_model_does_not_score_samples_that_do_not_vary(features):
         with pytest.raises(ValueError, match="R\\^2 .* undefined .* all the same"):
             vae.score(constant)
     assert vae.reconstruction_error(features[:1]).shape == (1,)
+
+
+@pytest.mark.parametrize("side", [4, 5, 10])
+def test_the_image_side_hint_names_sides_that_work_end_to_end(side):
+    X = np.random.default_rng(0).random((16, 1, side, side), dtype=np.float32)
+    vae = VAETransformer(n_latent=2, hidden_dims=(8,), max_epochs=1, batch_size=8)
+    with pytest.raises(ValueError, match=r"at least (\d+)") as info:
+        vae.fit(X)
+    suggested = int(re.search(r"at least (\d+)", str(info.value)).group(1))
+    X = np.random.default_rng(0).random((16, 1, suggested, suggested), np.float32)
+    assert np.isfinite(vae.fit(X).score(X))  # the SSIM's window fits
