@@ -1096,7 +1096,7 @@ class BaseVAE(TransformerMixin, BaseEstimator):
             for name, p in inspect.signature(type(self).__init__).parameters.items()
             if p.default is not inspect.Parameter.empty
         }
-        if "_net_state" in state or "net_" in state:
+        if "sample_shape_" in state:  # fitted before n_latent_ was recorded
             state.setdefault("n_latent_", state.get("n_latent"))
         if "architecture" in state:
             # Only parameters added since (e.g. inference_batch_size) are
