@@ -106,8 +106,9 @@ except KeyboardInterrupt:
 # Resuming
 # --------
 # The same call on the store resumes at the first chunk not done (it checks
-# that the model and the source are the ones that wrote the table). The summary names the
-# unreadable cutout by its id; its row keeps NaN latents and the reason.
+# that the model and the source are the ones that wrote the table). The
+# summary names the unreadable cutout by its id; its row keeps NaN latents and
+# the reason.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UnreadableRowsWarning)  # printed below
     summary = encode_survey(  # a progress bar unless progress=False
