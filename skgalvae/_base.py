@@ -56,7 +56,7 @@ from ._training import (
     optimizer_settings,
     validation_split,
 )
-from ._units import strip_unit, with_unit
+from ._units import UnitAsText, strip_unit, with_unit
 from .io._lazy import is_lazy
 from .nn import ArrayDataset, VAEModule, VAENet, reconstruction_error
 from .nn.architectures import get_architecture, resolve_hidden_dims
@@ -75,7 +75,7 @@ __all__ = ["OPTIMIZERS", "BaseVAE", "collect_rows", "split_vae"]
 CUDA_INFERENCE_BATCH_SIZE = 1024
 
 
-class BaseVAE(TransformerMixin, BaseEstimator):
+class BaseVAE(UnitAsText, TransformerMixin, BaseEstimator):
     """Base class of skgalvae's VAE estimators; not for direct use.
 
     Subclasses define ``__init__`` (storing the parameters below) and

@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseVAE, split_vae
-from ._units import strip_unit
+from ._units import UnitAsText, strip_unit
 
 __all__ = ["LatentOutlierDetector", "ReconstructionOutlierDetector"]
 
@@ -106,7 +106,7 @@ class _SigmaRuleMixin(OutlierMixin):
         return np.where(self.decision_function(X) < 0, -1, 1)
 
 
-class LatentOutlierDetector(_SigmaRuleMixin, BaseEstimator):
+class LatentOutlierDetector(_SigmaRuleMixin, UnitAsText, BaseEstimator):
     """Flag samples beyond ``n_sigma`` standard deviations in any latent.
 
     Xu et al. (2023, Sec. 6) flag galaxies whose latents lie beyond 8

@@ -110,3 +110,27 @@ def with_unit(estimator, values):
     from astropy.units import Quantity
 
     return Quantity(values, unit, copy=False)
+
+
+class UnitAsText:
+    """Store ``input_unit_`` as text when pickled, and read it back as a unit.
+
+    An astropy unit is not plain data: skops cannot serialise one (it
+    recurses without end), and a text form is what save_pretrained keeps
+    anyway. Mixed in before scikit-learn's ``BaseEstimator``.
+    """
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        unit = state.get("input_unit_")
+        if unit is not None and not isinstance(unit, str):
+            state["input_unit_"] = unit.to_string()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if isinstance(state.get("input_unit_"), str):
+            from astropy.units import Unit
+
+            state["input_unit_"] = Unit(state["input_unit_"])
+        super().__setstate__(state)

@@ -34,7 +34,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._input import check_samples, scan_values
-from ._units import strip_unit
+from ._units import UnitAsText, strip_unit
 from .io._resize import resize_images
 
 __all__ = [
@@ -88,7 +88,7 @@ def _chunks(data, dtype):
         yield start, np.asarray(data[start : start + _CHUNK], dtype=dtype)
 
 
-class _ImageTransformer(TransformerMixin, BaseEstimator):
+class _ImageTransformer(UnitAsText, TransformerMixin, BaseEstimator):
     """Shared intake: image arrays in, float32 arrays of the same shape out."""
 
     def _images(self, X, *, reset):

@@ -75,3 +75,26 @@ def test_a_sound_pickle_round_trips(fitted_vae, images):
     np.testing.assert_array_equal(
         restored.transform(images), fitted_vae.transform(images)
     )
+
+
+def test_skops_stores_models_fitted_on_quantities():
+    import astropy.units as u
+    import skops.io as sio
+    from sklearn.pipeline import make_pipeline
+
+    from skgalvae import VAETransformer
+    from skgalvae.preprocessing import BandScaler
+
+    X = np.random.default_rng(0).random((16, 1, 64, 64)) * u.nJy
+    pipe = make_pipeline(
+        BandScaler(),
+        VAETransformer(n_latent=2, hidden_dims=(8,), max_epochs=1, batch_size=16),
+    ).fit(X)
+    data = sio.dumps(pipe)  # astropy units recursed without end
+    restored = sio.loads(data, trusted=sio.get_untrusted_types(data=data))
+    assert restored[0].input_unit_ == u.nJy
+    np.testing.assert_allclose(restored.transform(X), pipe.transform(X), atol=1e-6)
+    # Converted like the original: the same images in picojansky.
+    np.testing.assert_allclose(
+        restored.transform(X.to(u.pJy)), pipe.transform(X), atol=1e-5
+    )
