@@ -104,6 +104,7 @@ class _ImageTransformer(UnitAsText, TransformerMixin, BaseEstimator):
         bands = samples.sample_shape[0]
         if reset:
             self.n_bands_in_ = bands
+            self.sample_shape_in_ = tuple(samples.sample_shape)
         elif bands != self.n_bands_in_:
             raise ValueError(
                 f"X has {bands} band(s), but {name} was fitted on "
@@ -113,6 +114,51 @@ class _ImageTransformer(UnitAsText, TransformerMixin, BaseEstimator):
         if torch.is_tensor(data):
             data = data.detach().cpu().numpy()
         return data, samples.input_shape
+
+    def _output_sample_shape(self):
+        """``(bands, h, w)`` of one output image for the fit's input."""
+        return self.sample_shape_in_
+
+    def get_feature_names_out(self, input_features=None):
+        """Return ``pixel0, pixel1, ...``: one name per output value.
+
+        For a Pipeline's names, as its next step (a VAE) counts its inputs.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self)
+        n_values = int(np.prod(self._output_sample_shape()))
+        return np.asarray([f"pixel{i}" for i in range(n_values)], dtype=object)
+
+    def set_output(self, *, transform=None):
+        """Accept a Pipeline's output container; images stay arrays.
+
+        ``Pipeline(...).set_output(transform="pandas")`` sets every step:
+        the VAE at its end then returns a DataFrame of latents, while images,
+        which are not tables, pass between the steps as arrays.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            The container asked for.
+
+        Returns
+        -------
+        self : object
+        """
+        if transform not in (None, "default", "pandas", "polars"):
+            raise ValueError(
+                f"transform must be 'default', 'pandas', 'polars' or None; got "
+                f"{transform!r}."
+            )
+        return self
 
     def _transform_chunks(self, X, function, *, with_start=False):
         """Apply ``function`` to float64 chunks of (k, bands, h, w) images.
@@ -571,21 +617,8 @@ class _SideTransformer(_ImageTransformer):
             out[start : start + _CHUNK] = resized
         return out.reshape((len(out), *input_shape[:-2], self.size, self.size))
 
-    def get_feature_names_out(self, input_features=None):
-        """Return ``pixel0, pixel1, ...``: one name per output value.
-
-        Parameters
-        ----------
-        input_features : None
-            Ignored.
-
-        Returns
-        -------
-        ndarray of str
-        """
-        check_is_fitted(self)
-        n_values = self.n_bands_in_ * self.size * self.size
-        return np.asarray([f"pixel{i}" for i in range(n_values)], dtype=object)
+    def _output_sample_shape(self):
+        return (self.n_bands_in_, self.size, self.size)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

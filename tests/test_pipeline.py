@@ -7,6 +7,14 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 from skgalvae import VAETransformer
+from skgalvae.preprocessing import (
+    AsinhStretch,
+    AstropyStretch,
+    BandScaler,
+    CenterCrop,
+    MTFStretch,
+    Resize,
+)
 
 FIT_CALLS = []
 
@@ -77,3 +85,31 @@ def test_pipeline_memory_skips_refitting_the_vae(blobs, tmp_path):
     search.fit(blobs.images, blobs.target)
     assert FIT_CALLS == []  # everything came from the cache
     np.testing.assert_array_equal(first, search.cv_results_["mean_test_score"])
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        BandScaler(),
+        AsinhStretch(),
+        MTFStretch(),
+        AstropyStretch(),
+        CenterCrop(64),
+        Resize(64),
+    ],
+    ids=lambda step: type(step).__name__,
+)
+def test_pandas_output_through_a_pipeline_of_every_transformer(step):
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+
+    side = 80 if isinstance(step, (CenterCrop, Resize)) else 64
+    X = np.random.default_rng(0).random((16, 1, side, side), dtype=np.float32)
+    vae = VAETransformer(n_latent=2, hidden_dims=(8,), max_epochs=1, batch_size=16)
+    pipe = make_pipeline(clone(step), vae).set_output(transform="pandas").fit(X)
+    frame = pipe.transform(X)
+    assert list(frame.columns) == ["vae0", "vae1"] and len(frame) == 16
+    assert list(pipe.get_feature_names_out()) == ["vae0", "vae1"]
+    # The images between the steps stay arrays.
+    assert isinstance(pipe[0].transform(X), np.ndarray)
+    assert len(pipe[0].get_feature_names_out()) == 64 * 64
