@@ -15,3 +15,40 @@ def test_ruff_check_is_clean():
         ["ruff", "check", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Import names whose distribution is named otherwise.
+_DISTRIBUTIONS = {
+    "sklearn": "scikit-learn",
+    "PIL": "pillow",
+    "markdown_it": "markdown-it-py",
+}
+
+
+def test_every_imported_package_is_declared():
+    import ast
+    import configparser
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = configparser.ConfigParser()
+    config.read(root / "setup.cfg")
+    declared = config["options"]["install_requires"] + "".join(
+        config["options.extras_require"].values()
+    )
+    declared = declared.lower()
+    imported = set()
+    for path in (root / "skgalvae").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"skgalvae"}
+    missing = sorted(
+        name
+        for name in third_party
+        if _DISTRIBUTIONS.get(name, name).lower() not in declared
+    )
+    assert missing == [], f"imported but not declared in setup.cfg: {missing}"
