@@ -2,7 +2,7 @@
 
 An example runs at sizes whose figures show the real behaviour (minutes on a
 laptop CPU). On its command line, ``--quick`` shrinks them to a smoke run of
-seconds (the test suite's), ``--out DIR`` picks the output directory and
+seconds (what the tests run), ``--out DIR`` picks the output directory and
 ``--device`` the torch device.
 
 Where the environment variable ``SKGALVAE_EXAMPLE_CACHE`` names a directory
