@@ -237,8 +237,8 @@ def _add_encode_parser(commands):
 
 #: How the commands that read an image source describe their argument.
 SOURCE_HELP = (
-    "a .zarr store or .h5 file (with --key), or a text file listing one "
-    "FITS/JPEG/PNG path per line (relative to the text file)"
+    "a .zarr store or .h5 file (with --key), a .npy array, or a text file "
+    "listing one FITS/JPEG/PNG path per line (relative to the text file)"
 )
 
 

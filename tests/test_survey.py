@@ -327,3 +327,18 @@ def test_read_only_memmap_with_a_nan_row(fitted_vae, survey, reference, tmp_path
     np.testing.assert_allclose(
         _latent_columns(frame, 4)[keep], reference[keep], atol=1e-5
     )
+
+
+def test_command_line_encode_from_a_npy_file(fitted_vae, survey, reference, tmp_path):
+    import joblib
+
+    from skgalvae._cli import main
+
+    joblib.dump(fitted_vae, tmp_path / "vae.joblib")
+    np.save(tmp_path / "survey.npy", survey)
+    output = str(tmp_path / "out.zarr")
+    args = ["encode", str(tmp_path / "vae.joblib"), str(tmp_path / "survey.npy")]
+    assert main([*args, output, "--quiet"]) == 0
+    frame = read_latents(output)
+    assert list(frame["id"]) == list(range(len(survey)))
+    np.testing.assert_allclose(_latent_columns(frame, 4), reference, atol=1e-5)

@@ -15,6 +15,7 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 ZARR_SUFFIXES = (".zarr",)
 HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
 PATH_LIST_SUFFIXES = (".txt",)
+NUMPY_SUFFIXES = (".npy",)
 
 _FORMATS = {
     "fits": FITS_SUFFIXES,
@@ -22,6 +23,7 @@ _FORMATS = {
     "zarr": ZARR_SUFFIXES,
     "hdf5": HDF5_SUFFIXES,
     "path list": PATH_LIST_SUFFIXES,
+    "numpy": NUMPY_SUFFIXES,
 }
 _DESCRIPTIONS = {
     "fits": "a FITS cutout",
@@ -29,6 +31,7 @@ _DESCRIPTIONS = {
     "zarr": "a zarr store",
     "hdf5": "an HDF5 file",
     "path list": "a text file listing cutout paths, one per line",
+    "numpy": "a NumPy .npy array (memory-mapped)",
 }
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._formats import path_format, read_path_list
+from ._formats import check_regular_file, path_format, read_path_list
 from ._lazy import is_lazy, is_path_list, lazy_from_paths
 
 
@@ -193,9 +193,10 @@ def open_source(source, key=None):
     Parameters
     ----------
     source : str, path-like, sequence of paths or array-like
-        A zarr store or HDF5 file path (``key`` names the array), a text file
-        listing FITS/JPEG/PNG paths, a list of such paths, a lazy collection,
-        or an array (numpy, zarr, h5py, dask).
+        A zarr store or HDF5 file path (``key`` names the array), a ``.npy``
+        file (memory-mapped), a text file listing FITS/JPEG/PNG paths, a list
+        of such paths, a lazy collection, or an array (numpy, zarr, h5py,
+        dask).
     key : str or None, default=None
         The image array inside a store.
 
@@ -216,8 +217,13 @@ def open_source(source, key=None):
     if isinstance(source, (str, os.PathLike)):
         text = os.fspath(source)
         name = text + (f"[{key!r}]" if key is not None else "")
-        kind = path_format(text, allowed=("zarr", "hdf5", "path list"))
-        if kind == "path list":
+        kind = path_format(text, allowed=("zarr", "hdf5", "path list", "numpy"))
+        if kind == "numpy":
+            if key is not None:
+                raise ValueError(f"key= names an array inside a store; {text} is one.")
+            check_regular_file(text)
+            data = np.load(text, mmap_mode="r")  # read chunk by chunk
+        elif kind == "path list":
             if key is not None:
                 raise ValueError(
                     f"key= names an array inside a store, but {text} lists files."
