@@ -220,7 +220,9 @@ def _add_encode_parser(commands):
             "Rows that cannot be read keep NaN latents and are listed by id."
         ),
     )
-    encode.add_argument("model", help="joblib file of the fitted model")
+    encode.add_argument(
+        "model", help="the fitted model: a joblib file or a save_pretrained directory"
+    )
     encode.add_argument("source", help=SOURCE_HELP)
     encode.add_argument("output", help="latents.zarr or latents.parquet")
     encode.add_argument("--key", help="the image array inside the store")
@@ -277,9 +279,24 @@ def check_device(device):
 
 
 def load_model(path):
-    """Load a fitted model from a joblib file, or say why it is not one."""
+    """Load a fitted model: a joblib file or a save_pretrained directory.
+
+    Raises a :class:`UsageError` that says why ``path`` is not one.
+    """
     import joblib
 
+    if os.path.isdir(path):
+        from ._pretrained import CONFIG_FILE, load_pretrained
+
+        if not os.path.isfile(os.path.join(path, CONFIG_FILE)):
+            raise UsageError(
+                f"{path} is a directory but not a saved model (no {CONFIG_FILE}); "
+                f"pass a joblib file or a save_pretrained directory."
+            )
+        try:
+            return load_pretrained(path)
+        except (OSError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
     if not os.path.isfile(path):
         raise UsageError(f"model file {path} does not exist.")
     try:

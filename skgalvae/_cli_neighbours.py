@@ -21,14 +21,15 @@ def add_neighbours_parser(commands, positive_int) -> None:
             "Print the K nearest galaxies in latent space to each QUERY id, as "
             "CSV (query_id, rank, id, distance), nearest first. LATENTS is a table "
             "written by 'skgalvae encode' (.zarr or .parquet) or write_latents "
-            "(.fits or .ecsv), or a joblib file "
-            "of a fitted model, which then encodes the images of --images. "
+            "(.fits or .ecsv), or a fitted model (a joblib file or a "
+            "save_pretrained directory), which then encodes the images of --images. "
             "With --images and --grid, draws each query and its neighbours."
         ),
     )
     neighbours.add_argument(
         "latents",
-        help="a latent table (.zarr, .parquet, .fits, .ecsv), or model.joblib",
+        help="a latent table (.zarr, .parquet, .fits, .ecsv), or a model "
+        "(model.joblib or a save_pretrained directory)",
     )
     neighbours.add_argument("query", nargs="+", help="id(s) of the query galaxies")
     neighbours.add_argument(
@@ -155,7 +156,9 @@ def run_neighbours(args) -> int:
     from ._cli import UsageError
     from .inspection import similar_galaxies
 
-    is_model = args.latents.lower().endswith((".joblib", ".pkl", ".pickle"))
+    is_model = args.latents.lower().endswith((".joblib", ".pkl", ".pickle")) or (
+        os.path.isfile(os.path.join(args.latents, "config.json"))
+    )
     if args.key is not None and args.images is None:
         raise UsageError("--key names the image array of --images: pass --images.")
     if args.invariant and not is_model:

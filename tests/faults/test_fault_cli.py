@@ -128,3 +128,24 @@ def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
     )
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "RuntimeError: a bug" in result.stderr
+
+
+def test_a_save_pretrained_directory_is_a_model_for_every_command(
+    tmp_path, fitted_vae, survey_zarr, capsys
+):
+    from skgalvae import save_pretrained
+    from skgalvae.survey import read_latents
+
+    model = tmp_path / "model"
+    save_pretrained(fitted_vae, model)
+    output = tmp_path / "latents.parquet"
+    argv = ["encode", str(model), str(survey_zarr), str(output), "--key", "images"]
+    assert main([*argv, "--quiet"]) == 0
+    assert len(read_latents(output)) == 32
+    capsys.readouterr()
+    argv = ["neighbours", str(model), "3", "-k", "2", "--images", str(survey_zarr)]
+    assert main([*argv, "--key", "images"]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "query_id,rank,id,distance"
+    (tmp_path / "empty").mkdir()
+    err = _exits_2(["encode", str(tmp_path / "empty"), "x.zarr", "o.zarr"], capsys)
+    assert "is a directory but not a saved model (no config.json)" in err
