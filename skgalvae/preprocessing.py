@@ -232,6 +232,8 @@ class BandScaler(_ImageTransformer):
     ----------
     n_bands_in_ : int
         Number of bands seen in fit.
+    sample_shape_in_ : tuple of int
+        ``(bands, h, w)`` of the images seen by ``fit``.
     input_unit_ : astropy.units.Unit or None
         Unit of ``X`` when fitted on an astropy ``Quantity`` (later data is
         converted to it; the output has no unit), else None.
@@ -357,6 +359,8 @@ class AsinhStretch(_ImageTransformer):
     ----------
     n_bands_in_ : int
         Number of bands seen in fit.
+    sample_shape_in_ : tuple of int
+        ``(bands, h, w)`` of the images seen by ``fit``.
     input_unit_ : astropy.units.Unit or None
         Unit of ``X`` when fitted on an astropy ``Quantity`` (later data is
         converted to it; the output has no unit), else None.
@@ -414,6 +418,8 @@ class MTFStretch(_ImageTransformer):
     ----------
     n_bands_in_ : int
         Number of bands seen in fit.
+    sample_shape_in_ : tuple of int
+        ``(bands, h, w)`` of the images seen by ``fit``.
     input_unit_ : astropy.units.Unit or None
         Unit of ``X`` when fitted on an astropy ``Quantity`` (later data is
         converted to it; the output has no unit), else None.
@@ -507,6 +513,8 @@ class AstropyStretch(_ImageTransformer):
     ----------
     n_bands_in_ : int
         Number of bands seen in fit.
+    sample_shape_in_ : tuple of int
+        ``(bands, h, w)`` of the images seen by ``fit``.
     input_unit_ : astropy.units.Unit or None
         Unit of ``X`` when fitted on an astropy ``Quantity`` (later data is
         converted to it; the output has no unit), else None.
@@ -642,6 +650,8 @@ class CenterCrop(_SideTransformer):
     ----------
     n_bands_in_ : int
         Bands of the images seen by ``fit``.
+    sample_shape_in_ : tuple of int
+        ``(bands, h, w)`` of the images seen by ``fit``.
 
     See Also
     --------
@@ -686,6 +696,8 @@ class Resize(_SideTransformer):
     ----------
     n_bands_in_ : int
         Bands of the images seen by ``fit``.
+    sample_shape_in_ : tuple of int
+        ``(bands, h, w)`` of the images seen by ``fit``.
 
     See Also
     --------
