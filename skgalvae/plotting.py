@@ -1,10 +1,11 @@
-"""Pictures of galaxy images: colour composites and labelled grids.
+"""Pictures of galaxy images: colour composites, labelled grids, latent maps.
 
 :func:`galaxy_rgb` needs only numpy and astropy; the ``plot_*`` functions import
 matplotlib when called (``pip install skgalvae[plot]``). :func:`plot_traversals`
 and :func:`plot_interpolation` draw the arrays of
 :func:`skgalvae.inspection.latent_traversals` and
-:func:`skgalvae.inspection.interpolate_galaxies`.
+:func:`skgalvae.inspection.interpolate_galaxies`; :func:`plot_latent_map`
+places galaxy thumbnails at a 2-d embedding of their latents.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import numpy as np
 from astropy.visualization import make_lupton_rgb
 
 __all__ = [
+    "embed_latents",
     "galaxy_rgb",
     "plot_image_grid",
     "plot_interpolation",
+    "plot_latent_map",
     "plot_traversals",
+    "thumbnail_rows",
 ]
 
 
@@ -206,3 +210,194 @@ def plot_interpolation(path, *, panel_size: float = 1.0, **rgb):
         panel_size=panel_size,
         **rgb,
     )
+
+
+#: The 2-d embeddings :func:`embed_latents` makes.
+EMBEDDINGS = ("tsne", "umap", "pca")
+
+
+def embed_latents(latents, method: str = "tsne", *, random_state=0):
+    """Embed latent vectors in 2-d for a picture.
+
+    Parameters
+    ----------
+    latents : array-like of shape (n_galaxies, n_latent)
+        Latents, e.g. ``VAETransformer.transform`` output.
+    method : {"tsne", "umap", "pca"}, default="tsne"
+        scikit-learn's t-SNE (perplexity 30, or less for few galaxies), UMAP
+        (needs ``umap-learn``), or the first two principal components.
+    random_state : int or None, default=0
+        Seed of t-SNE and UMAP.
+
+    Returns
+    -------
+    ndarray of shape (n_galaxies, 2)
+    """
+    Z = np.asarray(latents, dtype=np.float64)
+    if Z.ndim != 2 or len(Z) < 3 or not np.isfinite(Z).all():
+        raise ValueError(
+            f"latents must be finite, of shape (n_galaxies >= 3, n_latent); got "
+            f"shape {Z.shape}."
+        )
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        perplexity = min(30.0, (len(Z) - 1) / 3)
+        return TSNE(
+            n_components=2, perplexity=perplexity, init="pca", random_state=random_state
+        ).fit_transform(Z)
+    if method == "umap":
+        try:
+            from umap import UMAP
+        except ImportError:
+            raise ImportError(
+                "method='umap' needs umap-learn: pip install umap-learn (or use "
+                "method='tsne')."
+            ) from None
+        return UMAP(n_components=2, random_state=random_state).fit_transform(Z)
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=2).fit_transform(Z)
+    raise ValueError(f"method must be one of {EMBEDDINGS}; got {method!r}.")
+
+
+def thumbnail_rows(embedding, n_thumbnails: int = 225):
+    """Rows to show as thumbnails on a map: at most one per cell of a grid.
+
+    The map's extent is cut into a square grid of about ``n_thumbnails``
+    cells; in each cell that holds galaxies the one nearest its centre is
+    chosen, so thumbnails never overlap and every populated region shows;
+    each thumbnail goes at its cell's centre.
+
+    Parameters
+    ----------
+    embedding : array-like of shape (n_galaxies, 2)
+        The 2-d positions.
+    n_thumbnails : int, default=225
+        The most thumbnails (the grid has ``floor(sqrt(n))`` cells a side).
+
+    Returns
+    -------
+    rows : ndarray of int
+        Chosen rows, in no particular order.
+    centres : ndarray of shape (len(rows), 2)
+        The centre of each chosen row's cell, where its thumbnail goes.
+    cell : float
+        Side of a grid cell, in the embedding's units (the thumbnails' size).
+    """
+    xy = np.asarray(embedding, dtype=np.float64)
+    side = max(int(np.sqrt(n_thumbnails)), 1)
+    low, high = xy.min(axis=0), xy.max(axis=0)
+    cell = float(max((high - low).max(), 1e-12) / side)
+    index = np.minimum(((xy - low) / cell).astype(int), side - 1)
+    centres = low + (index + 0.5) * cell
+    distance = np.linalg.norm(xy - centres, axis=1)
+    keys = index[:, 0] * side + index[:, 1]
+    order = np.lexsort((distance, keys))  # by cell, nearest the centre first
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = keys[order][1:] != keys[order][:-1]
+    rows = order[first]
+    return rows, centres[rows], cell
+
+
+def plot_latent_map(
+    images,
+    latents,
+    *,
+    labels=None,
+    method: str = "tsne",
+    n_thumbnails: int = 225,
+    random_state=0,
+    figsize=(8.0, 8.0),
+    **rgb,
+):
+    """Place galaxy thumbnails at a 2-d embedding of their latents.
+
+    Every galaxy is a point; a selection of them (one per cell of a grid
+    over the map, see :func:`thumbnail_rows`) is drawn as its image, framed
+    in its label's colour when ``labels`` are given. The picture shows what
+    the latent space has learned: similar galaxies should sit together.
+
+    Parameters
+    ----------
+    images : array-like of shape (n_galaxies, bands, h, w)
+        The galaxies, in the rows of ``latents``.
+    latents : array-like of shape (n_galaxies, n_latent)
+        Their latents; with two columns, the map's positions as they are.
+    labels : array-like of shape (n_galaxies,), default=None
+        A class per galaxy (e.g. Galaxy Zoo's), for colours and a legend.
+    method : {"tsne", "umap", "pca"}, default="tsne"
+        The embedding, as for :func:`embed_latents`.
+    n_thumbnails : int, default=225
+        The most thumbnails drawn.
+    random_state : int or None, default=0
+        Seed of the embedding.
+    figsize : tuple of float, default=(8.0, 8.0)
+        Inches.
+    **rgb
+        Passed to :func:`galaxy_rgb`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With ``embedding`` (the positions) and ``thumbnail_rows`` (the rows
+        drawn) as attributes.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    images = np.asarray(images)
+    Z = np.asarray(latents, dtype=np.float64)
+    if images.ndim != 4 or Z.ndim != 2 or len(images) != len(Z):
+        raise ValueError(
+            f"images (n, bands, h, w) and latents (n, n_latent) must hold the "
+            f"same galaxies; got shapes {images.shape} and {Z.shape}."
+        )
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (len(Z),):
+            raise ValueError(
+                f"labels must hold one class per galaxy ({len(Z)}); got shape "
+                f"{labels.shape}."
+            )
+    xy = Z if Z.shape[1] == 2 else embed_latents(Z, method, random_state=random_state)
+    rows, centres, cell = thumbnail_rows(xy, n_thumbnails)
+    fig, ax = plt.subplots(figsize=figsize)
+    classes = [None] if labels is None else sorted(set(labels.tolist()))
+    colours = {name: f"C{i % 10}" for i, name in enumerate(classes)}
+    for name in classes:
+        where = slice(None) if name is None else labels == name
+        count = len(xy) if name is None else int(where.sum())
+        colour = "0.6" if name is None else colours[name]
+        label = None if name is None else f"{name} ({count})"
+        ax.scatter(*xy[where].T, s=4, color=colour, label=label, zorder=1)
+    thumbnails = galaxy_rgb(images[rows], **rgb)
+    half = 0.47 * cell
+    # Each thumbnail fills its grid cell (it stands for the galaxies there).
+    for row, (x, y), picture in zip(rows, centres, thumbnails, strict=True):
+        extent = (x - half, x + half, y - half, y + half)
+        ax.imshow(picture, extent=extent, origin="lower", zorder=2)
+        if labels is not None:
+            frame = Rectangle(
+                (x - half, y - half),
+                2 * half,
+                2 * half,
+                fill=False,
+                linewidth=1.2,
+                edgecolor=colours[labels[row].item()],
+                zorder=3,
+            )
+            ax.add_patch(frame)
+    margin = cell
+    ax.set_xlim(xy[:, 0].min() - margin, xy[:, 0].max() + margin)
+    ax.set_ylim(xy[:, 1].min() - margin, xy[:, 1].max() + margin)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if labels is not None:
+        ax.legend(markerscale=3, fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.embedding = xy
+    fig.thumbnail_rows = rows
+    return fig

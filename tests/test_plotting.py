@@ -1,10 +1,12 @@
-"""Colour composites and image grids."""
+"""Colour composites, image grids and latent maps."""
 
 import numpy as np
 import pytest
 
 from skgalvae.datasets import make_galaxies
 from skgalvae.plotting import galaxy_rgb, plot_image_grid
+
+plt = pytest.importorskip("matplotlib.pyplot")
 
 
 def test_galaxy_rgb_maps_z_r_g_to_red_green_blue():
@@ -58,3 +60,42 @@ def test_row_labels_fit_the_figure_without_a_wide_margin(label):
     # The margin is as wide as the labels need, give or take half an inch.
     assert left_edge < 0.5 * fig.dpi
     assert panels_start > 0
+
+
+def test_latent_map_places_one_thumbnail_per_cell():
+    from skgalvae.plotting import plot_latent_map, thumbnail_rows
+
+    rng = np.random.default_rng(0)
+    images = rng.random((120, 3, 16, 16))
+    # Two clusters in latent space, labelled by cluster.
+    latents = np.concatenate([rng.normal(0, 1, (60, 4)), rng.normal(8, 1, (60, 4))])
+    labels = np.array(["a"] * 60 + ["b"] * 60)
+    fig = plot_latent_map(images, latents, labels=labels, method="pca", n_thumbnails=49)
+    rows = fig.thumbnail_rows
+    assert 2 <= len(rows) <= 49 and len(set(rows)) == len(rows)
+    ax = fig.axes[0]
+    assert len(ax.images) == len(rows)  # one picture per chosen galaxy
+    assert len(ax.patches) == len(rows)  # framed in its label's colour
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a (60)", "b (60)"]
+    # No two thumbnails share a cell: their centres are a cell apart at least.
+    _, centres, cell = thumbnail_rows(fig.embedding, 49)
+    gaps = np.abs(centres[:, None] - centres[None]).max(axis=-1)
+    assert gaps[~np.eye(len(centres), dtype=bool)].min() >= cell * 0.999
+    plt.close(fig)
+
+
+def test_latent_map_takes_a_2d_embedding_as_it_is_and_checks_its_input():
+    from skgalvae.plotting import embed_latents, plot_latent_map
+
+    rng = np.random.default_rng(1)
+    images, xy = rng.random((30, 1, 8, 8)), rng.normal(size=(30, 2))
+    fig = plot_latent_map(images, xy, n_thumbnails=9)
+    np.testing.assert_array_equal(fig.embedding, xy)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="same galaxies"):
+        plot_latent_map(images[:10], xy)
+    with pytest.raises(ValueError, match="one class per galaxy"):
+        plot_latent_map(images, xy, labels=["a"] * 3)
+    with pytest.raises(ValueError, match="method must be one of"):
+        embed_latents(rng.normal(size=(10, 4)), "isomap")
+    assert embed_latents(rng.normal(size=(12, 4)), "tsne").shape == (12, 2)
