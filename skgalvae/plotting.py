@@ -364,7 +364,8 @@ def plot_latent_map(
     xy = Z if Z.shape[1] == 2 else embed_latents(Z, method, random_state=random_state)
     rows, centres, cell = thumbnail_rows(xy, n_thumbnails)
     fig, ax = plt.subplots(figsize=figsize)
-    classes = [None] if labels is None else sorted(set(labels.tolist()))
+    names = None if labels is None else labels.tolist()  # plain Python values
+    classes = [None] if labels is None else sorted(set(names))
     colours = {name: f"C{i % 10}" for i, name in enumerate(classes)}
     for name in classes:
         where = slice(None) if name is None else labels == name
@@ -385,7 +386,7 @@ def plot_latent_map(
                 2 * half,
                 fill=False,
                 linewidth=1.2,
-                edgecolor=colours[labels[row].item()],
+                edgecolor=colours[names[row]],
                 zorder=3,
             )
             ax.add_patch(frame)

@@ -99,3 +99,18 @@ def test_latent_map_takes_a_2d_embedding_as_it_is_and_checks_its_input():
     with pytest.raises(ValueError, match="method must be one of"):
         embed_latents(rng.normal(size=(10, 4)), "isomap")
     assert embed_latents(rng.normal(size=(12, 4)), "tsne").shape == (12, 2)
+
+
+def test_latent_map_labels_of_any_array_kind():
+    from skgalvae.plotting import plot_latent_map
+
+    rng = np.random.default_rng(2)
+    images, xy = rng.random((20, 1, 8, 8)), rng.normal(size=(20, 2))
+    for labels in (
+        np.array(["a", "b"] * 10, dtype=object),
+        ["a", "b"] * 10,
+        np.arange(20) % 3,
+    ):
+        fig = plot_latent_map(images, xy, labels=labels, n_thumbnails=9)
+        assert len(fig.axes[0].patches) == len(fig.thumbnail_rows)
+        plt.close(fig)

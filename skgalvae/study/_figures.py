@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..plotting import plot_image_grid
+from ..plotting import plot_image_grid, plot_latent_map
 
 __all__ = [
     "plot_class_ssim",
@@ -128,21 +128,16 @@ def plot_mse_histogram(mse):
     return fig
 
 
-def plot_tsne(coordinates, classes):
-    """Plot the t-SNE map of the latents by first-level class (Fig. 2)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    classes = np.asarray(classes)
-    for name in sorted(set(classes)):
-        where = classes == name
-        ax.scatter(
-            *coordinates[where].T, s=6, alpha=0.7, label=f"{name} ({where.sum()})"
-        )
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.legend(markerscale=2.5, fontsize=8)
-    fig.tight_layout()
-    return fig
+def plot_tsne(coordinates, classes, images, display_bands=None):
+    """Plot the t-SNE map of the latents with thumbnails, by first-level class.
+
+    :func:`~skgalvae.plotting.plot_latent_map` on the stage's coordinates
+    (the paper's Fig. 2 as a scatter, here with the galaxies on it).
+    """
+    _pyplot()  # matplotlib, with the study's backend
+    if display_bands is not None:
+        images = np.asarray(images)[:, display_bands]
+    return plot_latent_map(images, coordinates, labels=classes, figsize=(7, 7))
 
 
 def image_grid(rows, row_labels, column_labels=None, display_bands=None):

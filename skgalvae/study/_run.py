@@ -105,6 +105,7 @@ _adapt.reads = (
 
 
 def _pictures(key, model, X_test, Z_test, classes_test, config):
+    """Arrays of the figures; the t-SNE map's thumbnails among them."""
     return pictures(model, X_test, Z_test, classes_test, config)
 
 
@@ -739,9 +740,14 @@ def _report_pictures(report, arrays, out, display):
         "Latent traversals: the most-used latents varied from -3 to +3 standard "
         "deviations around the median galaxy, the others held.",
     )
+    tsne = plot_tsne(
+        arrays["tsne"], arrays["tsne_classes"], arrays["tsne_images"], display
+    )
     report.figure(
-        _save(plot_tsne(arrays["tsne"], arrays["tsne_classes"]), out, "tsne.png"),
-        "t-SNE of the test galaxies' latents, coloured by first-level class.",
+        _save(tsne, out, "tsne.png"),
+        "t-SNE of the test galaxies' latents: every galaxy a point coloured by its "
+        "first-level class, and one galaxy drawn per cell of a grid over the map, "
+        "framed in its class's colour.",
     )
     samples = arrays["samples"]
     report.figure(

@@ -13,7 +13,6 @@ import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.frozen import FrozenEstimator
-from sklearn.manifold import TSNE
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from sklearn.model_selection import GridSearchCV, KFold, ShuffleSplit, train_test_split
 from sklearn.pipeline import Pipeline
@@ -28,7 +27,8 @@ from ..inspection import latent_traversals
 from ..metrics import domain_auc, mmd2
 from ..metrics._mmd import _paired_mse
 from ..model_selection import KneeRefit, find_knee
-from ..preprocessing import MTFStretch
+from ..plotting import embed_latents
+from ..preprocessing import MTFStretch, Resize
 
 __all__ = [
     "adapt_domains",
@@ -470,6 +470,21 @@ def latent_outliers(Z, n_sigma, truth=None):
     return results, sigmas["one-pass"]
 
 
+#: Side of the thumbnails kept for the latent map, in pixels.
+THUMBNAIL_SIDE = 32
+
+
+def _thumbnails(preprocessing, X, chunk=256):
+    """Return the images as the model sees them, at most 32 pixels a side."""
+    side = X.shape[-1]
+    shrink = Resize(THUMBNAIL_SIDE) if side > THUMBNAIL_SIDE else None
+    out = []
+    for start in range(0, len(X), chunk):
+        images = preprocessing.transform(X[start : start + chunk])
+        out.append(shrink.fit_transform(images) if shrink else images)
+    return np.concatenate(out)
+
+
 def pictures(model, X_test, Z_test, classes_test, config):
     """Reconstructions, latent traversals, a t-SNE map and prior samples.
 
@@ -481,7 +496,8 @@ def pictures(model, X_test, Z_test, classes_test, config):
     dict
         Arrays for the figures: ``originals``/``reconstructions`` (a few per
         class), ``traversals`` (from :func:`latent_traversals`), ``tsne`` coordinates
-        with their ``tsne_classes``, and ``samples`` from the prior.
+        with their ``tsne_classes`` and ``tsne_images`` (thumbnails), and
+        ``samples`` from the prior.
     """
     vae = model[-1]
     rng = np.random.default_rng(config.seed)
@@ -498,12 +514,7 @@ def pictures(model, X_test, Z_test, classes_test, config):
     traversals = latent_traversals(vae, Z_test, n_dims=5, n_steps=7, span=3.0)
 
     subset = rng.permutation(len(Z_test))[: config.tsne_max]
-    tsne = TSNE(
-        n_components=2,
-        perplexity=min(30.0, (len(subset) - 1) / 3),
-        init="pca",
-        random_state=config.seed,
-    ).fit_transform(Z_test[subset])
+    tsne = embed_latents(Z_test[subset], "tsne", random_state=config.seed)
     return {
         "originals": originals,
         "reconstructions": vae.reconstruct(originals),
@@ -511,5 +522,6 @@ def pictures(model, X_test, Z_test, classes_test, config):
         "traversals": traversals,
         "tsne": tsne,
         "tsne_classes": classes_test[subset],
+        "tsne_images": _thumbnails(model[:-1], X_test[subset]),
         "samples": vae.sample(16, random_state=config.seed),
     }
