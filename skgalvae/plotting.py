@@ -334,7 +334,7 @@ def plot_latent_map(
     random_state : int or None, default=0
         Seed of the embedding.
     figsize : tuple of float, default=(8.0, 8.0)
-        Inches.
+        Inches at most; the height follows the map's shape.
     **rgb
         Passed to :func:`galaxy_rgb`.
 
@@ -363,7 +363,10 @@ def plot_latent_map(
             )
     xy = Z if Z.shape[1] == 2 else embed_latents(Z, method, random_state=random_state)
     rows, centres, cell = thumbnail_rows(xy, n_thumbnails)
-    fig, ax = plt.subplots(figsize=figsize)
+    span = np.ptp(xy, axis=0) + 2 * cell
+    # The map's own shape, within figsize's width (no empty bands).
+    height = figsize[0] * float(np.clip(span[1] / span[0], 0.5, 1.5))
+    fig, ax = plt.subplots(figsize=(figsize[0], min(height, figsize[1])))
     names = None if labels is None else labels.tolist()  # plain Python values
     classes = [None] if labels is None else sorted(set(names))
     colours = {name: f"C{i % 10}" for i, name in enumerate(classes)}
@@ -396,8 +399,8 @@ def plot_latent_map(
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    if labels is not None:
-        ax.legend(markerscale=3, fontsize=8, loc="best")
+    if labels is not None:  # beside the map, over no thumbnail
+        ax.legend(markerscale=3, fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
     fig.tight_layout()
     fig.embedding = xy
     fig.thumbnail_rows = rows
