@@ -15,7 +15,9 @@ trained on stretched simulated galaxies; then
    by :func:`skgalvae.plotting.plot_traversals`;
 3. :func:`skgalvae.inspection.interpolate_galaxies` decodes the path from an
    edge-on disc to a round elliptical, drawn by
-   :func:`skgalvae.plotting.plot_interpolation`.
+   :func:`skgalvae.plotting.plot_interpolation`;
+4. :func:`skgalvae.plotting.plot_latent_map` places the galaxies' thumbnails
+   on a t-SNE map of their latents.
 
 Run::
 
@@ -40,7 +42,7 @@ from skgalvae.inspection import (
     latent_correlations,
     latent_traversals,
 )
-from skgalvae.plotting import plot_interpolation, plot_traversals
+from skgalvae.plotting import plot_interpolation, plot_latent_map, plot_traversals
 from skgalvae.preprocessing import MTFStretch
 
 PROPERTIES = [
@@ -124,3 +126,13 @@ round_ = int(
 path = interpolate_galaxies(vae, X[edge_on], X[round_], n_steps=8)
 plot_interpolation(path).savefig(settings.out / "latent_interpolation.png", dpi=80)
 print(f"interpolated galaxies {edge_on} -> {round_}; figures in {settings.out}")
+
+# %%
+# The latent space as a map of galaxies
+# -------------------------------------
+# t-SNE puts galaxies with near latents near each other; one galaxy is drawn
+# per cell of a grid over the map, framed by its morphology. Discs seen
+# edge-on, face-on spirals and round ellipticals should gather in regions of
+# their own.
+latent_map = plot_latent_map(X, Z, labels=data.params["morphology"], n_thumbnails=144)
+latent_map.savefig(settings.out / "latent_map.png", dpi=80)
