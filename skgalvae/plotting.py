@@ -251,7 +251,7 @@ def embed_latents(latents, method: str = "tsne", *, random_state=0):
             from umap import UMAP
         except ImportError:
             raise ImportError(
-                "method='umap' needs umap-learn: pip install umap-learn (or use "
+                "method='umap' needs umap-learn: pip install 'skgalvae[umap]' (or use "
                 "method='tsne')."
             ) from None
         return UMAP(n_components=2, random_state=random_state).fit_transform(Z)

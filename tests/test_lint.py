@@ -22,6 +22,7 @@ _DISTRIBUTIONS = {
     "sklearn": "scikit-learn",
     "PIL": "pillow",
     "markdown_it": "markdown-it-py",
+    "umap": "umap-learn",
 }
 
 
