@@ -63,6 +63,18 @@ def test_quick_run_writes_every_file(quick_report):
     # the summary beside the paper, five stages and the run's settings
     assert markdown.count("\n## ") == 7
     assert "<table>" in (out / "report.html").read_text()
+    # A smoke run says so, before anything else, and in its results.
+    assert markdown.index("**Smoke run.**") < markdown.index("\n## ")
+    assert results["smoke_run"] is True and results["config"]["smoke"] is True
+
+
+def test_a_full_size_run_is_not_called_a_smoke_run():
+    from skgalvae.study import StudyConfig
+
+    assert StudyConfig().smoke is False
+    assert StudyConfig.quick(n_samples=500).smoke is True  # sizes do not decide
+    with pytest.raises(TypeError, match="smoke must be bool"):
+        StudyConfig(smoke="no")
 
 
 def test_quick_report_html_is_rendered_with_working_contents(quick_report):

@@ -100,6 +100,9 @@ class StudyConfig:
         Torch device of every VAE.
     seed : int, default=0
         Seed of data, splits, models and forests.
+    smoke : bool, default=False
+        A smoke run (:meth:`quick` sets it): the report and ``results.json``
+        say that its numbers check the installation and are not results.
     """
 
     data: str = "builtin"
@@ -124,6 +127,7 @@ class StudyConfig:
     tsne_max: int = 1500
     device: str = "auto"
     seed: int = 0
+    smoke: bool = False
 
     def __post_init__(self):
         self._check_types()
@@ -198,6 +202,7 @@ class StudyConfig:
             "float": (int, float),
             "str": (str,),
             "tuple": (tuple, list),
+            "bool": (bool,),
         }
         for field in fields(self):
             value = getattr(self, field.name)
@@ -205,7 +210,9 @@ class StudyConfig:
             if value is None and "None" in names:
                 continue
             allowed = tuple(t for name in names for t in kinds.get(name, ()))
-            if isinstance(value, bool) or not isinstance(value, allowed):
+            if (isinstance(value, bool) and bool not in allowed) or not isinstance(
+                value, allowed
+            ):
                 raise TypeError(
                     f"{field.name} must be {' or '.join(names)}; got {value!r}."
                 )
@@ -233,6 +240,7 @@ class StudyConfig:
             n_trees=100,
             min_question_samples=10,
             tsne_max=300,
+            smoke=True,
         )
         return replace(cls(), **{**sizes, **overrides})
 

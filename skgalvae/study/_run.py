@@ -233,7 +233,14 @@ def _run_stages(config, out, cache):
 
     timer = _Timer()
     results = {"skgalvae_version": __version__, "config": config.to_dict()}
+    results["smoke_run"] = config.smoke
     report = Report("Reproducing Xu et al. (2023) with skgalvae")
+    if config.smoke:
+        report.text(
+            "**Smoke run.** Every stage ran at toy sizes (a few hundred galaxies, "
+            "a few epochs) to check that the installation works end to end. Its "
+            "numbers and figures are not results: run without --quick for them."
+        )
     bar = progress(total=len(_STAGES), desc="study", unit="stage")
     stages = iter(_STAGES)
 
