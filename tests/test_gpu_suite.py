@@ -50,6 +50,9 @@ def test_a_check_that_raises_or_hangs_is_recorded_and_killed(tmp_path):
         time.sleep(0.2)
     first = json.loads(out.read_text())
     assert list(first["checks"]) == ["_raise"]
+    deadline = time.monotonic() + 30  # the hanging check starts its child
+    while not _running_with(mark) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert _running_with(mark), "the hanging check's child should be running"
     stdout, stderr = run.communicate(timeout=120)
     elapsed = time.monotonic() - start
