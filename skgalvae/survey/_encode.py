@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._base import BaseVAE, split_vae
+from .._progress import progress as progress_display
 from .._version import __version__
 from ..exceptions import UnreadableRowsWarning
 from ..io._sources import open_source
@@ -481,13 +482,13 @@ def _run(store, reader, encoder, ids, n_readers, progress):
     )
     failures = store.failures() if done.any() else {}
     n_latent = store.metadata["n_latent"]
-    bar = tqdm(
-        total=store.n_rows,
-        initial=n_resumed,
-        unit="img",
-        desc="encode",
-        disable=not progress,
+    # A bar on a terminal, plain lines in a log file (skgalvae._progress).
+    bar = (
+        progress_display(total=store.n_rows, desc="encode", unit="img")
+        if progress
+        else tqdm(total=store.n_rows, disable=True)
     )
+    bar.update(n_resumed)
     n_encoded = 0
     with bar, ThreadPoolExecutor(max_workers=n_readers) as pool:
         futures = {}
@@ -514,7 +515,7 @@ def _run(store, reader, encoder, ids, n_readers, progress):
             n_encoded += block.stop - block.start
             bar.update(block.stop - block.start)
             if failures:
-                bar.set_postfix(failed=len(failures), refresh=False)
+                bar.set_postfix_str(f"failed={len(failures)}", refresh=False)
     summary = EncodingSummary(
         output=store.path,
         format=store.format,

@@ -149,3 +149,19 @@ def test_a_save_pretrained_directory_is_a_model_for_every_command(
     (tmp_path / "empty").mkdir()
     err = _exits_2(["encode", str(tmp_path / "empty"), "x.zarr", "o.zarr"], capsys)
     assert "is a directory but not a saved model (no config.json)" in err
+
+
+def test_encode_writes_plain_progress_lines_to_a_log(
+    tmp_path, fitted_vae, survey_zarr, capsys, caplog
+):
+    import logging
+
+    model = tmp_path / "model.joblib"
+    joblib.dump(fitted_vae, model)
+    output = tmp_path / "latents.parquet"
+    argv = ["encode", str(model), str(survey_zarr), str(output), "--key", "images"]
+    with caplog.at_level(logging.INFO, logger="skgalvae"):
+        assert main(argv) == 0  # stderr is captured here: not a terminal
+    err = capsys.readouterr().err
+    assert "\r" not in err and "\x1b[" not in err  # no bar redraws
+    assert "encode: done 32/32 img" in caplog.text
