@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_array
 
 from ._units import refuse_quantity
 from .io._lazy import is_lazy, is_path_list, lazy_from_paths
+from .nn.data import evenly_spaced_rows
 
 _ACCEPTED_KINDS = "uif"  # unsigned and signed integers, floats
 _SCAN_CHUNK_BYTES = 64 * 2**20
@@ -302,7 +303,7 @@ def sampled_range(data, n_rows=N_SCALE_SAMPLE):
     n = len(data)
     if n == 0:
         return None
-    rows = np.unique(np.linspace(0, n - 1, min(n, n_rows)).astype(np.intp))
+    rows = evenly_spaced_rows(n, n_rows)
     values = np.asarray(data.read(rows) if is_lazy(data) else data[rows], dtype=float)
     finite = values[np.isfinite(values)]
     if finite.size == 0:

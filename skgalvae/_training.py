@@ -17,7 +17,7 @@ from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler
 
 from .nn import ArrayDataset, EpochProgressBar, KLWarmup, ReconstructionSSIM
 from .nn.callbacks import LatentKL
-from .nn.data import DomainDataset, FixedSplit, take_rows
+from .nn.data import DomainDataset, FixedSplit, evenly_spaced_rows, take_rows
 
 #: Optimisers by the name the ``optimizer`` parameter takes.
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
@@ -118,8 +118,7 @@ def data_fingerprint(dataset):
     for part in getattr(dataset, "domains", [dataset]):
         data = part.array
         n = len(data)
-        rows = np.unique(np.linspace(0, n - 1, min(n, N_FINGERPRINT_ROWS)))
-        values = take_rows(data, rows.astype(np.intp))
+        values = take_rows(data, evenly_spaced_rows(n, N_FINGERPRINT_ROWS))
         values = values.cpu().numpy() if torch.is_tensor(values) else np.asarray(values)
         digest.update(f"{values.dtype.str}{tuple(data.shape)}{part.scale}".encode())
         digest.update(np.ascontiguousarray(values).tobytes())
@@ -358,7 +357,7 @@ def active_latents(net, dataset, batch_size, max_rows=N_DIAGNOSTIC_ROWS):
     if isinstance(dataset, DomainDataset):
         dataset = dataset.source
     n = len(dataset)
-    rows = np.unique(np.linspace(0, n - 1, min(n, max_rows)).astype(np.intp))
+    rows = evenly_spaced_rows(n, max_rows)
     subset = ArrayDataset(take_rows(dataset.array, rows), dataset.scale)
     means = torch.cat([mu.double() for mu, _ in net.encode_iter(subset, batch_size)])
     if len(means) < 2:

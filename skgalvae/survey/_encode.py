@@ -21,6 +21,7 @@ from .._progress import progress as progress_display
 from .._version import __version__
 from ..exceptions import UnreadableRowsWarning
 from ..io._sources import open_source
+from ..nn.data import evenly_spaced_rows
 from ..nn.net import core_module
 from ._ids import resolve_ids
 from ._lock import exclusive_writer
@@ -193,7 +194,7 @@ def _rows_digest(reader):
     """Hash the pixels of a few rows spread over the source (or why they failed)."""
     digest = hashlib.blake2b(digest_size=16)
     n = reader.n_rows
-    for row in np.unique(np.linspace(0, n - 1, min(n, _FINGERPRINT_ROWS)).astype(int)):
+    for row in evenly_spaced_rows(n, _FINGERPRINT_ROWS):
         try:
             block = reader.read(int(row), int(row) + 1)
         except OSError as exc:  # an unreadable row: what is wrong identifies it

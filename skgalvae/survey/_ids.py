@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._stores import plain
+
 
 def resolve_ids(ids, reader, container):
     """Return the row ids as an indexable array of ``reader.n_rows`` entries.
@@ -44,12 +46,8 @@ def resolve_ids(ids, reader, container):
 _INT64_MAX = np.iinfo(np.int64).max
 
 
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _refuse(kind, rows, values, source_name, hint):
-    shown = ", ".join(f"{_plain(values[r])!r} (row {r})" for r in rows[:3])
+    shown = ", ".join(f"{plain(values[r])!r} (row {r})" for r in rows[:3])
     more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
     raise ValueError(
         f"ids must be integers or strings, kept exactly in every output format; "
