@@ -74,7 +74,8 @@ def core_module(module):
     either way round (skorch compiles the DDP-wrapped module).
     """
     while True:
-        inner = getattr(unwrap_ddp(module), "_orig_mod", unwrap_ddp(module))
+        inner = unwrap_ddp(module)
+        inner = getattr(inner, "_orig_mod", inner)
         if inner is module:
             return module
         module = inner
