@@ -210,6 +210,8 @@ def check_fit(sizes, work, deadline, *extra):
         f"({r['transform_ratio']:.2f}x)",
         "DA pairs/s (vs VAE img/s)": f"{r['fit_da_pairs_s']:,.0f} "
         f"({r['da_pairs_per_vae_img']:.2f}x)",
+        "anchored DA pairs/s (vs VAE img/s)": f"{r['fit_da_anchored_pairs_s']:,.0f} "
+        f"({r['da_anchored_pairs_per_vae_img']:.2f}x)",
         "precision": r["precision"],
         "channels_last": r["channels_last"],
         "_raw": r,

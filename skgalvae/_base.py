@@ -639,10 +639,15 @@ class BaseVAE(UnitAsText, TransformerMixin, BaseEstimator):
         samples, _ = self._read_samples(X, reset=False, input_name=input_name)
         return self._encode_data(samples.data)
 
-    def _encode_data(self, data):
-        """Return ``(mu, logvar)`` of validated samples ``data``."""
+    def _encode_data(self, data, **encode_params):
+        """Return ``(mu, logvar)`` of validated samples ``data``.
+
+        ``encode_params`` go to the module's ``encode`` (e.g. ``domain``).
+        """
         dataset = self._dataset(data)
-        batches = self.net_.encode_iter(dataset, batch_size=self._inference_batch_size)
+        batches = self.net_.encode_iter(
+            dataset, batch_size=self._inference_batch_size, **encode_params
+        )
         mus, logvars = collect_rows(
             self._batches(batches, len(dataset), "encode"), len(dataset)
         )

@@ -7,9 +7,11 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import _fit_context
+from sklearn.cluster import KMeans
 from sklearn.frozen import FrozenEstimator
-from sklearn.utils import metadata_routing
+from sklearn.utils import check_random_state, metadata_routing
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseVAE
@@ -81,12 +83,17 @@ class DomainAdaptedVAETransformer(BaseVAE):
         likelihood or batch size. With ``weighting="fixed"``, the raw
         ``lambda`` of the study's eq. 6 (the study used 0.5; see
         ``docs/user_guide/domain_adaptation.md`` for what it amounts to).
-    adaptation : {"mmd", "coral"}, default="mmd"
+    adaptation : {"mmd", "coral", "cluster_mmd"}, default="mmd"
         The distance between the surveys' latent distributions:
         ``"mmd"``, the study's unbiased multi-kernel MMD^2
-        (:func:`skgalvae.nn.mmd2`), or ``"coral"``, Deep CORAL, the distance
-        between the latent covariances (:func:`skgalvae.nn.coral`). With more
-        than two surveys it is averaged over all pairs of them.
+        (:func:`skgalvae.nn.mmd2`); ``"coral"``, Deep CORAL, the distance
+        between the latent covariances (:func:`skgalvae.nn.coral`); or
+        ``"cluster_mmd"``, the MMD^2 within each of ``n_clusters`` clusters
+        of the source latents, target rows taking their nearest cluster as
+        a pseudo-label (:func:`skgalvae.nn.cluster_mmd`; needs ``init``):
+        it aligns kinds of galaxy with each other, whatever the surveys' mix
+        of kinds. With more than two surveys it is averaged over all pairs
+        of them.
     weighting : {"balanced", "fixed"}, default="balanced"
         How ``mmd_weight`` and ``paired_weight`` apply (see
         :class:`~skgalvae.nn.DomainAdaptationLoss`). ``"balanced"`` measures
@@ -116,6 +123,23 @@ class DomainAdaptedVAETransformer(BaseVAE):
         estimator that stays unbiased for paired samples); unpaired surveys
         are drawn independently, each cycled to match the first survey's
         length.
+    anchor : {None, "source", "decoder"}, default=None
+        ``None`` fine-tunes one encoder shared by every survey (the study's
+        protocol), so the source latents move too. ``"source"`` keeps
+        ``init``'s encoder and decoder fixed for the source survey and
+        trains an encoder (started from ``init``'s) and a decoder for each
+        other survey, so that its images land in the source's latent space
+        (after ADDA, Tzeng et al. 2017): source latents stay exactly
+        ``init``'s, a classifier fitted on them applies to every survey
+        without refitting, and the source survey cannot get worse. Needs
+        ``init``; :meth:`transform` then needs each row's survey
+        (``sample_domain`` or ``domain``). ``"decoder"`` also keeps every
+        survey's decoder ``init``'s: each survey's encoder learns to
+        describe its images in the terms the source decoder draws from,
+        which ties a latent vector to the same galaxy in every survey.
+    n_clusters : int, default=10
+        Number of latent clusters of ``adaptation="cluster_mmd"``: k-means
+        on ``init``'s latents of the source survey, fixed for the fit.
     init : VAETransformer, FrozenEstimator or None, default=None
         A fitted VAE to start from, left unchanged; every decoder starts as
         its decoder. Its ``n_latent``, ``hidden_dims``, sample shape,
@@ -153,6 +177,11 @@ class DomainAdaptedVAETransformer(BaseVAE):
         (``[1, -1]`` with ``X_target``). ``domain=`` of the inference
         methods takes these labels, or ``"source"`` and ``"target"`` for the
         first two.
+    anchor_ : str or None
+        The fitted network's ``anchor``.
+    cluster_centres_ : ndarray of shape (n_clusters, n_latent) or None
+        The latent clusters of ``adaptation="cluster_mmd"`` (``None``
+        otherwise).
     n_source_, n_target_ : int
         Source and target samples the adaptation saw (all sources, all
         targets).
@@ -238,6 +267,8 @@ class DomainAdaptedVAETransformer(BaseVAE):
         "mmd_n_kernels": [Interval(Integral, 1, None, closed="left")],
         "mmd_kernel_mul": [Interval(Real, 1, None, closed="neither")],
         "paired": ["boolean"],
+        "anchor": [None, StrOptions({"source", "decoder"})],
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "init": [None, BaseVAE, FrozenEstimator],
     }
     # skada's adapters request the domain labels by default; so does this
@@ -297,6 +328,8 @@ class DomainAdaptedVAETransformer(BaseVAE):
         mmd_n_kernels: int = 5,
         mmd_kernel_mul: float = 2.0,
         paired: bool = False,
+        anchor: str | None = None,
+        n_clusters: int = 10,
         init=None,
     ):
         self.n_latent = n_latent
@@ -342,15 +375,22 @@ class DomainAdaptedVAETransformer(BaseVAE):
         self.mmd_n_kernels = mmd_n_kernels
         self.mmd_kernel_mul = mmd_kernel_mul
         self.paired = paired
+        self.anchor = anchor
+        self.n_clusters = n_clusters
         self.init = init
 
     # --------------------------------------------------------------------- net
     def _module_params(self):
-        return {**super()._module_params(), "module__n_domains": len(self.domains_)}
+        return {
+            **super()._module_params(),
+            "module__n_domains": len(self.domains_),
+            "module__anchor": self.anchor_,
+        }
 
     def _criterion_params(self):
         return {
             **super()._criterion_params(),
+            "criterion__cluster_centres": self.cluster_centres_,
             "criterion": DomainAdaptationLoss,
             "criterion__mmd_weight": self.mmd_weight,
             "criterion__adaptation": self.adaptation,
@@ -461,7 +501,9 @@ class DomainAdaptedVAETransformer(BaseVAE):
             The latent means of ``X``.
         """
         self.fit(X, y, sample_domain=sample_domain, X_target=X_target)
-        return self.transform(X, sample_domain=sample_domain)
+        # With X_target, X is the source survey's.
+        domain = "source" if sample_domain is None else None
+        return self.transform(X, sample_domain=sample_domain, domain=domain)
 
     def _check_fit_options(self, *, sample_domain, X_target):
         if self.early_stopping:
@@ -470,6 +512,16 @@ class DomainAdaptedVAETransformer(BaseVAE):
                 f"early_stopping=False and choose max_epochs (e.g. by "
                 f"GridSearchCV with skgalvae.metrics.mmd2_score)."
             )
+        needs_init = {
+            f"anchor={self.anchor!r}": self.anchor is not None,
+            "adaptation='cluster_mmd'": self.adaptation == "cluster_mmd",
+        }
+        for setting, used in needs_init.items():
+            if used and self.init is None:
+                raise ValueError(
+                    f"{setting} starts from a fitted source-survey VAE: pass it as "
+                    f"init=FrozenEstimator(vae)."
+                )
         if self.paired_weight > 0 and not self.paired:
             raise ValueError(
                 f"paired_weight={self.paired_weight} needs paired=True: the "
@@ -507,6 +559,11 @@ class DomainAdaptedVAETransformer(BaseVAE):
                     f"initial VAE with output_activation='identity'."
                 )
             init_state = core_module(base.net_.module_).state_dict()
+        self.anchor_ = self.anchor
+        self.cluster_centres_ = None
+        if self.adaptation == "cluster_mmd":
+            sources = [d for d, lb in zip(data, domains, strict=True) if lb > 0]
+            self.cluster_centres_ = self._source_clusters(base, sources)
         self.n_source_ = sum(
             len(d) for d, lb in zip(data, domains, strict=True) if lb > 0
         )
@@ -515,6 +572,19 @@ class DomainAdaptedVAETransformer(BaseVAE):
         )
         dataset = DomainDataset(*(self._dataset(d) for d in data))
         return dataset, init_state
+
+    def _source_clusters(self, base, sources):
+        """k-means centres of ``base``'s latents of the source surveys' rows."""
+        Z = np.concatenate([base._encode_data(rows)[0] for rows in sources])
+        if len(Z) < self.n_clusters:
+            raise ValueError(
+                f"adaptation='cluster_mmd' clusters the source latents into "
+                f"n_clusters={self.n_clusters} clusters, but the source surveys "
+                f"have {len(Z)} sample(s); lower n_clusters."
+            )
+        seed = check_random_state(self.random_state).randint(2**31 - 1)
+        kmeans = KMeans(self.n_clusters, n_init=4, random_state=seed).fit(Z)
+        return kmeans.cluster_centers_.astype(np.float32)
 
     def _after_fit(self, samples):
         super()._after_fit(samples)
@@ -567,26 +637,75 @@ class DomainAdaptedVAETransformer(BaseVAE):
             out[rows] = part
         return out
 
-    def transform(self, X, sample_domain=None):
-        """Encode ``X`` to the shared encoder's posterior means ``mu``.
+    def _encode(self, X, input_name="X", *, domain=None, sample_domain=None):
+        """Return ``(mu, logvar)``, each row through its survey's encoder."""
+        check_is_fitted(self)
+        anchored = self.anchor_ is not None
+        if anchored and domain is None and sample_domain is None:
+            raise ValueError(
+                f"This {type(self).__name__} was fitted with anchor="
+                f"{self.anchor_!r}: each survey has its own encoder, so encoding "
+                f"needs the survey of the rows of {input_name}; pass "
+                f"sample_domain=... (a label per row, of {self.domains_.tolist()}) "
+                f"or domain='source', 'target' or a label."
+            )
+        if domain is not None:
+            self._domain_index(domain)  # refuse an unknown survey first
+        samples, _ = self._read_samples(X, reset=False, input_name=input_name)
+        if not anchored:
+            if sample_domain is not None:
+                check_sample_domain(sample_domain, len(samples.data))
+            return self._encode_data(samples.data)
+        n_latent = self.n_latent_
+        both = self._per_decoder(
+            lambda rows, index: np.hstack(self._encode_data(rows, domain=index)),
+            samples.data,
+            sample_domain,
+            domain,
+            input_name,
+        )
+        return both[:, :n_latent], both[:, n_latent:]
+
+    def transform(self, X, sample_domain=None, *, domain=None):
+        """Encode ``X`` to the posterior means ``mu``.
 
         Parameters
         ----------
         X : array-like of the fit's kind (images or features)
             Samples of any survey.
         sample_domain : array-like of shape (n_samples,), default=None
-            Domain labels of the rows, as skada's pipelines pass them; checked
-            for shape and sign, and otherwise unused: the encoder is shared.
+            Domain labels of the rows, as skada's pipelines pass them. With
+            ``anchor="source"`` each row goes through its survey's encoder;
+            otherwise the encoder is shared and they are only checked for
+            shape and sign.
+        domain : {"source", "target"} or int, default=None
+            The survey of every row, when ``sample_domain`` is not given:
+            the first source, the first target, or a label of ``domains_``.
+            With ``anchor="source"`` one of the two is needed.
 
         Returns
         -------
         ndarray of shape (n_samples, n_latent), dtype float32
             Latent means, the features used downstream.
         """
-        Z = super().transform(X)
-        if sample_domain is not None:
-            check_sample_domain(sample_domain, len(Z))
-        return Z
+        return self._encode(X, domain=domain, sample_domain=sample_domain)[0]
+
+    def transform_std(self, X, sample_domain=None, *, domain=None):
+        """Return the posterior standard deviations ``sigma`` of ``X``.
+
+        Parameters
+        ----------
+        X, sample_domain, domain
+            As for :meth:`transform`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_latent), dtype float32
+            ``exp(logvar / 2)`` of the approximate posterior.
+        """
+        _, logvar = self._encode(X, domain=domain, sample_domain=sample_domain)
+        sigma = np.exp(0.5 * logvar, dtype=np.float32)
+        return _wrap_data_with_container("transform", sigma, X, self)
 
     def inverse_transform(self, X, *, domain="source", sample_domain=None):
         """Decode latent vectors with the surveys' decoders.
@@ -753,6 +872,12 @@ class DomainAdaptedVAETransformer(BaseVAE):
             state.update(weighting="fixed", adaptation="mmd", paired_weight=0.0)
             if "_net_state" in state or "sample_shape_" in state:
                 state.setdefault("domains_", np.asarray(_SOURCE_TARGET))
+        # Models stored before anchored and cluster-wise adaptation.
+        state.setdefault("anchor", None)
+        state.setdefault("n_clusters", 10)
+        if "domains_" in state:
+            state.setdefault("anchor_", None)
+            state.setdefault("cluster_centres_", None)
         super()._upgrade_state(state)
 
 

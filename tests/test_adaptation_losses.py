@@ -56,7 +56,7 @@ def test_paired_consistency_is_the_per_object_distance():
         paired_consistency(s, t[:9])
     with pytest.raises(ValueError, match="coral needs at least 2 samples"):
         coral(s[:1], t)
-    assert set(ADAPTATIONS) == {"mmd", "coral"}
+    assert set(ADAPTATIONS) == {"mmd", "coral", "cluster_mmd"}
 
 
 # --------------------------------------------------------------- the criterion

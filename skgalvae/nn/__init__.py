@@ -3,7 +3,7 @@
 Nothing in here imports the estimator layer.
 """
 
-from .adaptation import ADAPTATIONS, coral, paired_consistency
+from .adaptation import ADAPTATIONS, cluster_mmd, coral, paired_consistency
 from .architectures import (
     ARCHITECTURES,
     Architecture,
@@ -107,6 +107,7 @@ __all__ = [
     "gmm_log_joint",
     "kl_divergence",
     "mmd2",
+    "cluster_mmd",
     "coral",
     "paired_consistency",
     "rbf_bandwidths",

@@ -346,8 +346,9 @@ class DomainAdaptationLoss(nn.Module):
         side); the MMD^2 then uses the paired unbiased estimator.
     free_bits, noise, n_bands, invariance
         As for :class:`ELBOLoss`.
-    adaptation : {"mmd", "coral"}, default="mmd"
-        The distribution distance.
+    adaptation : {"mmd", "coral", "cluster_mmd"}, default="mmd"
+        The distribution distance; ``"cluster_mmd"`` needs
+        ``cluster_centres``.
     paired_weight : float, default=0.0
         Weight of the paired-consistency term (see ``weighting``); needs
         ``paired=True``. 0 leaves it out.
@@ -366,6 +367,10 @@ class DomainAdaptationLoss(nn.Module):
     monitor_every : int, default=50
         Training batches between two measurements after the calibration,
         which only update ``grad_ratio``.
+    cluster_centres : array-like of shape (k, d) or None, default=None
+        Centres of the latent clusters within which ``"cluster_mmd"``
+        aligns the surveys (e.g. k-means centres of the source survey's
+        latents); held as a buffer, so they move with the criterion.
 
     Attributes
     ----------
@@ -412,6 +417,7 @@ class DomainAdaptationLoss(nn.Module):
         calibration_batches=50,
         monitor_every=50,
         invariance=None,
+        cluster_centres=None,
     ):
         super().__init__()
         if adaptation not in ADAPTATIONS:
@@ -429,6 +435,18 @@ class DomainAdaptationLoss(nn.Module):
             )
         if n_domains < 2:
             raise ValueError(f"n_domains must be at least 2; got {n_domains}.")
+        if adaptation == "cluster_mmd" and cluster_centres is None:
+            raise ValueError(
+                "adaptation='cluster_mmd' needs cluster_centres: the latent "
+                "clusters within which the surveys are aligned."
+            )
+        centres = (
+            torch.empty(0)
+            if cluster_centres is None
+            else torch.as_tensor(cluster_centres, dtype=torch.float32)
+        )
+        # Not persistent: the estimator passes them again when it rebuilds.
+        self.register_buffer("cluster_centres", centres, persistent=False)
         self.elbo = ELBOLoss(
             likelihood, kl_weight, free_bits, noise, n_bands, invariance=invariance
         )
@@ -511,10 +529,12 @@ class DomainAdaptationLoss(nn.Module):
         pairs = list(itertools.combinations([mu.float() for mu in mus], 2))
         distance = ADAPTATIONS[self.adaptation]
         options = {"paired": self.paired}
-        if self.adaptation == "mmd":
+        if self.adaptation in ("mmd", "cluster_mmd"):
             options.update(
                 kernel=self.kernel, n_kernels=self.n_kernels, kernel_mul=self.kernel_mul
             )
+        if self.adaptation == "cluster_mmd":
+            options["centres"] = self.cluster_centres
         terms = {
             self.adaptation: torch.stack(
                 [distance(s, t, **options) for s, t in pairs]
@@ -610,7 +630,12 @@ class DomainAdaptationLoss(nn.Module):
         elbo_loss = sum(e["loss"] for e in elbos)
         mus = [mu for _, mu, _ in outputs]
         terms = self.adaptation_terms(mus)
-        training = self.training and torch.is_grad_enabled() and mus[0].requires_grad
+        # Anchored to a frozen source, only the other surveys' latents train.
+        training = (
+            self.training
+            and torch.is_grad_enabled()
+            and any(mu.requires_grad for mu in mus)
+        )
         if training:
             if self.measures_next_batch():
                 self._rebalance(elbo_loss, terms, mus)

@@ -32,6 +32,9 @@ __all__ = [
     "conv_downsampling_factor",
 ]
 
+#: What ``DomainAdaptedVAEModule(anchor=...)`` may hold fixed.
+ANCHORS = (None, "source", "decoder")
+
 
 class VAEModule(nn.Module):
     """Variational autoencoder over images ``(C, H, W)`` or vectors ``(F,)``.
@@ -180,7 +183,7 @@ class VAEModule(nn.Module):
 
 
 class DomainAdaptedVAEModule(VAEModule):
-    """A VAE with one shared encoder and one decoder per survey (study Fig. 6).
+    """A VAE with one decoder per survey and a shared or anchored encoder.
 
     ``decoder`` reconstructs the first survey's images (the source),
     ``target_decoder`` the second's, and ``extra_decoders[i]`` those of survey
@@ -188,12 +191,26 @@ class DomainAdaptedVAEModule(VAEModule):
     behaves exactly as :class:`VAEModule` on the first survey, so encoding,
     reconstruction monitors and SSIM work unchanged.
 
+    With ``anchor=None`` every survey goes through the one ``encoder`` (study
+    Fig. 6). With ``anchor="source"`` the first survey's ``encoder`` and
+    ``decoder`` are frozen (no gradient, always in eval mode) and every other
+    survey ``d`` gets an encoder of its own, ``domain_encoders[d - 1]``: the
+    other surveys are brought to a source latent space that does not move.
+    ``anchor="decoder"`` freezes every decoder as well: each survey's
+    encoder learns to describe its images in the terms the source decoder
+    draws from, which ties a latent vector to the same galaxy in every
+    survey.
+
     Parameters
     ----------
     sample_shape, n_latent, hidden_dims, output_activation, architecture
         As for :class:`VAEModule`.
     n_domains : int, default=2
         Number of surveys, so of decoders.
+    anchor : {None, "source", "decoder"}, default=None
+        Whether the first survey's encoder and decoder (``"source"``), or
+        its encoder and every decoder (``"decoder"``), are frozen, with one
+        trained encoder per other survey.
     """
 
     def __init__(
@@ -204,22 +221,80 @@ class DomainAdaptedVAEModule(VAEModule):
         output_activation="relu",
         architecture="xu2023",
         n_domains=2,
+        anchor=None,
     ):
         super().__init__(
             sample_shape, n_latent, hidden_dims, output_activation, architecture
         )
         if n_domains < 2:
             raise ValueError(f"n_domains must be at least 2; got {n_domains}.")
+        if anchor not in ANCHORS:
+            raise ValueError(f"anchor must be one of {ANCHORS}; got {anchor!r}.")
         self.n_domains = n_domains
+        self.anchor = anchor
         self.target_decoder = self.make_decoder()
         self.extra_decoders = nn.ModuleList(
             self.make_decoder() for _ in range(n_domains - 2)
         )
+        self.domain_encoders = nn.ModuleList(
+            build_encoder(architecture, self.sample_shape, self.hidden_dims, n_latent)
+            for _ in range(n_domains - 1 if anchor else 0)
+        )
+        for part in self._frozen_parts():
+            part.requires_grad_(False)
+
+    def _frozen_parts(self):
+        """Return the encoders and decoders that ``anchor`` holds fixed."""
+        if self.anchor == "source":
+            return [self.encoder, self.decoder]
+        if self.anchor == "decoder":
+            return [self.encoder, *self.decoders]
+        return []
 
     @property
     def decoders(self):
         """Every survey's decoder, in domain order."""
         return [self.decoder, self.target_decoder, *self.extra_decoders]
+
+    @property
+    def encoders(self):
+        """Every survey's encoder, in domain order (one shared, unless anchored)."""
+        if self.anchor:
+            return [self.encoder, *self.domain_encoders]
+        return [self.encoder] * self.n_domains
+
+    @property
+    def adapted_encoder(self):
+        """The encoder whose weights the adaptation trains (the second survey's)."""
+        return self.encoders[1]
+
+    def train(self, mode=True):
+        """Set the training mode; an anchored source side stays in eval mode.
+
+        Its normalisation statistics are the fitted source model's and must
+        not follow the batches of the adaptation.
+        """
+        super().train(mode)
+        for part in self._frozen_parts():
+            part.eval()
+        return self
+
+    def _domain_index(self, domain):
+        index = {"source": 0, "target": 1}.get(domain, domain)
+        if not isinstance(index, int) or not 0 <= index < self.n_domains:
+            raise ValueError(
+                f"domain must be 'source', 'target' or a survey index in "
+                f"0..{self.n_domains - 1}; got {domain!r}."
+            )
+        return index
+
+    def encode(self, x, domain="source"):
+        """Return ``(mu, logvar)`` of one survey's posterior.
+
+        ``domain`` is ``"source"`` (survey 0), ``"target"`` (survey 1) or the
+        survey's index; it only matters with ``anchor="source"``.
+        """
+        return self.encoders[self._domain_index(domain)](x)
 
     def decode(self, z, domain="source"):
         """Decode latent vectors with one survey's decoder.
@@ -227,19 +302,14 @@ class DomainAdaptedVAEModule(VAEModule):
         ``domain`` is ``"source"`` (survey 0), ``"target"`` (survey 1) or the
         survey's index.
         """
-        index = {"source": 0, "target": 1}.get(domain, domain)
-        if not isinstance(index, int) or not 0 <= index < self.n_domains:
-            raise ValueError(
-                f"domain must be 'source', 'target' or a survey index in "
-                f"0..{self.n_domains - 1}; got {domain!r}."
-            )
-        return self.decoders[index](z)
+        return self.decoders[self._domain_index(domain)](z)
 
     def load_vae_state(self, state_dict):
         """Start from a trained VAE without changing it.
 
         A :class:`VAEModule` state (the study's protocol: fine-tune the
-        source-survey VAE) gives every decoder its decoder; a
+        source-survey VAE) gives every decoder its decoder and, when
+        anchored, every survey's encoder its encoder; a
         :class:`DomainAdaptedVAEModule` state of as many surveys is loaded as
         it is, to continue adapting. The tensors are copied, never shared.
 
@@ -250,16 +320,23 @@ class DomainAdaptedVAEModule(VAEModule):
         """
         state_dict = dict(state_dict)
         if not any(key.startswith("target_decoder.") for key in state_dict):
-            decoder = {
-                key[len("decoder.") :]: value
-                for key, value in state_dict.items()
-                if key.startswith("decoder.")
+            copies = {
+                "decoder.": ["target_decoder."]
+                + [f"extra_decoders.{i}." for i in range(self.n_domains - 2)],
+                "encoder.": [
+                    f"domain_encoders.{i}." for i in range(len(self.encoders) - 1)
+                ]
+                if self.anchor
+                else [],
             }
-            prefixes = ["target_decoder."] + [
-                f"extra_decoders.{i}." for i in range(self.n_domains - 2)
-            ]
-            for prefix in prefixes:
-                state_dict.update({prefix + k: v for k, v in decoder.items()})
+            for part, prefixes in copies.items():
+                weights = {
+                    key[len(part) :]: value
+                    for key, value in state_dict.items()
+                    if key.startswith(part)
+                }
+                for prefix in prefixes:
+                    state_dict.update({prefix + k: v for k, v in weights.items()})
         self.load_state_dict(state_dict)
 
     def _batches(self, x, x_target, more):
@@ -279,11 +356,25 @@ class DomainAdaptedVAEModule(VAEModule):
             [VAEModule.latent_noise(self, b, rows, generator) for b in batches]
         )
 
+    def _encode_batches(self, batches):
+        """Encode every survey's batch with its encoder; return ``(mu, logvar)``."""
+        if not self.anchor:
+            # One shared encoder: one batch keeps the device busy.
+            return self.encode(torch.cat(batches))
+        with torch.no_grad():
+            parts = [self.encoder(batches[0])]
+        parts += [
+            encoder(batch)
+            for encoder, batch in zip(self.domain_encoders, batches[1:], strict=True)
+        ]
+        return (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
+
     def forward(self, x, x_target=None, noise=None, **more):
         """Run the first survey's batch, and every other survey's when given.
 
-        All batches go through the shared encoder as one batch, which keeps
-        the device busy; each is decoded by its survey's decoder.
+        Each batch goes through its survey's encoder (the shared one as one
+        batch, which keeps the device busy) and is decoded by its survey's
+        decoder.
 
         Parameters
         ----------
@@ -307,7 +398,7 @@ class DomainAdaptedVAEModule(VAEModule):
         if x_target is None:
             return super().forward(x, noise=noise)
         batches = self._batches(x, x_target, more)
-        mu, logvar = self.encode(torch.cat(batches))
+        mu, logvar = self._encode_batches(batches)
         z = self.latent_draw(mu, logvar, noise)
         out, start = [], 0
         for decoder, batch in zip(self.decoders, batches, strict=True):

@@ -275,11 +275,13 @@ class VAENet(NeuralNet):
         """Build the criterion, and give it the encoder's weights if it wants them.
 
         :class:`~skgalvae.nn.DomainAdaptationLoss` balances its terms by their
-        gradients on the shared encoder.
+        gradients on the encoder it trains (the shared one, or the target
+        survey's when the source is anchored).
         """
         super().initialize_criterion()
         if hasattr(self.criterion_, "shared_parameters"):
-            encoder = core_module(self.module_).encoder
+            module = core_module(self.module_)
+            encoder = getattr(module, "adapted_encoder", module.encoder)
             self.criterion_.shared_parameters = list(encoder.parameters())
         return self
 
@@ -503,11 +505,14 @@ class VAENet(NeuralNet):
         return loader
 
     @torch.inference_mode()
-    def encode_iter(self, dataset, batch_size=None):
-        """Yield ``(mu, logvar)`` float32 tensors on the device, batch by batch."""
+    def encode_iter(self, dataset, batch_size=None, **encode_params):
+        """Yield ``(mu, logvar)`` float32 tensors on the device, batch by batch.
+
+        ``encode_params`` go to the module's ``encode`` (e.g. ``domain``).
+        """
         for x, _ in self._eval_batches(dataset, batch_size):
             with self.autocast():
-                mu, logvar = core_module(self.module_).encode(x)
+                mu, logvar = core_module(self.module_).encode(x, **encode_params)
             yield mu.float(), logvar.float()
 
     @torch.inference_mode()
@@ -523,11 +528,15 @@ class VAENet(NeuralNet):
             yield x, x_hat
 
     def _drawings(self, dataset, batch_size, **decode_params):
-        """Yield ``(x, x_hat)``: inputs and the decoder's float32 drawings of them."""
+        """Yield ``(x, x_hat)``: inputs and the decoder's float32 drawings of them.
+
+        ``decode_params`` (a survey's ``domain``) pick the encoder as well.
+        """
         for x, _ in self._eval_batches(dataset, batch_size):
             with self.autocast():
                 module = core_module(self.module_)
-                x_hat = module.decode(module.encode(x)[0], **decode_params)
+                mu = module.encode(x, **decode_params)[0]
+                x_hat = module.decode(mu, **decode_params)
             yield x, x_hat.float()
 
     @property
