@@ -160,8 +160,11 @@ def test_quick_run_classifies_every_question_against_pca(quick_report):
 
 
 def test_quick_run_adapts_domains_and_finds_outliers(quick_report):
-    _, results = quick_report
+    out, results = quick_report
     adaptation = results["domain_adaptation"]
+    # Every adapted encoder gets a sentence that says what got worse.
+    markdown = (out / "report.md").read_text()
+    assert markdown.count("Adaptation made") == len(adaptation["latent_shift"]) - 1
     assert list(adaptation["latent_shift"]) == [
         "before",
         "after (mmd_weight=1, balanced)",
@@ -392,3 +395,24 @@ def test_readme_main_command_is_the_default_study():
     assert command[:2] == ["skgalvae", "study"]
     config = config_from_args(build_parser().parse_args(command[1:]))
     assert config == StudyConfig()  # the budgeted default run, on built-in data
+
+
+def test_adaptation_verdicts_say_what_got_worse():
+    from skgalvae.study._run import adaptation_verdicts
+
+    def shift(mse, auc):
+        return {"relative_median_mse": mse, "domain_auc": auc}
+
+    adaptation = {
+        "latent_shift": {"before": shift(0.1, 0.9), "after": shift(0.3, 0.7)},
+        "accuracy": {
+            "before": {"q": {"DECaLS": 0.8, "BASS, DECaLS RF": 0.6}},
+            "after": {"q": {"DECaLS": 0.7, "BASS, DECaLS RF": 0.65}},
+        },
+    }
+    (sentence,) = adaptation_verdicts(adaptation)
+    assert "relative paired latent MSE 0.1000 -> 0.3000 (worse)" in sentence
+    assert "domain AUC 0.900 -> 0.700 (better)" in sentence
+    assert "DECaLS forest 0.600 -> 0.650 (better)" in sentence
+    assert "DECaLS accuracy 0.800 -> 0.700 (worse)" in sentence
+    assert sentence.endswith("made 2 of these 4 measures worse.")

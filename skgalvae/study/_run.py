@@ -391,6 +391,79 @@ def _setting(value):
 
 
 # --------------------------------------------------------------- report parts
+def adaptation_verdicts(adaptation):
+    """Say in words what each adapted encoder changed, worse as well as better.
+
+    Compares each adapted encoder with the one before adaptation: the
+    relative paired latent MSE and the domain AUC (alignment), the DECaLS
+    forest's mean accuracy on BASS+MzLS (transfer) and its mean accuracy on
+    DECaLS (what the source survey kept), over the questions scored.
+
+    Parameters
+    ----------
+    adaptation : dict
+        The study's ``results["domain_adaptation"]``.
+
+    Returns
+    -------
+    list of str
+        One sentence per adapted encoder.
+    """
+    shift, accuracy = adaptation["latent_shift"], adaptation["accuracy"]
+    before, *adapted = list(shift)
+
+    def mean_accuracy(encoder, test):
+        return _mean(a.get(test) for a in accuracy[encoder].values())
+
+    def change(name, old, new, lower_is_better, digits=3):
+        if old is None or new is None:
+            return None
+        better = new < old if lower_is_better else new > old
+        verdict = "better" if better else "worse" if new != old else "unchanged"
+        return f"{name} {old:.{digits}f} -> {new:.{digits}f} ({verdict})"
+
+    sentences = []
+    for name in adapted:
+        parts = [
+            change(
+                "relative paired latent MSE",
+                shift[before]["relative_median_mse"],
+                shift[name]["relative_median_mse"],
+                lower_is_better=True,
+                digits=4,
+            ),
+            change(
+                "domain AUC",
+                shift[before].get("domain_auc"),
+                shift[name].get("domain_auc"),
+                lower_is_better=True,
+            ),
+            change(
+                "BASS+MzLS accuracy of the DECaLS forest",
+                mean_accuracy(before, "BASS, DECaLS RF"),
+                mean_accuracy(name, "BASS, DECaLS RF"),
+                lower_is_better=False,
+            ),
+            change(
+                "DECaLS accuracy",
+                mean_accuracy(before, "DECaLS"),
+                mean_accuracy(name, "DECaLS"),
+                lower_is_better=False,
+            ),
+        ]
+        parts = [p for p in parts if p is not None]
+        n_worse = sum(p.endswith("(worse)") for p in parts)
+        summary = (
+            f"made {n_worse} of these {len(parts)} measures worse"
+            if n_worse
+            else "made none of these measures worse"
+        )
+        sentences.append(
+            f"{name} against {before}: {'; '.join(parts)}. Adaptation {summary}."
+        )
+    return sentences
+
+
 def _mean(values):
     values = [v for v in values if v is not None]
     return float(np.mean(values)) if values else None
@@ -646,6 +719,8 @@ def _report_adaptation(report, adaptation, arrays, out):
         ["question", *tests, "paper (Table 4)"],
         [[q] + [cell(q, t) for t in tests] + [published(q)] for q in questions],
     )
+    for sentence in adaptation_verdicts(adaptation):
+        report.text(sentence)
     report.figure(
         _save(plot_mse_histogram(arrays["mse"]), out, "da_mse_histogram.png"),
         "Paired latent MSE per test galaxy, before and after domain adaptation.",
