@@ -65,6 +65,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 
 from skgalvae import DomainAdaptedVAETransformer, VAETransformer
+from skgalvae._domains import survey_latents
 from skgalvae.datasets import SURVEYS, load_gz_desi, make_survey_pairs
 from skgalvae.labels import GZD5_QUESTIONS
 from skgalvae.preprocessing import MTFStretch
@@ -74,20 +75,22 @@ DEFAULT_REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "gz_des
 QUESTIONS = list(GZD5_QUESTIONS)
 # Adaptation runs by name: whether the target is the same galaxies, and the
 # estimator parameters that differ from the defaults.
+SHARED = {"anchor": None, "adaptation": "mmd"}  # one encoder, the study's MMD
 RUNS = {
-    "paired": (True, {}),
-    "paired mmd_weight=3": (True, {"mmd_weight": 3.0}),
-    "paired+consistency": (True, {"paired_weight": 1.0}),
-    "unpaired": (False, {}),
-    "unpaired coral": (False, {"adaptation": "coral"}),
-    "paired study λ=0.5 fixed": (True, {"weighting": "fixed", "mmd_weight": 0.5}),
-    "paired anchored": (True, {"anchor": "source"}),
-    "paired anchored+consistency": (True, {"anchor": "source", "paired_weight": 1.0}),
-    "unpaired anchored": (False, {"anchor": "source"}),
-    "unpaired anchored cluster_mmd": (
-        False,
-        {"anchor": "source", "adaptation": "cluster_mmd"},
+    "paired": (True, SHARED),
+    "paired mmd_weight=3": (True, {**SHARED, "mmd_weight": 3.0}),
+    "paired+consistency": (True, {**SHARED, "paired_weight": 1.0}),
+    "unpaired": (False, SHARED),
+    "unpaired coral": (False, {"anchor": None, "adaptation": "coral"}),
+    "paired study λ=0.5 fixed": (
+        True,
+        {**SHARED, "weighting": "fixed", "mmd_weight": 0.5},
     ),
+    "paired anchored (default)": (True, {}),
+    "paired anchored+consistency": (True, {"anchor": "source", "paired_weight": 1.0}),
+    "unpaired anchored (default)": (False, {}),
+    "unpaired anchored mmd": (False, {"anchor": "source", "adaptation": "mmd"}),
+    "unpaired anchored coral": (False, {"anchor": "source", "adaptation": "coral"}),
     "unpaired decoder-anchored": (False, {"anchor": "decoder"}),
 }
 
@@ -104,13 +107,6 @@ def vae_params(args, seed):
         device=args.device,
         random_state=seed,
     )
-
-
-def encode(encoder, X, domain="source"):
-    """Latents of one survey's images (anchored models encode per survey)."""
-    if isinstance(encoder, DomainAdaptedVAETransformer):
-        return encoder.transform(X, domain=domain)
-    return encoder.transform(X)
 
 
 def grad_ratios(da):
@@ -183,8 +179,10 @@ def simulator_run(args, seed):
         }
         encoders[name] = da
 
-    latents = {name: (encode(enc, X_s), encode(enc, X_t, "target"))
-               for name, enc in encoders.items()}  # fmt: skip
+    latents = {
+        name: (survey_latents(enc, X_s, "source"), survey_latents(enc, X_t, "target"))
+        for name, enc in encoders.items()
+    }
     # A shallow baseline for paired data: a ridge map from the target's latents
     # to the source's, fitted on the training pairs.
     Z_s, Z_t = latents["before"]
@@ -242,7 +240,10 @@ def real_run(args, seed):
         ).fit(X_s[train], X_target=X_t[train])  # fmt: skip
     result = {"blur_sigma_px": sigma, "noise": args.real_noise, "encoders": {}}
     for name, enc in encoders.items():
-        Z_s, Z_t = encode(enc, X_s), encode(enc, X_t, "target")
+        Z_s, Z_t = (
+            survey_latents(enc, X_s, "source"),
+            survey_latents(enc, X_t, "target"),
+        )
         rf = forest(seed).fit(Z_s[train], y[train])
         rf_t = forest(seed).fit(Z_t[train], y[train])
         shift = latent_shift(Z_s[test], Z_t[test])
@@ -348,7 +349,7 @@ def main(argv=None):
     parser.add_argument("--da-epochs", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument(
-        "--runs", type=_names, default=list(RUNS),
+        "--runs", type=_names, default=None,
         help=f"adaptation runs, comma-separated, of: {'; '.join(RUNS)}",
     )  # fmt: skip
     parser.add_argument(
@@ -366,7 +367,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.n_galaxies, args.epochs, args.da_epochs = 300, 3, 2
-        args.runs, args.real_runs = ["paired", "unpaired"], ["paired"]
+        args.runs = args.runs or ["paired", "unpaired"]
+        args.real_runs = ["paired"]
+    args.runs = args.runs or list(RUNS)
     print(f"machine: {os.cpu_count()} CPUs; device={args.device}")
     start = time.perf_counter()
     shift, accuracy, timings, diagnostics = simulator_run(args, args.seed)

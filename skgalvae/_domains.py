@@ -119,3 +119,33 @@ def require_both_sides(labels, estimator_name):
                 f"among the {len(labels)} rows of X; domain adaptation needs both "
                 f"source and target surveys."
             )
+
+
+def survey_latents(transformer, X, domain=None, sample_domain=None):
+    """Return ``transformer``'s latents of one survey's rows, or of labelled rows.
+
+    An adapted model with one encoder per survey
+    (:class:`~skgalvae.DomainAdaptedVAETransformer` with ``anchor``) must be
+    told whose images ``X`` holds; every other transformer encodes any
+    survey's images the same way, and gets ``X`` alone.
+
+    Parameters
+    ----------
+    transformer : fitted transformer
+        Its ``transform`` gives the latents.
+    X : array-like
+        Samples to encode.
+    domain : {"source", "target"} or int, default=None
+        The survey of every row.
+    sample_domain : array-like of shape (n_samples,), default=None
+        The survey of each row (skada's labels); overrides ``domain``.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_latent)
+    """
+    if getattr(transformer, "anchor_", None) is None:
+        return transformer.transform(X)
+    if sample_domain is not None:
+        return transformer.transform(X, sample_domain=sample_domain)
+    return transformer.transform(X, domain=domain)

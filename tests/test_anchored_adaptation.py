@@ -222,3 +222,34 @@ def test_cluster_loss_needs_centres():
 def test_module_refuses_an_unknown_anchor():
     with pytest.raises(ValueError, match="anchor must be one of"):
         DomainAdaptedVAEModule((1, 16, 16), 2, (8,), anchor="target")
+
+
+# ------------------------------------------------------------------ defaults
+def test_default_from_a_fitted_vae_is_anchored_cluster_mmd(surveys, base_vae):
+    X, X_target = surveys
+    one_epoch = {**SMALL, "max_epochs": 1, "random_state": 0}
+    da = DomainAdaptedVAETransformer(**one_epoch, init=FrozenEstimator(base_vae))
+    da.fit(X, X_target=X_target)
+    assert (da.anchor_, da.adaptation_) == ("source", "cluster_mmd")
+    assert da.get_params()["anchor"] == "auto"
+    assert np.isfinite(da.history_[-1, "train_cluster_mmd"])
+    np.testing.assert_array_equal(
+        da.transform(X, domain="source"), base_vae.transform(X)
+    )
+    # Without a fitted VAE: one shared encoder and the study's MMD.
+    scratch = DomainAdaptedVAETransformer(**one_epoch)
+    scratch.fit(X, X_target=X_target)
+    assert (scratch.anchor_, scratch.adaptation_) == (None, "mmd")
+    assert scratch.transform(X_target).shape == (48, 4)
+
+
+def test_paired_latent_mse_encodes_each_survey_with_its_encoder(
+    source_anchored, surveys
+):
+    from skgalvae.metrics import paired_latent_mse
+
+    X, X_target = surveys
+    mse = paired_latent_mse(source_anchored, X[:48], X_target)
+    Z_s = source_anchored.transform(X[:48], domain="source")
+    Z_t = source_anchored.transform(X_target, domain="target")
+    np.testing.assert_allclose(mse, ((Z_s - Z_t) ** 2).mean(axis=1), rtol=1e-5)

@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import check_array
 
-from .._domains import split_sample_domain
+from .._domains import split_sample_domain, survey_latents
 from ..nn.losses import mmd2 as _torch_mmd2
 
 
@@ -150,7 +150,9 @@ def paired_latent_mse(transformer, X_source, X_target):
     ----------
     transformer : fitted transformer
         E.g. a fitted :class:`~skgalvae.VAETransformer` or a Pipeline ending in
-        one; its ``transform`` gives the latents.
+        one; its ``transform`` gives the latents (an anchored
+        :class:`~skgalvae.DomainAdaptedVAETransformer` encodes each survey
+        with its encoder).
     X_source, X_target : array-like of shape (n_galaxies, ...)
         The same galaxies in the two surveys, row for row.
 
@@ -160,7 +162,10 @@ def paired_latent_mse(transformer, X_source, X_target):
         Latent MSE per galaxy.
     """
     _check_paired(len(X_source), len(X_target), "X")
-    return _paired_mse(transformer.transform(X_source), transformer.transform(X_target))
+    return _paired_mse(
+        survey_latents(transformer, X_source, "source"),
+        survey_latents(transformer, X_target, "target"),
+    )
 
 
 def _check_paired(n_source, n_target, name):
@@ -256,7 +261,9 @@ class MMDScorer:
         source, target = split_sample_domain(
             sample_domain, len(X), "mmd2_score", require_both=True
         )
-        Z = np.asarray(estimator.transform(X), dtype=np.float64)
+        Z = np.asarray(
+            survey_latents(estimator, X, sample_domain=sample_domain), np.float64
+        )
         return -mmd2(
             Z[source],
             Z[target],

@@ -82,11 +82,11 @@ class StudyConfig:
     da_epochs : int, default=8
         Fine-tuning epochs of each domain adaptation.
     mmd_weights : tuple of float, default=(1.0,)
-        Scale-free ``mmd_weight`` values (``weighting="balanced"``, the
-        package's default) adapted with.
+        Scale-free ``mmd_weight`` values of the package's default adaptation
+        (the DECaLS encoder and decoder anchored, CORAL, balanced weights).
     fixed_mmd_weights : tuple of float, default=(0.5,)
-        ``mmd_weight`` values adapted with in the study's own units
-        (``weighting="fixed"``): the study's 0.5.
+        ``mmd_weight`` values of the study's own method (one shared encoder,
+        MMD, ``weighting="fixed"``): the study's 0.5.
     n_sigma : float, default=8.0
         Outlier threshold in latent standard deviations (the study's 8).
     n_trees : int, default=200

@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from .._domain_adaptation import DomainAdaptedVAETransformer
+from .._domains import survey_latents
 from .._outliers import LatentOutlierDetector
 from .._progress import progress
 from .._vae import VAETransformer
@@ -333,7 +334,9 @@ def adapt_domains(vae, config):
 
     The same galaxies rendered by both surveys are split 70/30 by galaxy; a
     :class:`~skgalvae.DomainAdaptedVAETransformer` per ``config.mmd_weights``
-    is fine-tuned from ``vae`` on the training pairs.
+    (the package's default from a fitted VAE: the source anchored, CORAL) and
+    per ``config.fixed_mmd_weights`` (the study's shared encoder and MMD) is
+    adapted from ``vae`` on the training pairs.
 
     Returns
     -------
@@ -351,11 +354,25 @@ def adapt_domains(vae, config):
         np.arange(config.n_pairs), test_size=config.test_size, random_state=config.seed
     )
     encoders = {"before": vae}
-    runs = [("balanced", w) for w in config.mmd_weights] + [
-        ("fixed", w) for w in config.fixed_mmd_weights
+    # The package's default from a fitted VAE (the source anchored, CORAL,
+    # scale-free weights), then the study's own method (one shared encoder,
+    # MMD, its fixed lambda).
+    runs = [
+        (f"after (anchored, CORAL, mmd_weight={w:g})", {"mmd_weight": w})
+        for w in config.mmd_weights
+    ] + [
+        (
+            f"after (study: shared, MMD, mmd_weight={w:g} fixed)",
+            {
+                "anchor": None,
+                "adaptation": "mmd",
+                "weighting": "fixed",
+                "mmd_weight": w,
+            },
+        )
+        for w in config.fixed_mmd_weights
     ]
-    for weighting, weight in progress(runs, desc="  adapting", leave=False):
-        name = f"after (mmd_weight={weight:g}, {weighting})"
+    for name, params in progress(runs, desc="  adapting", leave=False):
         encoders[name] = DomainAdaptedVAETransformer(
             n_latent=vae.n_latent,
             architecture=vae.architecture_,
@@ -365,12 +382,11 @@ def adapt_domains(vae, config):
             lr_schedule=vae.lr_schedule,
             max_epochs=config.da_epochs,
             batch_size=max(2, config.batch_size_for(len(train))),
-            mmd_weight=weight,
-            weighting=weighting,
             paired=True,
             init=FrozenEstimator(vae),
             device=config.device,
             random_state=config.seed,
+            **params,
         ).fit(X_s[train], X_target=X_t[train])
 
     star = decals.params["star"].to_numpy(bool)[test]
@@ -382,7 +398,8 @@ def adapt_domains(vae, config):
     )
     shift, accuracy, mse = {}, {}, {}
     for name, encoder in encoders.items():
-        Z_s, Z_t = encoder.transform(X_s), encoder.transform(X_t)
+        Z_s = survey_latents(encoder, X_s, "source")
+        Z_t = survey_latents(encoder, X_t, "target")
         shift[name] = latent_shift(Z_s[test], Z_t[test], star)
         mse[name] = shift[name].pop("mse")
         transfer = classify_questions(
