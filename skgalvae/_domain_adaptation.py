@@ -257,9 +257,12 @@ class DomainAdaptedVAETransformer(BaseVAE):
     >>> da = DomainAdaptedVAETransformer(
     ...     n_latent=4, max_epochs=1, paired=True, init=vae, random_state=0
     ... ).fit(X, X_target=X_target)
-    >>> da.transform(X_target).shape
+    >>> da.anchor_, da.adaptation_
+    ('source', 'cluster_mmd')
+    >>> Z_target = da.transform(X_target, domain="target")
+    >>> Z_target.shape
     (48, 4)
-    >>> da.inverse_transform(da.transform(X_target), domain="target").shape
+    >>> da.inverse_transform(Z_target, domain="target").shape
     (48, 3, 64, 64)
     """
 
