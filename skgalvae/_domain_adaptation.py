@@ -146,8 +146,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         ``init``; :meth:`transform` then needs each row's survey
         (``sample_domain`` or ``domain``). ``"decoder"`` also keeps every
         survey's decoder ``init``'s: each survey's encoder learns to
-        describe its images in the terms the source decoder draws from,
-        which ties a latent vector to the same galaxy in every survey.
+        describe its images in the terms the source decoder draws from.
     n_clusters : int, default=10
         Number of latent clusters of ``adaptation="cluster_mmd"``: k-means
         on ``init``'s latents of the source survey, fixed for the fit.

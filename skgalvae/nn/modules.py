@@ -198,8 +198,7 @@ class DomainAdaptedVAEModule(VAEModule):
     other surveys are brought to a source latent space that does not move.
     ``anchor="decoder"`` freezes every decoder as well: each survey's
     encoder learns to describe its images in the terms the source decoder
-    draws from, which ties a latent vector to the same galaxy in every
-    survey.
+    draws from.
 
     Parameters
     ----------
