@@ -60,9 +60,10 @@ class DomainAdaptedVAETransformer(BaseVAE):
     survey gets an encoder of its own, pulled toward the source latents
     cluster by cluster (``adaptation="cluster_mmd"``). Source latents, and a
     classifier fitted on them, do not change; on a real survey shift (SDSS
-    and DECaLS, both ways) this recovered more than half of what the source
-    classifier lost, where the shared encoder recovered little (see the
-    user guide). ``anchor=None, adaptation="mmd"`` is the study's method.
+    to DECaLS) this recovered the most of what the source classifier lost,
+    in every seed measured, while the shared encoder also cost the source
+    survey accuracy (see the user guide). ``anchor=None,
+    adaptation="mmd"`` is the study's method.
 
     The surveys reach :meth:`fit` in one of two ways:
 
@@ -598,8 +599,8 @@ class DomainAdaptedVAETransformer(BaseVAE):
 
         From a fitted source VAE (``init``), the default anchors the source
         and aligns cluster by cluster, the combination that transferred best
-        both ways across a real survey shift (SDSS and DECaLS); from
-        scratch, one shared encoder and the study's MMD.
+        across a real survey shift (SDSS to DECaLS); from scratch, one
+        shared encoder and the study's MMD.
         """
         anchor = self.anchor
         if anchor == "auto":

@@ -167,8 +167,8 @@ def test_quick_run_adapts_domains_and_finds_outliers(quick_report):
     assert markdown.count("Adaptation made") == len(adaptation["latent_shift"]) - 1
     assert list(adaptation["latent_shift"]) == [
         "before",
-        "after (anchored, CORAL, mmd_weight=1)",
-        "after (study: shared, MMD, mmd_weight=0.5 fixed)",
+        "after (anchored, cluster_mmd, mmd_weight=1)",
+        "after (study: shared, mmd, mmd_weight=0.5 fixed)",
     ]
     for shift in adaptation["latent_shift"].values():
         assert shift["median_mse"] > 0

@@ -83,7 +83,8 @@ class StudyConfig:
         Fine-tuning epochs of each domain adaptation.
     mmd_weights : tuple of float, default=(1.0,)
         Scale-free ``mmd_weight`` values of the package's default adaptation
-        (the DECaLS encoder and decoder anchored, CORAL, balanced weights).
+        (the DECaLS encoder and decoder anchored, cluster-wise MMD, balanced
+        weights).
     fixed_mmd_weights : tuple of float, default=(0.5,)
         ``mmd_weight`` values of the study's own method (one shared encoder,
         MMD, ``weighting="fixed"``): the study's 0.5.

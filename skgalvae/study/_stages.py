@@ -329,12 +329,20 @@ def _stretched(images):
     return MTFStretch().fit_transform(images)
 
 
+def _method_words(da):
+    """Name a fitted adaptation by what it did, e.g. ``anchored, cluster_mmd, ...``."""
+    encoder = "shared" if da.anchor_ is None else "anchored"
+    fixed = " fixed" if da.weighting == "fixed" else ""
+    return f"{encoder}, {da.adaptation_}, mmd_weight={da.mmd_weight:g}{fixed}"
+
+
 def adapt_domains(vae, config):
     """Domain adaptation DECaLS -> BASS+MzLS on simulated survey pairs (Sec. 5).
 
     The same galaxies rendered by both surveys are split 70/30 by galaxy; a
     :class:`~skgalvae.DomainAdaptedVAETransformer` per ``config.mmd_weights``
-    (the package's default from a fitted VAE: the source anchored, CORAL) and
+    (the package's default from a fitted VAE: the source anchored,
+    cluster-wise MMD) and
     per ``config.fixed_mmd_weights`` (the study's shared encoder and MMD) is
     adapted from ``vae`` on the training pairs.
 
@@ -354,26 +362,14 @@ def adapt_domains(vae, config):
         np.arange(config.n_pairs), test_size=config.test_size, random_state=config.seed
     )
     encoders = {"before": vae}
-    # The package's default from a fitted VAE (the source anchored, CORAL,
-    # scale-free weights), then the study's own method (one shared encoder,
-    # MMD, its fixed lambda).
-    runs = [
-        (f"after (anchored, CORAL, mmd_weight={w:g})", {"mmd_weight": w})
-        for w in config.mmd_weights
-    ] + [
-        (
-            f"after (study: shared, MMD, mmd_weight={w:g} fixed)",
-            {
-                "anchor": None,
-                "adaptation": "mmd",
-                "weighting": "fixed",
-                "mmd_weight": w,
-            },
-        )
-        for w in config.fixed_mmd_weights
+    # The package's default from a fitted VAE, then the study's own method
+    # (one shared encoder, MMD, its fixed lambda).
+    study_method = {"anchor": None, "adaptation": "mmd", "weighting": "fixed"}
+    runs = [("", {"mmd_weight": w}) for w in config.mmd_weights] + [
+        ("study: ", {**study_method, "mmd_weight": w}) for w in config.fixed_mmd_weights
     ]
-    for name, params in progress(runs, desc="  adapting", leave=False):
-        encoders[name] = DomainAdaptedVAETransformer(
+    for prefix, params in progress(runs, desc="  adapting", leave=False):
+        da = DomainAdaptedVAETransformer(
             n_latent=vae.n_latent,
             architecture=vae.architecture_,
             hidden_dims=vae.hidden_dims_,
@@ -388,6 +384,7 @@ def adapt_domains(vae, config):
             random_state=config.seed,
             **params,
         ).fit(X_s[train], X_target=X_t[train])
+        encoders[f"after ({prefix}{_method_words(da)})"] = da
 
     star = decals.params["star"].to_numpy(bool)[test]
     labels = decals.labels
