@@ -50,7 +50,7 @@ sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    "ignore_pattern": r"(^|[/\\])_[^/\\]*$",  # helpers such as examples/_settings.py
+    "ignore_pattern": r"(^|[/\\])_[^/\\]*$",  # private helpers beside the examples
     "reset_argv": "gallery_argv.example_argv",  # a name: the config stays picklable
     "download_all_examples": False,
     "remove_config_comments": True,

@@ -32,10 +32,10 @@ Run::
 # ``star`` marks the cutouts with a foreground star, the study's worst cases.
 import matplotlib.pyplot as plt
 import numpy as np
-from _settings import example_settings
 from sklearn.frozen import FrozenEstimator
 
 from skgalvae import DomainAdaptedVAETransformer, VAETransformer
+from skgalvae._gallery import example_settings
 from skgalvae.datasets import make_survey_pairs
 from skgalvae.metrics import mmd2_permutation_test, paired_latent_mse
 from skgalvae.plotting import plot_image_grid

@@ -29,10 +29,10 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 import zarr
-from _settings import example_settings
 from sklearn.pipeline import make_pipeline
 
 from skgalvae import VAETransformer
+from skgalvae._gallery import example_settings
 from skgalvae.datasets import make_galaxies
 from skgalvae.exceptions import UnreadableRowsWarning
 from skgalvae.preprocessing import MTFStretch

@@ -24,8 +24,8 @@ Run::
 # BASS's coarser 0.454"/px pixels resampled, a broader PSF, more noise). The
 # images are raw fluxes; the plotting functions stretch them for display.
 import numpy as np
-from _settings import example_settings
 
+from skgalvae._gallery import example_settings
 from skgalvae.datasets import make_survey_pairs
 from skgalvae.labels import GZD5_QUESTIONS, gzd5_labels
 from skgalvae.plotting import plot_image_grid

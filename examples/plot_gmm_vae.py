@@ -24,12 +24,12 @@ Run::
 # cigar-shaped, edge-on, spiral, featured): the labels the clusters are
 # compared with, never seen in training.
 import pandas as pd
-from _settings import example_settings
 from sklearn.cluster import KMeans
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import adjusted_rand_score
 
 from skgalvae import GMMVAETransformer, VAETransformer
+from skgalvae._gallery import example_settings
 from skgalvae.datasets import make_galaxies
 from skgalvae.labels import first_level_classes
 from skgalvae.plotting import plot_image_grid

@@ -33,9 +33,9 @@ Run::
 # ``estimator.fit(X)``, cached between documentation builds.
 import matplotlib.pyplot as plt
 import numpy as np
-from _settings import example_settings
 
 from skgalvae import VAETransformer
+from skgalvae._gallery import example_settings
 from skgalvae.datasets import make_galaxies
 from skgalvae.inspection import (
     interpolate_galaxies,

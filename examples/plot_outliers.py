@@ -28,7 +28,6 @@ Run::
 # instrumental defect (a satellite trail, a dead column, a saturated bleed);
 # the simulator says which.
 import numpy as np
-from _settings import example_settings
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import make_pipeline
 
@@ -37,6 +36,7 @@ from skgalvae import (
     ReconstructionOutlierDetector,
     VAETransformer,
 )
+from skgalvae._gallery import example_settings
 from skgalvae.datasets import make_galaxies
 from skgalvae.plotting import plot_image_grid
 from skgalvae.preprocessing import MTFStretch

@@ -24,12 +24,12 @@ Run::
 import joblib
 import matplotlib.pyplot as plt
 import numpy as np
-from _settings import example_settings
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 
 from skgalvae import VAETransformer
+from skgalvae._gallery import example_settings
 from skgalvae.datasets import make_galaxies
 from skgalvae.preprocessing import MTFStretch
 

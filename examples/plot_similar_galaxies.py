@@ -32,10 +32,10 @@ Run::
 # Zoo class, or "defect".
 import numpy as np
 import pandas as pd
-from _settings import example_settings
 from sklearn.decomposition import PCA
 
 from skgalvae import VAETransformer
+from skgalvae._gallery import example_settings
 from skgalvae.datasets import make_galaxies
 from skgalvae.inspection import invariant_latents, similar_galaxies
 from skgalvae.labels import first_level_classes

@@ -27,8 +27,8 @@ minutes on 2 CPU cores).
 # example runs in minutes: 1,000 simulated galaxies at 64x64, five latent
 # dimensions, the residual VAE only, fewer epochs and survey pairs.
 import matplotlib.pyplot as plt
-from _settings import example_settings
 
+from skgalvae._gallery import example_settings
 from skgalvae.study import StudyConfig, run_study
 
 settings = example_settings("plot_study")

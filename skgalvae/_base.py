@@ -23,7 +23,6 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from skorch.callbacks import Callback
-from tqdm.auto import tqdm
 
 from . import _version
 from ._device import (
@@ -45,6 +44,7 @@ from ._persistence import (
     unpack_module_state,
     warn_if_other_version,
 )
+from ._progress import progress
 from ._scale import check_like_fit_scale, check_training_scale, diagnose_divergence
 from ._training import (
     OPTIMIZERS,
@@ -631,7 +631,9 @@ class BaseVAE(UnitAsText, TransformerMixin, BaseEstimator):
         """Wrap a batch iterator in a progress bar when ``verbose`` asks for it."""
         n_batches = -(-n_samples // self._inference_batch_size)
         if self.verbose and n_batches > 1:
-            return tqdm(iterator, total=n_batches, desc=desc, unit="batch")
+            return progress(
+                iterator, total=n_batches, desc=desc, unit="batch", leave=False
+            )
         return iterator
 
     def _encode(self, X, input_name="X"):

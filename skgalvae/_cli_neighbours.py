@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import sys
 
-import numpy as np
-
 __all__ = ["add_neighbours_parser", "run_neighbours"]
 
 
@@ -59,6 +57,7 @@ def add_neighbours_parser(commands, positive_int) -> None:
 
 def _table_from_model(args):
     """Encode ``--images`` with the model in ``args.latents``; return a table."""
+    import numpy as np
     import pandas as pd
 
     from ._cli import UsageError, load_model
@@ -122,6 +121,8 @@ def _query_rows(table, queries):
 
 def _draw_grid(args, table, found, rows):
     """Read the query and neighbour images and save them as a PNG grid."""
+    import numpy as np
+
     from ._cli import UsageError
     from .plotting import plot_image_grid
 

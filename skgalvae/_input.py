@@ -351,7 +351,9 @@ def scan_values(data, input_name="X", estimator_name="estimator", need_range=Tru
     n_nan = n_inf = 0
     first_bad = None
     floating = dtype_kind(data) == "f"
+    chunk = None
     for start in range(0, n, step):
+        del chunk  # the previous chunk goes before the next is read: one at a time
         chunk = _rows(data[start : start + step])
         if floating:
             nan_count, inf_count, bad_row = _non_finite(chunk)

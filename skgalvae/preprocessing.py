@@ -14,6 +14,11 @@ model takes (a galaxy that fills the central third of a survey cutout is
 cropped first, then shrunk without aliasing); they keep uint8 images uint8::
 
     make_pipeline(CenterCrop(141), Resize(64), VAETransformer(n_latent=40))
+
+Given a lazy collection of files (:class:`~skgalvae.io.FITSDataset`, a list
+of paths), they return a lazy :class:`~skgalvae.io.TransformedImages` that
+transforms each batch as it is read, so the same Pipeline trains on a survey's
+raw flux files without holding the survey in memory.
 """
 
 from __future__ import annotations
@@ -35,7 +40,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._input import check_samples, scan_values
 from ._units import UnitAsText, strip_unit
+from .io._lazy import is_lazy
 from .io._resize import resize_images
+from .io._transformed import TransformedImages
+from .nn.data import evenly_spaced_rows
 
 __all__ = [
     "AsinhStretch",
@@ -119,6 +127,10 @@ class _ImageTransformer(UnitAsText, TransformerMixin, BaseEstimator):
         """``(bands, h, w)`` of one output image for the fit's input."""
         return self.sample_shape_in_
 
+    def _output_dtype(self, input_dtype):
+        """Return the data type of the output for input of ``input_dtype``."""
+        return np.dtype(np.float32)
+
     def get_feature_names_out(self, input_features=None):
         """Return ``pixel0, pixel1, ...``: one name per output value.
 
@@ -168,6 +180,8 @@ class _ImageTransformer(UnitAsText, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         data, input_shape = self._images(X, reset=False)
+        if is_lazy(data):  # transformed batch by batch as it is read
+            return TransformedImages(data, self)
         out = np.empty(data.shape, dtype=np.float32)
         for start, chunk in _chunks(data, np.float64):
             done = function(chunk, start) if with_start else function(chunk)
@@ -227,6 +241,12 @@ class BandScaler(_ImageTransformer):
     clip : bool, default=False
         Clip the result to [0, 1]. Percentile scaling otherwise maps values
         outside the range outside [0, 1]; nothing is clipped unless asked.
+    subsample : int or None, default=2000
+        For ``scope="dataset"`` with ``method="percentile"``: take the
+        percentiles over at most this many images, evenly spaced through
+        ``X`` (a survey's files are not all read to learn three numbers per
+        band); None uses every image. ``"minmax"`` always reads every image,
+        in chunks.
 
     Attributes
     ----------
@@ -265,15 +285,22 @@ class BandScaler(_ImageTransformer):
         "percentiles": [tuple, list],
         "scope": [StrOptions({"image", "dataset"})],
         "clip": ["boolean"],
+        "subsample": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
-        self, method="minmax", percentiles=(1.0, 99.0), scope="image", clip=False
+        self,
+        method="minmax",
+        percentiles=(1.0, 99.0),
+        scope="image",
+        clip=False,
+        subsample=2000,
     ):
         self.method = method
         self.percentiles = percentiles
         self.scope = scope
         self.clip = clip
+        self.subsample = subsample
 
     def _quantiles(self):
         if self.method == "minmax":
@@ -306,11 +333,26 @@ class BandScaler(_ImageTransformer):
         q = self._quantiles()
         self.scope_, self.quantiles_ = self.scope, q
         if self.scope == "dataset":
-            data = np.asarray(data)
-            data = data.reshape(len(data), self.n_bands_in_, -1)
-            per_band = np.moveaxis(data, 1, 0).reshape(self.n_bands_in_, -1)
-            self.low_, self.high_ = np.quantile(per_band, q, axis=1)
+            self.low_, self.high_ = self._dataset_range(data, q)
         return self
+
+    def _dataset_range(self, data, q):
+        """Per-band range over ``data``, read in chunks (files never whole)."""
+        if self.method == "minmax":  # exact, in one streamed pass
+            low = np.full(self.n_bands_in_, np.inf)
+            high = np.full(self.n_bands_in_, -np.inf)
+            for _, chunk in _chunks(data, np.float64):
+                chunk = chunk.reshape(len(chunk), self.n_bands_in_, -1)
+                low = np.minimum(low, chunk.min(axis=(0, 2)))
+                high = np.maximum(high, chunk.max(axis=(0, 2)))
+            return low, high
+        n_images = len(data) if self.subsample is None else self.subsample
+        rows = evenly_spaced_rows(len(data), n_images)
+        sample = np.asarray(
+            data.read(rows) if is_lazy(data) else data[rows], dtype=np.float64
+        )
+        per_band = np.moveaxis(sample, 1, 0).reshape(self.n_bands_in_, -1)
+        return np.quantile(per_band, q, axis=1)
 
     def transform(self, X):
         """Scale ``X``.
@@ -322,8 +364,10 @@ class BandScaler(_ImageTransformer):
 
         Returns
         -------
-        ndarray of the same shape, float32
+        ndarray or TransformedImages of the same shape, float32
             Scaled images.
+            A lazy ``X`` (files) gives a lazy collection that transforms
+            each batch as it is read.
         """
         check_is_fitted(self, "scope_")
         q = self.quantiles_
@@ -391,8 +435,10 @@ class AsinhStretch(_ImageTransformer):
 
         Returns
         -------
-        ndarray of the same shape, float32
+        ndarray or TransformedImages of the same shape, float32
             Stretched images; values outside [0, 1] are stretched, not clipped.
+            A lazy ``X`` (files) gives a lazy collection that transforms
+            each batch as it is read.
         """
         stretch = _AstropyAsinh(a=self.a)
         return self._transform_chunks(X, lambda chunk: stretch(chunk, clip=False))
@@ -460,8 +506,10 @@ class MTFStretch(_ImageTransformer):
 
         Returns
         -------
-        ndarray of the same shape, float32
+        ndarray or TransformedImages of the same shape, float32
             Stretched images in [0, 1].
+            A lazy ``X`` (files) gives a lazy collection that transforms
+            each batch as it is read.
         """
         q = np.array([self.shadow_clip, 0.5, 1.0])
 
@@ -560,8 +608,10 @@ class AstropyStretch(_ImageTransformer):
 
         Returns
         -------
-        ndarray of the same shape, float32
+        ndarray or TransformedImages of the same shape, float32
             In [0, 1] with ``clip=True``.
+            A lazy ``X`` (files) gives a lazy collection that transforms
+            each batch as it is read.
         """
         stretch, interval = self._steps()
 
@@ -613,12 +663,17 @@ class _SideTransformer(_ImageTransformer):
 
         Returns
         -------
-        ndarray of shape (n_samples, bands, size, size) or (n_samples, size, size)
-            uint8 images stay uint8; other images become float32.
+        ndarray or TransformedImages
+            Shape (n_samples, bands, size, size) or (n_samples, size, size);
+            uint8 images stay uint8, other images become float32. A lazy
+            ``X`` (files) gives a lazy collection that crops or resamples
+            each batch as it is read.
         """
         check_is_fitted(self)
         data, input_shape = self._images(X, reset=False)
-        dtype = np.uint8 if data.dtype == np.uint8 else np.float32
+        if is_lazy(data):  # cropped or resampled batch by batch as it is read
+            return TransformedImages(data, self)
+        dtype = self._output_dtype(data.dtype)
         out = np.empty((len(data), data.shape[1], self.size, self.size), dtype)
         for start, chunk in _chunks(data, dtype):
             resized = resize_images(chunk, self.size, self._method, "X")
@@ -627,6 +682,9 @@ class _SideTransformer(_ImageTransformer):
 
     def _output_sample_shape(self):
         return (self.n_bands_in_, self.size, self.size)
+
+    def _output_dtype(self, input_dtype):
+        return np.dtype(np.uint8 if input_dtype == np.uint8 else np.float32)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -14,17 +14,19 @@ def _config(argv):
     return config_from_args(args), args
 
 
-def test_help_and_version_do_not_import_torch():
+def test_help_and_version_do_not_import_torch_or_numpy():
     code = (
         "import sys\n"
         "from skgalvae._cli import main\n"
-        "for argv in (['--version'], ['--help'], ['study', '--help']):\n"
+        "for argv in (['--version'], ['--help'], ['study', '--help'],\n"
+        "             ['neighbours', '--help'], ['encode', '--help']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit as exit:\n"
         "        assert exit.code == 0, argv\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
         "assert 'sklearn' not in sys.modules, 'sklearn was imported'\n"
+        "assert 'numpy' not in sys.modules, 'numpy was imported'\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60

@@ -1,6 +1,9 @@
 """The examples run end to end (quick mode) and produce their outputs."""
 
+import os
 import runpy
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,7 +17,6 @@ def run_example(name, out_dir, monkeypatch, capsys):
     """Run ``examples/name`` with ``--quick --out out_dir``; return its stdout."""
     pytest.importorskip("matplotlib")
     script = EXAMPLES / name
-    monkeypatch.syspath_prepend(str(EXAMPLES))  # examples/_settings.py
     monkeypatch.delenv("SKGALVAE_EXAMPLE_CACHE", raising=False)
     monkeypatch.setattr(sys, "argv", [str(script), "--quick", "--out", str(out_dir)])
     runpy.run_path(str(script), run_name="__main__")
@@ -77,9 +79,9 @@ def test_encode_survey_example(tmp_path, monkeypatch, capsys):
 
 def test_example_settings_cache_fitted_models(tmp_path, monkeypatch):
     """With a cache directory set, a second identical fit is loaded, not redone."""
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    from _settings import ExampleSettings
     from sklearn.decomposition import PCA
+
+    from skgalvae._gallery import ExampleSettings
 
     X = np.random.default_rng(0).normal(size=(50, 6))
     monkeypatch.setenv("SKGALVAE_EXAMPLE_CACHE", str(tmp_path / "cache"))
@@ -92,7 +94,6 @@ def test_example_settings_cache_fitted_models(tmp_path, monkeypatch):
     second = again.fit(PCA(2), X)
     np.testing.assert_array_equal(second.components_, first.components_)
     monkeypatch.undo()
-    monkeypatch.syspath_prepend(str(EXAMPLES))
     monkeypatch.setenv("SKGALVAE_EXAMPLE_CACHE", str(tmp_path / "cache"))
     other = settings.fit(PCA(3), X)  # other parameters: trained anew
     assert other.n_components_ == 3
@@ -102,3 +103,21 @@ def test_example_settings_cache_fitted_models(tmp_path, monkeypatch):
     assert quick.sizes({"n": 100}, {"n": 5}) == (5,)
     quick.fit(PCA(2), X)
     assert not (tmp_path / "cache" / "quick").exists()
+
+
+def test_an_example_downloaded_alone_runs(tmp_path):
+    """A gallery example copied anywhere runs: it needs only skgalvae."""
+    pytest.importorskip("matplotlib")
+    alone = tmp_path / "plot_pipeline_gridsearch.py"
+    shutil.copy(EXAMPLES / alone.name, alone)
+    result = subprocess.run(
+        [sys.executable, alone.name, "--quick", "--out", "out"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "SKGALVAE_EXAMPLE_CACHE"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "best n_latent" in result.stdout
+    assert (tmp_path / "out" / "pipeline_gridsearch.png").stat().st_size > 10_000

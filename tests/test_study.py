@@ -1,6 +1,8 @@
 """The main job: ``skgalvae study`` end to end, its cache, its data paths."""
 
+import base64
 import json
+import logging
 import re
 import shlex
 import subprocess
@@ -30,9 +32,11 @@ FIGURES = [
 
 # Every stage, as small as it goes: seconds, not minutes.
 TINY = dict(
+    models=("skgalvae", "xu2023"),  # both, side by side, as the full run
     n_samples=120,
     latents=(2, 4),
     epochs=1,
+    final_epochs=2,
     n_pairs=40,
     da_epochs=1,
     mmd_weights=(0.5,),
@@ -65,6 +69,7 @@ def test_quick_run_writes_every_file(quick_report):
     assert "<table>" in (out / "report.html").read_text()
     # A smoke run says so, before anything else, and in its results.
     assert markdown.index("**Smoke run.**") < markdown.index("\n## ")
+    assert "models skgalvae (full run: skgalvae, xu2023)" in markdown
     assert results["smoke_run"] is True and results["config"]["smoke"] is True
 
 
@@ -89,6 +94,29 @@ def test_quick_report_html_is_rendered_with_working_contents(quick_report):
     # Numbers are rounded to what they mean: no 3-decimal seconds.
     assert not re.search(r"<td>\d{3,}\.\d+</td>", page)
     assert results["environment"]["torch"] in page
+    # Self-contained: every figure embedded, none linked by file name.
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    assert len(sources) == len(FIGURES)
+    assert all(src.startswith("data:image/png;base64,") for src in sources)
+    embedded = base64.b64decode(sources[0].split(",", 1)[1])
+    assert embedded in {(out / name).read_bytes() for name in FIGURES}
+
+
+def test_quick_report_flags_accuracies_at_the_majority_floor(quick_report):
+    out, results = quick_report
+    markdown = (out / "report.md").read_text()
+    flagged = [
+        question
+        for question, entry in results["classification"]["vae"].items()
+        if "scores" in entry
+        and entry["scores"]["test"]["accuracy"] - entry["majority"]["accuracy"]
+        <= 2 * entry["scores"]["test"]["accuracy_se"]
+    ]
+    sentence = "Not clearly above always answering the most common class"
+    assert (sentence in markdown) == bool(flagged)
+    for question in flagged:
+        assert f"{question} ('" in markdown.split(sentence)[1].split("\n")[0]
+    assert " ± " in markdown.split("## 2.")[1]  # accuracies with their error
 
 
 def test_quick_report_puts_the_papers_numbers_beside_the_runs(quick_report):
@@ -98,7 +126,8 @@ def test_quick_report_puts_the_papers_numbers_beside_the_runs(quick_report):
     markdown = (out / "report.md").read_text()
     summary = markdown.split("## This run beside the paper")[1].split("\n## ")[0]
     knee = results["latent_dimension"]["searches"][0]["knee"]
-    assert f"| knee of SSIM vs n_latent | {knee} | {_paper.KNEE} |" in summary
+    shown = "none: SSIM does not rise" if knee is None else knee
+    assert f"| knee of SSIM vs n_latent | {shown} | {_paper.KNEE} |" in summary
     assert "0.417%" in summary  # 1,308 of 314,000 beyond 8 sigma
     # Table 3 per question in the classification table, Table 4 in the DA one.
     section = markdown.split("## 2. Classification")[1].split("\n## ")[0]
@@ -117,7 +146,7 @@ def test_quick_run_latent_search_picks_the_knee(quick_report):
     out, results = quick_report
     latent = results["latent_dimension"]
     config = StudyConfig.quick()
-    assert [s["model"] for s in latent["searches"]] == ["skgalvae", "xu2023"]
+    assert [s["model"] for s in latent["searches"]] == list(config.models)
     for search in latent["searches"]:
         assert search["n_latent"] == list(config.latents)
         assert all(0 < s <= 1 for s in search["mean_ssim"])
@@ -125,8 +154,10 @@ def test_quick_run_latent_search_picks_the_knee(quick_report):
             0 <= a <= n
             for a, n in zip(search["active_latents"], search["n_latent"], strict=True)
         )
-        assert search["knee"] in config.latents
-    assert latent["chosen"] == latent["searches"][0]["knee"]
+        assert search["knee"] in (*config.latents, None)
+        assert (search["knee"] is None) == (not search["ssim_rises"])
+        assert search["chosen"] in config.latents
+    assert latent["chosen"] == latent["searches"][0]["chosen"]
     model = joblib.load(out / "model.joblib")
     assert model[-1].n_latent == latent["chosen"]
     images = make_galaxies(3, random_state=5).images
@@ -152,8 +183,19 @@ def test_quick_run_classifies_every_question_against_pca(quick_report):
         scored += 1
         for encoder in ("vae", "pca"):
             scores = classification[encoder][question]["scores"]["test"]
-            assert set(scores) == {"accuracy", "precision", "recall", "f1"}
+            assert set(scores) == {
+                "accuracy", "accuracy_se", "balanced_accuracy", "precision",
+                "recall", "f1",
+            }  # fmt: skip
             assert all(0 <= v <= 1 for v in scores.values())
+            n_test = classification[encoder][question]["n_test"]
+            accuracy = scores["accuracy"]
+            assert scores["accuracy_se"] == pytest.approx(
+                np.sqrt(accuracy * (1 - accuracy) / n_test)
+            )
+        majority = entry["majority"]
+        assert 0 < majority["accuracy"] <= 1
+        assert majority["class"] in entry["class_counts"]
     assert scored >= 7
     # Edge-on disks are easy: both encoders must beat chance clearly.
     assert classification["vae"]["edge_on"]["scores"]["test"]["accuracy"] > 0.7
@@ -294,13 +336,18 @@ def _write_gz_desi(folder, n=90):
     ).to_csv(folder / "catalog.csv", index=False)  # fmt: skip
 
 
-def test_gz_desi_runs_the_stages_its_labels_allow(tmp_path):
+def test_gz_desi_runs_the_stages_its_labels_allow(tmp_path, caplog):
     _write_gz_desi(tmp_path / "gz")
     out = tmp_path / "out"
     argv = ["study", "--gz-desi", str(tmp_path / "gz"), "--out", str(out),
             "--quick", "--n-samples", "90", "--latents", "2,4",
             "--epochs", "1"]  # fmt: skip
-    assert main(argv) == 0
+    with caplog.at_level(logging.INFO, logger="skgalvae"):
+        assert main(argv) == 0
+    log = [r.getMessage() for r in caplog.records if r.name.startswith("skgalvae")]
+    # The plan first, then progress, the refit's epochs among it.
+    assert log[0].startswith("study: 90 gz_desi cutouts at 64x64: n_latent 2, 4")
+    assert any("VAETransformer: done" in line and "epoch" in line for line in log)
     results = json.loads((out / "results.json").read_text())
     entry = results["classification"]["vae"]["gz1_class"]
     assert entry["class_counts"] == {"spiral": 45, "elliptical": 35, "uncertain": 10}
@@ -416,3 +463,23 @@ def test_adaptation_verdicts_say_what_got_worse():
     assert "DECaLS forest 0.600 -> 0.650 (better)" in sentence
     assert "DECaLS accuracy 0.800 -> 0.700 (worse)" in sentence
     assert sentence.endswith("made 2 of these 4 measures worse.")
+
+
+def test_pictures_of_a_model_that_learned_little_are_flagged():
+    from sklearn.utils import Bunch
+
+    from skgalvae.study._run import _structure_warnings
+
+    rng = np.random.default_rng(0)
+    originals = rng.random((12, 3, 16, 16))
+    walking = Bunch(images=rng.random((5, 7, 3, 16, 16)))
+    learned = {"originals": originals, "traversals": walking}
+    assert _structure_warnings({**learned, "reconstructions": originals * 0.9}) == []
+    mean_galaxy = np.broadcast_to(originals.mean(axis=0), originals.shape)
+    still = Bunch(images=np.broadcast_to(originals[:1], (5, 7, 3, 16, 16)))
+    warnings = _structure_warnings(
+        {"originals": originals, "reconstructions": mean_galaxy, "traversals": still}
+    )
+    assert len(warnings) == 2
+    assert "reconstructions carry almost no structure" in warnings[0]
+    assert "0%" in warnings[0] and "barely change" in warnings[1]

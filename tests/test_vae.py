@@ -156,6 +156,23 @@ def test_verbose_zero_is_silent_and_verbose_shows_progress(images, capsys, small
     assert "encode" in capsys.readouterr().err
 
 
+def test_verbose_progress_is_plain_lines_in_a_log(images, small_vae, caplog):
+    """With skgalvae's logger set (a batch job's log), no bars, no carriage returns."""
+    import logging
+
+    logger = logging.getLogger("skgalvae")
+    logger.setLevel(logging.INFO)
+    try:
+        with caplog.at_level(logging.INFO, logger="skgalvae"):
+            vae = small_vae(max_epochs=2, verbose=1).fit(images)
+    finally:
+        logger.setLevel(logging.NOTSET)
+    lines = [r.getMessage() for r in caplog.records]
+    assert "VAETransformer: done 2/2 epoch (loss=" in "\n".join(lines)
+    assert not any("\r" in line for line in lines)
+    assert not hasattr(dict(vae.net_.callbacks_)["progress"], "bar_")  # pickles
+
+
 class _CountEpochs(Callback):
     def initialize(self):
         self.epochs_ = 0

@@ -3,7 +3,9 @@
 :func:`read_fits` and :func:`read_images` load a list of files into one array.
 :class:`FITSDataset` and :class:`ImageFileDataset` are lazy array-likes of the
 same files: pass them as ``X`` to the estimators to stream batches from disk
-with reader processes, so a survey never has to fit in memory.
+with reader processes, so a survey never has to fit in memory; a stretch or
+resize in front of the VAE returns a :class:`TransformedImages` that applies
+itself to each batch as it is read.
 :func:`path_format` is the one place a path's suffix is interpreted, and
 :func:`read_path_list` reads a text file listing cutouts; everything in
 skgalvae that opens images by name goes through this module.
@@ -21,11 +23,13 @@ from ._lazy import (
     lazy_from_paths,
 )
 from ._readers import read_fits, read_images
+from ._transformed import TransformedImages
 
 __all__ = [
     "FITSDataset",
     "ImageFileDataset",
     "LazyImages",
+    "TransformedImages",
     "is_lazy",
     "lazy_from_paths",
     "path_format",

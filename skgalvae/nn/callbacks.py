@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 from skorch.callbacks import Callback
-from tqdm.auto import tqdm
 
+from .._progress import progress
 from .data import ArrayDataset, DomainDataset
 from .losses import kl_per_latent
 from .ssim import ssim
@@ -109,7 +109,9 @@ class LatentKL(_MonitoredSubset):
 
 
 class EpochProgressBar(Callback):
-    """A tqdm bar over epochs showing the loss and, for images, the SSIM.
+    """Progress over epochs showing the loss and, for images, the SSIM.
+
+    A tqdm bar on a terminal, plain lines in a log (see ``skgalvae`` logging).
 
     Parameters
     ----------
@@ -122,20 +124,21 @@ class EpochProgressBar(Callback):
 
     def on_train_begin(self, net, **kwargs):
         """Open the bar."""
-        self.bar_ = tqdm(total=net.max_epochs, desc=self.desc, unit="epoch", leave=True)
+        self.bar_ = progress(total=net.max_epochs, desc=self.desc, unit="epoch")
 
     def on_epoch_end(self, net, **kwargs):
         """Advance the bar and show this epoch's numbers."""
         row = net.history[-1]
-        postfix = {"loss": f"{row['train_loss']:.4g}"}
+        postfix = f"loss={row['train_loss']:.4g}"
         if "train_ssim" in row:
-            postfix["ssim"] = f"{row['train_ssim']:.3f}"
-        self.bar_.set_postfix(postfix, refresh=False)
+            postfix += f", ssim={row['train_ssim']:.3f}"
+        self.bar_.set_postfix_str(postfix, refresh=False)
         self.bar_.update(1)
 
     def on_train_end(self, net, **kwargs):
-        """Close the bar."""
+        """Close the bar (and let go of it: a fitted model pickles without it)."""
         self.bar_.close()
+        del self.bar_
 
 
 class KLWarmup(Callback):

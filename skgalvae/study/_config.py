@@ -231,11 +231,15 @@ class StudyConfig:
         -------
         StudyConfig
         """
+        # Its minute goes where it shows: a two-point search of the package's
+        # model only, then a refit long enough that its reconstructions and
+        # traversals show galaxies rather than one mean blob.
         sizes = dict(
             n_samples=300,
-            latents=(2, 4, 8),
+            latents=(4, 16),
+            models=("skgalvae",),
             epochs=3,
-            final_epochs=4,
+            final_epochs=12,
             n_pairs=200,
             da_epochs=2,
             n_trees=100,
@@ -255,11 +259,80 @@ class StudyConfig:
             return self.batch_size
         return int(min(256, max(16, 2 ** round(math.log2(max(n_train, 1) / 60)))))
 
+    def reduced(self) -> list[str]:
+        """Return how this run is smaller than the default one, field by field.
+
+        What a smoke run's report lists as skipped.
+
+        Examples
+        --------
+        >>> from skgalvae.study import StudyConfig
+        >>> StudyConfig(n_samples=300, epochs=2).reduced()
+        ['n_samples 300 (full run: 3000)', 'epochs 2 (full run: 8)']
+        """
+        full = type(self)()
+        words = []
+        for field in fields(self):
+            mine, theirs = getattr(self, field.name), getattr(full, field.name)
+            if field.name in _SIZE_FIELDS and mine != theirs:
+                words.append(
+                    f"{field.name} {_words(mine)} (full run: {_words(theirs)})"
+                )
+        return words
+
+    def plan(self) -> str:
+        """Return one line saying what a run with these settings will do.
+
+        Examples
+        --------
+        >>> from skgalvae.study import StudyConfig
+        >>> config = StudyConfig(latents=(10, 40), models=("skgalvae",))
+        >>> print(config.plan())  # doctest: +NORMALIZE_WHITESPACE
+        3,000 simulated galaxies at 64x64: n_latent 10, 40 for skgalvae
+        (8 epochs each, 1 split), refit 24 epochs; forests vs PCA; adaptation
+        on 1,500 simulated pairs (2 runs, 8 epochs); outliers; figures
+        """
+        sources = {
+            "builtin": "simulated galaxies",
+            "gz_desi": "gz_desi cutouts",
+            "gz_decals": "Galaxy Zoo DECaLS cutouts",
+            "fits": "FITS cutouts",
+        }
+        count = "all" if self.n_samples is None else f"{self.n_samples:,}"
+        side = f"{self.image_size}x{self.image_size}"
+        splits = f"{self.cv} split" + ("s" if self.cv > 1 else "")
+        n_runs = len(self.mmd_weights) + len(self.fixed_mmd_weights)
+        return (
+            f"{count} {sources[self.data]} at {side}: n_latent "
+            f"{', '.join(str(n) for n in self.latents)} for "
+            f"{' and '.join(self.models)} ({self.epochs} epochs each, {splits}), "
+            f"refit {self.final_epochs} epochs; forests vs PCA; adaptation on "
+            f"{self.n_pairs:,} simulated pairs ({n_runs} run"
+            f"{'s' if n_runs > 1 else ''}, {self.da_epochs} epochs); outliers; "
+            f"figures" + (" (a smoke run)" if self.smoke else "")
+        )
+
     def to_dict(self) -> dict:
         """Return the settings as a JSON-ready dict."""
         return {
             k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()
         }
+
+
+#: The fields that size a run (what a smoke run shrinks).
+_SIZE_FIELDS = frozenset(
+    {
+        "n_samples", "latents", "models", "epochs", "final_epochs", "cv",
+        "n_pairs", "da_epochs", "mmd_weights", "fixed_mmd_weights", "n_trees",
+        "min_question_samples", "tsne_max",
+    }
+)  # fmt: skip
+
+
+def _words(value):
+    if isinstance(value, (tuple, list)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
 
 
 #: The names of StudyConfig's fields.

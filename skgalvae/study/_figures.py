@@ -32,6 +32,8 @@ def plot_latent_search(searches):
         x, y = np.array(search["n_latent"]), np.array(search["mean_ssim"])
         line = ax.errorbar(x, y, search["std_ssim"], marker="o", label=search["model"])
         knee = search["knee"]
+        if knee is None:  # SSIM does not rise: no knee to mark
+            continue
         ax.plot(
             knee,
             y[x == knee][0],

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import mimetypes
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,17 @@ def _cell(value):
             return f"{int(value):,}"
         return f"{value:.3g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
     return str(value)
+
+
+def _embed_images(tokens, directory):
+    """Point every image of ``tokens`` at its file's bytes, as a data URI."""
+    for token in tokens:
+        for child in token.children or ():
+            if child.type == "image":
+                path = directory / child.attrGet("src")
+                kind = mimetypes.guess_type(path.name)[0] or "image/png"
+                data = base64.b64encode(path.read_bytes()).decode("ascii")
+                child.attrSet("src", f"data:{kind};base64,{data}")
 
 
 def _slug(text):
@@ -99,11 +112,18 @@ class Report:
                 lines += [f"![{caption}]({filename})", "", f"*{caption}*", ""]
         return "\n".join(lines)
 
-    def html(self) -> str:
+    def html(self, figures_dir=None) -> str:
         """Render the Markdown as a standalone HTML page (markdown-it-py).
 
         Headings get the same anchors as on GitHub, so the table of contents
         links work in both.
+
+        Parameters
+        ----------
+        figures_dir : path-like or None, default=None
+            Where the figures are: each is then embedded in the page (a
+            base64 ``data:`` URI), so the page can be sent on its own. None
+            links them by file name.
         """
         from markdown_it import MarkdownIt
 
@@ -112,6 +132,8 @@ class Report:
         for token, inline in zip(tokens, tokens[1:], strict=False):
             if token.type == "heading_open":
                 token.attrSet("id", _slug(inline.content))
+        if figures_dir is not None:
+            _embed_images(tokens, Path(figures_dir))
         body = parser.renderer.render(tokens, parser.options, {})
         style = (
             "body{font-family:system-ui,sans-serif;max-width:62em;margin:2em auto;"
@@ -151,7 +173,7 @@ class Report:
             "json": directory / "results.json",
         }
         paths["markdown"].write_text(self.markdown())
-        paths["html"].write_text(self.html())
+        paths["html"].write_text(self.html(figures_dir=directory))
         paths["json"].write_text(
             json.dumps(results, indent=2, default=_json_default, allow_nan=True)
         )

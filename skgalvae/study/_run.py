@@ -218,6 +218,7 @@ def run_study(
     # One run per directory: two would leave one's results beside the
     # other's model.
     with exclusive_writer(str(out), mixing="their results and models"):
+        logger.info("study: %s -> %s", config.plan(), out)
         return _run_stages(config, out, cache)
 
 
@@ -239,7 +240,8 @@ def _run_stages(config, out, cache):
         report.text(
             "**Smoke run.** Every stage ran at toy sizes (a few hundred galaxies, "
             "a few epochs) to check that the installation works end to end. Its "
-            "numbers and figures are not results: run without --quick for them."
+            "numbers and figures are not results: run without --quick for them. "
+            "Smaller than the full run: " + "; ".join(config.reduced()) + "."
         )
     bar = progress(total=len(_STAGES), desc="study", unit="stage")
     stages = iter(_STAGES)
@@ -280,12 +282,12 @@ def _run_stages(config, out, cache):
         logger.info(
             "study: refitting %s with n_latent=%d for %d epochs on %d galaxies",
             config.models[0],
-            searches[0]["knee"],
+            searches[0]["chosen"],
             config.final_epochs,
             len(X_train),
         )
         model = cached(
-            _final, X_train, stretcher(data), config.models[0], searches[0]["knee"]
+            _final, X_train, stretcher(data), config.models[0], searches[0]["chosen"]
         )
         ssim = class_ssim(model, X_test, data.classes.iloc[test])
         joblib.dump(model, out / "model.joblib")
@@ -475,7 +477,9 @@ def _glance(results):
     part.heading("This run beside the paper")
     search = results["latent_dimension"]["searches"][0]
     rows = [
-        ["knee of SSIM vs n_latent", search["knee"], paper.KNEE],
+        ["knee of SSIM vs n_latent",
+         "none: SSIM does not rise" if search["knee"] is None else search["knee"],
+         paper.KNEE],
         ["test SSIM of the chosen model", results["latent_dimension"]["test_ssim"],
          "{:.2f}-{:.2f} per class".format(*paper.CLASS_SSIM_RANGE)],
     ]  # fmt: skip
@@ -567,36 +571,51 @@ def _report_latents(report, searches, ssim, model, out, config):
         + ". Active latents are those whose posterior mean varies across the "
         "training galaxies (variance > 0.01)."
     )
+    for search in searches:  # a plain sentence where there is no knee
+        spread = max(search["mean_ssim"]) - min(search["mean_ssim"])
+        if search["ssim_rises"]:
+            continue
+        if spread < 0.01:
+            why = (
+                f"varies by only {spread:.3f} across the candidates: at these "
+                "settings n_latent barely matters"
+            )
+        else:
+            why = (
+                f"does not rise with n_latent ({search['mean_ssim'][0]:.3f} at "
+                f"{search['n_latent'][0]}, {search['mean_ssim'][-1]:.3f} at "
+                f"{search['n_latent'][-1]}): the larger models are undertrained "
+                "at these settings (more epochs or galaxies)"
+            )
+        report.text(
+            f"**No knee for {search['model']}.** Its validation SSIM {why}, so "
+            "no latent dimension is picked from it."
+        )
     knees = ", ".join(
         f"{s['model']}: {s['knee']} (90%-of-gain rule: {s['knee_fraction_rule']})"
         for s in searches
+        if s["knee"] is not None
+    )
+    chosen = searches[0]
+    how = (
+        "at its knee"
+        if chosen["knee"] is not None
+        else f"at the candidate nearest the paper's choice, {paper.KNEE}, for "
+        "want of a knee"
     )
     report.text(
-        f"Knee (Kneedle rule, skgalvae.model_selection.KneeRefit): {knees}. The "
-        f"chosen model, {searches[0]['model']} with n_latent = "
-        f"{model[-1].n_latent}, is refit on all training galaxies for "
+        (
+            f"Knee (Kneedle rule, skgalvae.model_selection.KneeRefit): {knees}. "
+            if knees
+            else ""
+        )
+        + f"The chosen model, {chosen['model']} with n_latent = "
+        f"{model[-1].n_latent} ({how}), is refit on all training galaxies for "
         f"{model[-1].max_epochs} epochs and saved as `model.joblib`; its test "
         f"SSIM is {ssim['test_ssim']:.3f}. The paper: SSIM rises monotonically "
         f"with n_latent, with its knee near {paper.KNEE} (314,000 galaxies at "
         "3x256x256)."
     )
-    for search in searches:
-        spread = max(search["mean_ssim"]) - min(search["mean_ssim"])
-        if spread < 0.01:
-            report.text(
-                f"Note: with {search['model']} the validation SSIM varies by "
-                f"only {spread:.3f} across the candidates; at these settings "
-                "n_latent barely matters and its knee is not well determined."
-            )
-        elif search["mean_ssim"][-1] <= search["mean_ssim"][0]:
-            report.text(
-                f"Note: with {search['model']} the validation SSIM does not rise "
-                f"with n_latent here ({search['mean_ssim'][0]:.3f} at "
-                f"{search['n_latent'][0]}, {search['mean_ssim'][-1]:.3f} at "
-                f"{search['n_latent'][-1]}): the larger models are undertrained "
-                "at these settings (more epochs or galaxies), so its knee is not "
-                "meaningful."
-            )
     report.figure(
         _save(plot_latent_search(searches), out, "latent_search.png"),
         "Validation SSIM versus n_latent; stars mark the knees.",
@@ -616,6 +635,11 @@ def _report_latents(report, searches, ssim, model, out, config):
     )
 
 
+def _with_se(scores):
+    """Write an accuracy with its standard error, e.g. ``0.882 ± 0.015``."""
+    return f"{scores['accuracy']:.3f} ± {scores['accuracy_se']:.3f}"
+
+
 def _report_classification(report, classification, n_latent, n_pca, out):
     from ._figures import plot_classification
 
@@ -623,30 +647,44 @@ def _report_classification(report, classification, n_latent, n_pca, out):
     report.text(
         f"A random forest per question on the {n_latent} VAE latents, and on "
         f"{n_pca} PCA components of the same input pixels (the linear "
-        "'eigengalaxy' baseline). Precision, recall and F1 are macro averages."
+        "'eigengalaxy' baseline), scored on the test galaxies. Accuracy is "
+        "given with its standard error (binomial, from the number of test "
+        "galaxies); 'majority' is the accuracy of always answering the "
+        "training set's most common class, the floor a forest must clear; "
+        "balanced accuracy is the mean recall over classes (0.5 for two "
+        "classes guessed blindly), F1 the macro average."
     )
-    rows = []
+    rows, floor = [], []
     for question, entry in classification["vae"].items():
         counts = f"{entry['n_train']}/{entry['n_test']}"
         published = paper.CLASSIFICATION_ACCURACY.get(question)
         if "skipped" in entry:
             rows.append(
                 [question, counts, f"skipped: {entry['skipped']}"]
-                + [None] * 5
+                + [None] * 6
                 + [published]
             )
             continue
         v = entry["scores"]["test"]
         p = classification["pca"][question]["scores"]["test"]
+        majority = entry["majority"]["accuracy"]
         rows.append(
-            [question, counts, v["accuracy"], v["precision"], v["recall"], v["f1"],
-             p["accuracy"], p["f1"], published]
+            [question, counts, majority, _with_se(v), v["balanced_accuracy"],
+             v["f1"], _with_se(p), p["balanced_accuracy"], published]
         )  # fmt: skip
+        if v["accuracy"] - majority <= 2 * v["accuracy_se"]:
+            floor.append(f"{question} ({entry['majority']['class']!r}, {majority:.3f})")
     report.table(
-        ["question", "n train/test", "VAE accuracy", "precision", "recall", "F1",
-         "PCA accuracy", "PCA F1", "paper accuracy (Table 3)"],
+        ["question", "n train/test", "majority", "VAE accuracy", "balanced",
+         "F1", "PCA accuracy", "PCA balanced", "paper accuracy (Table 3)"],
         rows,
     )  # fmt: skip
+    if floor:
+        report.text(
+            "Not clearly above always answering the most common class (within "
+            "two standard errors of it): " + "; ".join(floor) + ". These "
+            "accuracies say nothing about morphology."
+        )
     if any("scores" in e for e in classification["vae"].values()):
         report.figure(
             _save(
@@ -725,20 +763,24 @@ def _report_adaptation(report, adaptation, arrays, out):
         _save(plot_mse_histogram(arrays["mse"]), out, "da_mse_histogram.png"),
         "Paired latent MSE per test galaxy, before and after domain adaptation.",
     )
-    order = np.concatenate([arrays["lowest"], arrays["highest"]])
+    # Both ends in rising order, so the MSE grows left to right throughout.
+    lowest, highest = arrays["lowest"], arrays["highest"][::-1]
+    order = np.concatenate([lowest, highest])
     mse = arrays["mse"]["before"][order]
+    ends = ["closest"] * len(lowest) + ["farthest"] * len(highest)
     report.figure(
         _save(
             image_grid(
                 [arrays["X_source"][order], arrays["X_target"][order]],
                 ["DECaLS", "BASS+MzLS"],
-                [f"MSE {m:.2g}" for m in mse],
+                [f"{end}\nMSE {m:.2g}" for end, m in zip(ends, mse, strict=True)],
             ),
             out,
             "da_pairs.png",
         ),
-        "The five pairs with the smallest and the five with the largest latent "
-        "MSE before DA (left to right).",
+        f"The {len(lowest)} pairs the VAE puts closest together and the "
+        f"{len(highest)} it puts farthest apart (latent MSE before DA, rising "
+        "left to right).",
     )
 
 
@@ -790,10 +832,52 @@ def _report_outliers(report, outliers, sigma, data, model, out, display):
     )
 
 
+#: Below this fraction of the originals' variation across galaxies, the
+#: reconstructions (or a traversal's steps) are said to carry no structure.
+FLAT_RECONSTRUCTIONS = 0.2
+FLAT_TRAVERSALS = 0.05
+
+
+def _variation(images, axis=0):
+    """Mean over pixels of the standard deviation along ``axis``."""
+    return float(np.asarray(images, dtype=float).std(axis=axis).mean())
+
+
+def _structure_warnings(arrays) -> list[str]:
+    """Sentences for pictures that show a model which learned little.
+
+    Reconstructions that barely differ from one galaxy to the next (the mean
+    galaxy drawn for all), and traversals whose steps barely change the image,
+    are measured against how much the shown originals differ.
+    """
+    spread = _variation(arrays["originals"])
+    if spread == 0:
+        return []
+    warnings = []
+    recon = _variation(arrays["reconstructions"]) / spread
+    if recon < FLAT_RECONSTRUCTIONS:
+        warnings.append(
+            f"**The reconstructions carry almost no structure**: they differ "
+            f"from one galaxy to the next {recon:.0%} as much as the originals "
+            "do, i.e. the model draws much the same galaxy for all. Train "
+            "longer or on more galaxies before reading anything into them."
+        )
+    walk = _variation(arrays["traversals"].images, axis=1) / spread
+    if walk < FLAT_TRAVERSALS:
+        warnings.append(
+            f"**The traversals barely change the image** (their steps differ "
+            f"{walk:.0%} as much as the galaxies do): the traversed latents "
+            "carry little the decoder uses."
+        )
+    return warnings
+
+
 def _report_pictures(report, arrays, out, display):
     from ._figures import image_grid, plot_tsne
 
     report.heading("5. Reconstructions, traversals, t-SNE and generation")
+    for warning in _structure_warnings(arrays):
+        report.text(warning)
     report.figure(
         _save(
             image_grid(
@@ -840,5 +924,7 @@ def _report_pictures(report, arrays, out, display):
             out,
             "prior_samples.png",
         ),
-        "Galaxies decoded from latents drawn from the prior N(0, I).",
+        "Galaxies decoded from latents drawn from the prior N(0, I). Blotches "
+        "(dark holes, strong colours) are latents the training never reached: "
+        "the fewer galaxies and epochs, the more of them.",
     )

@@ -8,12 +8,18 @@ their arguments.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.frozen import FrozenEstimator
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    precision_recall_fscore_support,
+)
 from sklearn.model_selection import GridSearchCV, KFold, ShuffleSplit, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -30,6 +36,7 @@ from ..metrics._mmd import _paired_mse
 from ..model_selection import KneeRefit, find_knee
 from ..plotting import embed_latents
 from ..preprocessing import MTFStretch, Resize
+from ._paper import KNEE
 
 __all__ = [
     "adapt_domains",
@@ -134,26 +141,44 @@ def search_latents(X_train, stretch, model, config):
         "active_latents": results["mean_test_active"].tolist(),
         "fit_time_s": results["mean_fit_time"].tolist(),
     }
-    out["knee"] = out["n_latent"][knee_rule(results)]
+    knee = out["n_latent"][knee_rule(results)]
     out["knee_fraction_rule"] = out["n_latent"][
         find_knee(out["n_latent"], out["mean_ssim"], method="fraction")
     ]
+    out["ssim_rises"] = ssim_rises(out["mean_ssim"])
+    # A knee needs a rising curve; without one, the model is refit at the
+    # candidate nearest the paper's choice, and the report says so.
+    out["knee"] = knee if out["ssim_rises"] else None
+    out["chosen"] = knee if out["ssim_rises"] else _nearest(out["n_latent"], KNEE)
     return out
 
 
+def ssim_rises(mean_ssim, min_spread=0.01) -> bool:
+    """Whether SSIM rises with n_latent enough to have a knee.
+
+    It must vary by at least ``min_spread`` across the candidates and end
+    higher than it starts (a falling curve means undertrained large models,
+    and the best SSIM then often belongs to a collapsed small one).
+    """
+    spread = max(mean_ssim) - min(mean_ssim)
+    return bool(spread >= min_spread and mean_ssim[-1] > mean_ssim[0])
+
+
+def _nearest(candidates, value):
+    return min(candidates, key=lambda n: (abs(np.log(n / value)), n))
+
+
 def final_model(X_train, stretch, model, n_latent, config):
-    """Fit the chosen VAE pipeline for ``config.final_epochs`` on ``X_train``."""
-    return Pipeline(
-        [
-            ("stretch", stretch),
-            (
-                "vae",
-                _vae(
-                    config, len(X_train), model, config.final_epochs, n_latent=n_latent
-                ),
-            ),
-        ]
-    ).fit(X_train)
+    """Fit the chosen VAE pipeline for ``config.final_epochs`` on ``X_train``.
+
+    Its epochs are shown as they pass (a fit of minutes); the model returned
+    is quiet again.
+    """
+    vae = _vae(config, len(X_train), model, config.final_epochs, n_latent=n_latent)
+    pipe = Pipeline([("stretch", stretch), ("vae", vae.set_params(verbose=1))])
+    pipe.fit(X_train)
+    vae.set_params(verbose=0)
+    return pipe
 
 
 def class_ssim(model, X, classes):
@@ -191,15 +216,39 @@ def pca_baseline(stretch, n_components, seed):
 
 
 def _scores(y_true, y_pred):
+    """Accuracy with its binomial standard error, balanced accuracy, macro F1."""
     precision, recall, f1, _ = precision_recall_fscore_support(
         y_true, y_pred, average="macro", zero_division=0
     )
+    accuracy = float(accuracy_score(y_true, y_pred))
     return {
-        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "accuracy": accuracy,
+        "accuracy_se": binomial_se(accuracy, len(y_true)),
+        "balanced_accuracy": _balanced_accuracy(y_true, y_pred),
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1),
     }
+
+
+def _balanced_accuracy(y_true, y_pred):
+    with warnings.catch_warnings():
+        # A test set of one class (tiny runs) is scored all the same: the
+        # recall of that class.
+        warnings.filterwarnings("ignore", "A single label was found", UserWarning)
+        return float(balanced_accuracy_score(y_true, y_pred))
+
+
+def binomial_se(accuracy: float, n: int) -> float:
+    """Return the standard error of an accuracy measured on ``n`` galaxies."""
+    return float(np.sqrt(accuracy * (1 - accuracy) / max(n, 1)))
+
+
+def _majority(y_train, y_test):
+    """Score always answering the training set's most common class."""
+    classes, counts = np.unique(y_train, return_counts=True)
+    guess = classes[np.argmax(counts)]
+    return {"class": str(guess), "accuracy": float(np.mean(y_test == guess))}
 
 
 def classify_questions(
@@ -243,9 +292,11 @@ def classify_questions(
     Returns
     -------
     dict
-        Per question: ``n_train``, ``n_test``, ``class_counts``, and
-        ``scores``: per test name, accuracy and macro precision, recall and
-        F1; or ``skipped`` with the reason.
+        Per question: ``n_train``, ``n_test``, ``class_counts``,
+        ``scores``: per test name, accuracy with its binomial standard error,
+        balanced accuracy and macro precision, recall and F1, and
+        ``majority``: the class most common in training and the accuracy of
+        always answering it; or ``skipped`` with the reason.
     """
     questions = list(labels_train.columns) if questions is None else questions
     out = {}
@@ -277,6 +328,7 @@ def classify_questions(
                 name: _scores(y_test, forest.predict(Z[test]))
                 for name, Z in Z_tests.items()
             }
+            entry["majority"] = _majority(y_train, y_test)
         out[question] = entry
     return out
 
@@ -382,9 +434,10 @@ def adapt_domains(vae, config):
             init=FrozenEstimator(vae),
             device=config.device,
             random_state=config.seed,
+            verbose=1,  # epochs shown as they pass
             **params,
         ).fit(X_s[train], X_target=X_t[train])
-        encoders[f"after ({prefix}{_method_words(da)})"] = da
+        encoders[f"after ({prefix}{_method_words(da)})"] = da.set_params(verbose=0)
 
     star = decals.params["star"].to_numpy(bool)[test]
     labels = decals.labels

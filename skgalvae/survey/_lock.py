@@ -38,7 +38,8 @@ def exclusive_writer(output: str, mixing: str = "their rows"):
 
     The lock is ``<output>.lock`` (an operating-system file lock, released
     when the process ends, even when it is killed), with a description of
-    the holder in ``<output>.lock.holder``.
+    the holder in ``<output>.lock.holder``; both are removed when the block
+    ends (a killed process leaves them, and the next run takes them over).
 
     Parameters
     ----------
@@ -75,4 +76,10 @@ def exclusive_writer(output: str, mixing: str = "their rows"):
     finally:
         with contextlib.suppress(OSError):
             os.remove(_holder_path(lock_path))
+        # Removed while still held, so a clean run leaves nothing beside its
+        # output. filelock (>= 3.24) discards a lock taken on a removed file
+        # and retries, so a process that opened it meanwhile cannot hold it.
+        # Windows cannot remove an open file: it stays there, harmless.
+        with contextlib.suppress(OSError):
+            os.remove(lock_path)
         lock.release()

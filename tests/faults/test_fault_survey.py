@@ -79,6 +79,7 @@ def test_a_second_writer_fails_at_once_naming_the_first(tmp_path, suffix):
         table[["vae0", "vae1", "vae2"]].to_numpy(), expected, atol=1e-5
     )
     assert not holder.exists()  # released
+    assert not (tmp_path / f"latents{suffix}.lock").exists()  # nothing left
 
 
 def test_a_killed_writer_releases_its_lock(tmp_path, fitted_vae, images):
@@ -91,9 +92,11 @@ def test_a_killed_writer_releases_its_lock(tmp_path, fitted_vae, images):
         time.sleep(0.1)
     writer.kill()
     writer.wait()
-    # The operating system released the lock with the process.
+    # The operating system released the lock with the process; the next
+    # holder takes the files over and removes them when done.
     with exclusive_writer(str(output)):
         pass
+    assert list(tmp_path.glob("*.lock*")) == []
 
 
 def test_the_lock_holds_against_threads_of_one_process(tmp_path, fitted_vae, images):

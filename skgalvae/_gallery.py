@@ -1,9 +1,10 @@
-"""What every example shares: its sizes, output directory, device and model cache.
+"""What every gallery example shares: sizes, output directory, device, model cache.
 
-An example runs at sizes whose figures show the real behaviour (minutes on a
-laptop CPU). On its command line, ``--quick`` shrinks them to a smoke run of
-seconds (what the tests run), ``--out DIR`` picks the output directory and
-``--device`` the torch device.
+It ships with the package, so an example downloaded alone runs as it does in
+the gallery. An example runs at sizes whose figures show the real behaviour
+(minutes on a laptop CPU). On its command line, ``--quick`` shrinks them to a
+smoke run of seconds (what the tests run), ``--out DIR`` picks the output
+directory and ``--device`` the torch device.
 
 Where the environment variable ``SKGALVAE_EXAMPLE_CACHE`` names a directory
 (the documentation build sets it to ``docs/_cache``), fitted models are kept
