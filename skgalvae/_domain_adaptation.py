@@ -924,4 +924,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
 # NeuralNet's parameter docs with its subclasses).
 DomainAdaptedVAETransformer.__doc__ = (
     DomainAdaptedVAETransformer.__doc__ or ""
-).replace("    {vae_parameters}\n", _vae_parameters_doc(exclude=_NOT_HERE))
+).replace(
+    "    {vae_parameters}\n",
+    _vae_parameters_doc(exclude=_NOT_HERE, estimator=DomainAdaptedVAETransformer),
+)

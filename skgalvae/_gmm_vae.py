@@ -479,5 +479,5 @@ class GMMVAETransformer(ClusterMixin, ConsistencyMixin, BaseVAE):
 
 
 GMMVAETransformer.__doc__ = (GMMVAETransformer.__doc__ or "").replace(
-    "    {vae_parameters}\n", _vae_parameters_doc()
+    "    {vae_parameters}\n", _vae_parameters_doc(estimator=GMMVAETransformer)
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import os
 import re
 from numbers import Integral, Real
@@ -305,10 +307,11 @@ class VAETransformer(ConsistencyMixin, BaseVAE):
 
     _parameter_constraints: dict = {
         "n_latent": [Interval(Integral, 1, None, closed="left")],
-        "architecture": [StrOptions(set(ARCHITECTURES))],
+        # Live views of the registries: a name registered after import is valid.
+        "architecture": [StrOptions(ARCHITECTURES.keys())],
         "hidden_dims": [StrOptions({"auto"}), tuple, list],
         "image_shape": [None, tuple, list],
-        "likelihood": [StrOptions(set(LIKELIHOODS))],
+        "likelihood": [StrOptions(LIKELIHOODS.keys())],
         "noise": [
             StrOptions({"optimal", "learned"}),
             Interval(Real, 0, None, closed="neither"),
@@ -434,13 +437,42 @@ class VAETransformer(ConsistencyMixin, BaseVAE):
         self.callbacks = callbacks
 
 
-def _vae_parameters_doc(exclude=()):
+def _vae_parameters_doc(exclude=(), estimator=None):
     """Return the Parameters entries of :class:`VAETransformer`, to share them.
 
-    ``exclude`` names parameters to leave out.
+    ``exclude`` names parameters to leave out. With ``estimator`` (a class),
+    each entry's ``default=`` is that class's own default, where it differs.
     """
     doc = VAETransformer.__doc__ or ""
     start = doc.find("----------\n", doc.find("    Parameters\n")) + len("----------\n")
     entries = re.split(r"\n(?=    \w+ : )", doc[start : doc.find("\n    Attributes\n")])
     kept = [e for e in entries if e.split(" : ")[0].strip() not in exclude]
+    if estimator is not None:
+        defaults = {
+            name: p.default
+            for name, p in inspect.signature(estimator.__init__).parameters.items()
+        }
+        kept = [_with_default(entry, defaults) for entry in kept]
     return "\n".join(kept).rstrip() + "\n"
+
+
+def _with_default(entry, defaults):
+    """Rewrite ``entry``'s ``default=`` to ``defaults``' value for its name."""
+    header, _, rest = entry.partition("\n")
+    name = header.split(" : ")[0].strip()
+    match = re.match(r"(.*default=)(.+)$", header)
+    if match is None or name not in defaults:
+        return entry
+    if _documented_default(match.group(2)) == defaults[name]:
+        return entry
+    value = defaults[name]
+    shown = f'"{value}"' if isinstance(value, str) else repr(value)
+    return f"{match.group(1)}{shown}\n{rest}"
+
+
+def _documented_default(text):
+    """Return the value a numpydoc ``default=`` text stands for (or the text)."""
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        return text.strip()

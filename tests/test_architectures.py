@@ -12,6 +12,7 @@ from skgalvae.nn.architectures import (
     register_architecture,
     resolve_hidden_dims,
 )
+from skgalvae.nn.likelihoods import LIKELIHOODS
 from skgalvae.nn.modules import VAEModule
 from skgalvae.preprocessing import MTFStretch
 
@@ -80,8 +81,23 @@ def test_a_registered_architecture_is_usable_by_name(images):
     try:
         module = VAEModule((3, 64, 64), 2, (8,), "identity", "tiny")
         assert module.decode(torch.zeros(1, 2)).shape == (1, 3, 64, 64)
+        # Registered after import, it passes parameter validation and fits.
+        vae = VAETransformer(n_latent=2, architecture="tiny", max_epochs=1)
+        assert vae.fit(images).transform(images).shape == (len(images), 2)
+        assert vae.hidden_dims_ == (8,)
     finally:
         del ARCHITECTURES["tiny"]
+    with pytest.raises(ValueError, match="'architecture' parameter"):
+        VAETransformer(architecture="tiny").fit(images)
+
+
+def test_a_likelihood_added_to_the_registry_is_usable_by_name(images):
+    LIKELIHOODS["my_laplace"] = LIKELIHOODS["laplace"]  # a factory(noise, n_bands)
+    try:
+        vae = VAETransformer(n_latent=2, likelihood="my_laplace", max_epochs=1)
+        assert vae.fit(images).transform(images).shape == (len(images), 2)
+    finally:
+        del LIKELIHOODS["my_laplace"]
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,6 @@
 import copy
+import inspect
+import re
 
 import numpy as np
 import pandas as pd
@@ -7,7 +9,11 @@ import torch
 from sklearn.base import clone
 from skorch.callbacks import Callback
 
-from skgalvae import VAETransformer
+from skgalvae import (
+    DomainAdaptedVAETransformer,
+    GMMVAETransformer,
+    VAETransformer,
+)
 
 
 def test_transform_shapes_and_dtypes(fitted_vae, images):
@@ -241,3 +247,21 @@ def test_fitted_estimator_does_not_keep_the_training_array_alive(small_vae):
     gc.collect()
     assert ref() is None
     assert vae.transform(np.zeros((2, 3, 64, 64), np.float32)).shape == (2, 4)
+
+
+@pytest.mark.parametrize(
+    "estimator", [VAETransformer, GMMVAETransformer, DomainAdaptedVAETransformer]
+)
+def test_documented_defaults_are_the_signatures(estimator):
+    """The shared parameter docs show each estimator's own defaults."""
+    from skgalvae._vae import _documented_default
+
+    documented = dict(
+        re.findall(r"^    (\w+) : .*default=(.+)$", estimator.__doc__, re.MULTILINE)
+    )
+    signature = inspect.signature(estimator.__init__).parameters
+    for name, parameter in signature.items():
+        if name == "self":
+            continue
+        assert name in documented, f"{estimator.__name__}: {name} undocumented"
+        assert _documented_default(documented[name]) == parameter.default, name

@@ -23,6 +23,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import GridSearchCV, KFold, ShuffleSplit, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
+from skorch.callbacks import Callback
 
 from .._domain_adaptation import DomainAdaptedVAETransformer
 from .._domains import survey_latents
@@ -72,16 +73,30 @@ def _vae(config, n_train, model, max_epochs, **params):
     )
 
 
-class _CountingSSIM:
-    """The VAE's own score (mean SSIM), ticking a progress bar per call."""
+class _SharedBar:
+    """A progress bar that clones share: ``GridSearchCV`` deep-copies params."""
 
     def __init__(self, bar):
         self.bar = bar
 
-    def __call__(self, estimator, X, y=None):
-        score = estimator.score(X)
-        self.bar.update(1)
-        return score
+    def __deepcopy__(self, memo):
+        return self
+
+
+class _EpochTick(Callback):
+    """Advance the search's shared progress by one epoch of any of its fits."""
+
+    def __init__(self, shared):
+        self.shared = shared
+
+    def on_epoch_end(self, net, **kwargs):
+        """Tick once."""
+        self.shared.bar.update(1)
+
+
+def _ssim(estimator, X, y=None):
+    """Scorer: the pipeline's own score, the VAE's mean SSIM."""
+    return estimator.score(X)
 
 
 def _active_latents(estimator, X, y=None):
@@ -115,19 +130,20 @@ def search_latents(X_train, stretch, model, config):
         cv = ShuffleSplit(n_splits=1, test_size=0.25, random_state=config.seed)
     else:
         cv = KFold(config.cv, shuffle=True, random_state=config.seed)
-    pipe = Pipeline(
-        [("stretch", stretch), ("vae", _vae(config, n_fit, model, config.epochs))]
-    )
     knee_rule = KneeRefit("vae__n_latent", score="mean_test_ssim")
+    # Progress counts the epochs of every fit: a fit can take minutes.
     with progress(
-        total=len(config.latents) * config.cv,
+        total=len(config.latents) * config.cv * config.epochs,
         desc=f"  n_latent search ({model})",
+        unit="epoch",
         leave=False,
     ) as bar:
+        tick = [("study_progress", _EpochTick(_SharedBar(bar)))]
+        vae = _vae(config, n_fit, model, config.epochs, callbacks=tick)
         search = GridSearchCV(
-            pipe,
+            Pipeline([("stretch", stretch), ("vae", vae)]),
             {"vae__n_latent": list(config.latents)},
-            scoring={"ssim": _CountingSSIM(bar), "active": _active_latents},
+            scoring={"ssim": _ssim, "active": _active_latents},
             cv=cv,
             refit=False,  # the chosen model is refit longer: final_model
             error_score="raise",
