@@ -8,8 +8,6 @@ driven by :class:`~skgalvae.nn.VAENet`.
 
 from __future__ import annotations
 
-import inspect
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -65,7 +63,7 @@ from .nn.distributed import (
     data_parallel_device,
     data_parallel_rank,
 )
-from .nn.likelihoods import LEGACY_NAMES, check_noise
+from .nn.likelihoods import check_noise
 from .nn.net import core_module
 from .nn.ssim import ssim
 
@@ -387,7 +385,7 @@ class BaseVAE(UnitAsText, TransformerMixin, BaseEstimator):
         else:
             self.pixel_scale_ = float(self.pixel_scale)
         self.architecture_ = self.architecture
-        self.likelihood_ = self._resolve_likelihood()
+        self.likelihood_ = self.likelihood
         self.hidden_dims_ = resolve_hidden_dims(
             self.architecture, self.hidden_dims, samples.sample_shape
         )
@@ -402,19 +400,6 @@ class BaseVAE(UnitAsText, TransformerMixin, BaseEstimator):
         self.input_range_ = (float(low), float(high))
         self.input_is_uint8_ = is_uint8(samples.data)
         self.device_ = resolve_device(self.device)
-
-    def _resolve_likelihood(self):
-        """``likelihood``, or the deprecated ``loss``'s summed error when set."""
-        if self.loss == "deprecated":
-            return self.likelihood
-        new = LEGACY_NAMES[self.loss]
-        warnings.warn(
-            f"loss={self.loss!r} is deprecated and will be removed in a future "
-            f"release; use likelihood={new!r} instead (the same summed error).",
-            FutureWarning,
-            stacklevel=4,
-        )
-        return new
 
     def _auto_output_activation(self, low):
         """Return the architecture's default for non-negative data, else identity.
@@ -1083,48 +1068,12 @@ class BaseVAE(UnitAsText, TransformerMixin, BaseEstimator):
     def __setstate__(self, state):
         state = dict(state)
         packed = state.pop("_net_state", None)
-        saved_version = state.pop("_skgalvae_version", "unknown (pre-0.1)")
+        saved_version = state.pop("_skgalvae_version", "unknown")
         warn_if_other_version(saved_version, _version.__version__, type(self).__name__)
-        self._upgrade_state(state)
         super().__setstate__(state)
         if packed is not None:
             self.device_ = device_after_unpickling(self.device, self.device_)
             self.net_ = self._restore_net(packed)
-
-    def _upgrade_state(self, state):
-        """Fill in what models stored by earlier releases do not hold.
-
-        Those were all the study's network and summed error: the parameters
-        added since then get the values that describe them, or else their
-        defaults, so ``get_params`` and ``clone`` work on them.
-        """
-        defaults = {
-            name: p.default
-            for name, p in inspect.signature(type(self).__init__).parameters.items()
-            if p.default is not inspect.Parameter.empty
-        }
-        if "sample_shape_" in state:  # fitted before n_latent_ was recorded
-            state.setdefault("n_latent_", state.get("n_latent"))
-        if "architecture" in state:
-            # Only parameters added since (e.g. inference_batch_size) are
-            # missing: their defaults are what those models did.
-            for name, value in defaults.items():
-                state.setdefault(name, value)
-            return
-        loss = state.get("loss", "mse")
-        legacy = {
-            "architecture": "xu2023",
-            "likelihood": LEGACY_NAMES.get(loss, "sse"),
-            "loss": "deprecated",
-            "lr_schedule": "constant",
-        }
-        for name, value in {**defaults, **legacy}.items():
-            if name not in state or name in legacy:
-                state[name] = value
-        if "net_" in state or "_net_state" in state or "sample_shape_" in state:
-            state.setdefault("architecture_", "xu2023")
-            state.setdefault("likelihood_", state["likelihood"])
-            state.setdefault("hidden_dims_", tuple(state.get("hidden_dims", ())))
 
     def _restore_net(self, packed):
         name = type(self).__name__

@@ -311,7 +311,6 @@ class DomainAdaptedVAETransformer(BaseVAE):
         image_shape: tuple | None = None,
         likelihood: str = "gaussian",
         noise="optimal",
-        loss: str = "deprecated",
         kl_weight: float = 1.0,
         kl_warmup: int = 0,
         free_bits: float = 0.0,
@@ -358,7 +357,6 @@ class DomainAdaptedVAETransformer(BaseVAE):
         self.image_shape = image_shape
         self.likelihood = likelihood
         self.noise = noise
-        self.loss = loss
         self.kl_weight = kl_weight
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits
@@ -898,26 +896,6 @@ class DomainAdaptedVAETransformer(BaseVAE):
                 )
             )
         return self._score_of(itertools.chain.from_iterable(parts))
-
-    def _upgrade_state(self, state):
-        """Models stored before several surveys and scale-free weights were added.
-
-        Those adapted one source (label 1) to one target (-1) with the
-        study's fixed ``mmd_weight``.
-        """
-        if "weighting" not in state:
-            state.update(weighting="fixed", adaptation="mmd", paired_weight=0.0)
-            if "_net_state" in state or "sample_shape_" in state:
-                state.setdefault("domains_", np.asarray(_SOURCE_TARGET))
-        # Models stored before anchored and cluster-wise adaptation, which
-        # shared one encoder.
-        state.setdefault("anchor", None)
-        state.setdefault("n_clusters", 10)
-        if "domains_" in state:
-            state.setdefault("anchor_", None)
-            state.setdefault("adaptation_", state["adaptation"])
-            state.setdefault("cluster_centres_", None)
-        super()._upgrade_state(state)
 
 
 # The VAE's parameters are documented once, in VAETransformer (as skorch shares

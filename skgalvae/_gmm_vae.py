@@ -176,7 +176,6 @@ class GMMVAETransformer(ClusterMixin, ConsistencyMixin, BaseVAE):
         image_shape: tuple | None = None,
         likelihood: str = "sse",
         noise="optimal",
-        loss: str = "deprecated",
         kl_weight: float = 1.0,
         kl_warmup: int = 0,
         free_bits: float = 0.0,
@@ -218,7 +217,6 @@ class GMMVAETransformer(ClusterMixin, ConsistencyMixin, BaseVAE):
         self.image_shape = image_shape
         self.likelihood = likelihood
         self.noise = noise
-        self.loss = loss
         self.kl_weight = kl_weight
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits

@@ -8,7 +8,7 @@ import os
 import re
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import OPTIMIZERS, BaseVAE
 from .nn.architectures import ARCHITECTURES
@@ -92,8 +92,6 @@ class VAETransformer(ConsistencyMixin, BaseVAE):
         maximum-likelihood value (``"optimal"``), a trained one
         (``"learned"``), or a known one (e.g. the sky noise) in the units of
         ``X``. Ignored by ``"sse"`` and ``"sae"``.
-    loss : {"mse", "mae"}, default="deprecated"
-        Deprecated: use ``likelihood="sse"`` or ``"sae"``.
     kl_weight : float, default=1.0
         Weight ``k`` of the KL term.
     kl_warmup : int, default=0
@@ -318,7 +316,6 @@ class VAETransformer(ConsistencyMixin, BaseVAE):
             tuple,
             list,
         ],
-        "loss": [StrOptions({"mse", "mae"}), Hidden(StrOptions({"deprecated"}))],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "kl_warmup": [Interval(Integral, 0, None, closed="left")],
         "free_bits": [Interval(Real, 0, None, closed="left")],
@@ -366,7 +363,6 @@ class VAETransformer(ConsistencyMixin, BaseVAE):
         image_shape: tuple | None = None,
         likelihood: str = "gaussian",
         noise="optimal",
-        loss: str = "deprecated",
         kl_weight: float = 1.0,
         kl_warmup: int = 0,
         free_bits: float = 0.0,
@@ -404,7 +400,6 @@ class VAETransformer(ConsistencyMixin, BaseVAE):
         self.image_shape = image_shape
         self.likelihood = likelihood
         self.noise = noise
-        self.loss = loss
         self.kl_weight = kl_weight
         self.kl_warmup = kl_warmup
         self.free_bits = free_bits

@@ -346,19 +346,3 @@ def test_coral_and_fixed_weighting_fit(surveys, base_vae):
     assert fixed.history_[-1, "train_grad_ratio"] < 0.1
     with pytest.raises(ValueError, match="paired_weight=1.0 needs paired=True"):
         small_da(paired_weight=1.0).fit(X, X_target=X_target)
-
-
-def test_models_stored_before_balanced_weights_keep_the_studys_meaning(
-    adapted, surveys
-):
-    X, X_target = surveys
-    state = adapted.__getstate__()
-    for name in ("weighting", "adaptation", "paired_weight", "domains_"):
-        del state[name]
-    old = DomainAdaptedVAETransformer.__new__(DomainAdaptedVAETransformer)
-    old.__setstate__(state)
-    assert old.get_params()["weighting"] == "fixed"
-    np.testing.assert_array_equal(old.domains_, [1, -1])
-    np.testing.assert_allclose(
-        old.transform(X_target), adapted.transform(X_target), atol=1e-6
-    )

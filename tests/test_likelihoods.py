@@ -31,7 +31,8 @@ def test_summed_errors_are_the_studys_losses(pair):
     sae = make_likelihood("sae")(x_hat, x)
     torch.testing.assert_close(sse, (x_hat - x).square().sum(dim=(1, 2, 3)))
     torch.testing.assert_close(sae, (x_hat - x).abs().sum(dim=(1, 2, 3)))
-    assert make_likelihood("mse").error_metric == "mse"  # legacy name of "sse"
+    with pytest.raises(ValueError, match="Unknown likelihood 'mse'; choose one of"):
+        make_likelihood("mse")  # an error metric, not a likelihood's name
     assert make_likelihood("sae").error_metric == "mae"
 
 

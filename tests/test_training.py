@@ -1,13 +1,10 @@
 import json
-import pickle
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
 import torch
-from sklearn.base import clone
 from skorch.callbacks import Callback
 
 from skgalvae import DomainAdaptedVAETransformer, GMMVAETransformer, VAETransformer
@@ -156,61 +153,6 @@ def test_augmented_fit_is_reproducible(images):
     a = VAETransformer(**params).fit(images).transform(images)
     b = VAETransformer(**params).fit(images).transform(images)
     np.testing.assert_array_equal(a, b)
-
-
-def test_loss_is_deprecated_for_likelihood(images):
-    vae = VAETransformer(n_latent=2, max_epochs=1, loss="mae")
-    with pytest.warns(FutureWarning, match="likelihood='sae'"):
-        vae.fit(images)
-    assert vae.likelihood_ == "sae"
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        clone(vae)  # cloning a deprecated value does not warn
-
-
-def test_models_stored_before_architectures_still_load(images):
-    """A pickle of the study's network from before likelihoods and
-    architectures were parameters loads, transforms alike and clones."""
-    vae = VAETransformer(
-        n_latent=3,
-        architecture="xu2023",
-        hidden_dims=(32, 64),
-        likelihood="sse",
-        max_epochs=1,
-        random_state=0,
-    ).fit(images)
-    state = vae.__getstate__()
-    new = {
-        "architecture",
-        "likelihood",
-        "noise",
-        "kl_warmup",
-        "free_bits",
-        "lr_schedule",
-        "optimizer",
-        "optimizer_params",
-        "early_stopping",
-        "validation_fraction",
-        "n_iter_no_change",
-        "augment",
-        "warm_start",
-        "architecture_",
-        "likelihood_",
-        "hidden_dims_",
-        "active_latents_",
-        "n_active_latents_",
-        "noise_scale_",
-    }
-    old = {k: v for k, v in state.items() if k not in new}
-    old["loss"] = "mse"
-    restored = VAETransformer.__new__(VAETransformer)
-    restored.__setstate__(old)
-    np.testing.assert_array_equal(restored.transform(images), vae.transform(images))
-    assert restored.architecture == "xu2023" and restored.likelihood == "sse"
-    assert restored.hidden_dims_ == (32, 64)
-    assert clone(restored).get_params()["lr_schedule"] == "constant"
-    again = pickle.loads(pickle.dumps(restored))
-    np.testing.assert_array_equal(again.transform(images), vae.transform(images))
 
 
 def test_training_parameters_reach_every_vae_estimator(images):

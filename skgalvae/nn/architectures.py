@@ -4,12 +4,12 @@ An :class:`Architecture` builds the encoder and the decoder of a VAE from
 plain configuration values (the shape of one sample, the block widths, the
 latent width, the output activation), and says which image sides it takes.
 The estimators pick one by name through their ``architecture`` parameter, and
-their parameter constraints list :data:`ARCHITECTURES`' keys, so a new family
-is one :func:`register_architecture` call away.
+their parameter constraints read :data:`ARCHITECTURES`' keys when they check,
+so a new family is one :func:`register_architecture` call away, at any time.
 
 - ``"xu2023"``: the study's blocks exactly (Xu et al. 2023, Fig. 2): strided
   convolutions and max-pooling down, upsampling followed by a stride-2
-  transposed convolution up. Every stored model of earlier releases is one.
+  transposed convolution up.
 - ``"resnet"``: pre-activation residual blocks (GroupNorm, SiLU, 3x3
   convolutions), average-pool downsampling and resize-convolution upsampling
   (nearest upsample then a 3x3 convolution): no transposed convolution, so no

@@ -280,9 +280,6 @@ def _laplace(noise, n_bands):
 #: Factories of the registered likelihoods: ``factory(noise, n_bands)``.
 LIKELIHOODS = {"sse": _sse, "sae": _sae, "gaussian": _gaussian, "laplace": _laplace}
 
-#: The study's names of the summed errors, from before the registry.
-LEGACY_NAMES = {"mse": "sse", "mae": "sae"}
-
 
 def make_likelihood(name, noise="optimal", n_bands=1):
     """Build the likelihood ``name`` (a key of :data:`LIKELIHOODS`).
@@ -290,9 +287,9 @@ def make_likelihood(name, noise="optimal", n_bands=1):
     Parameters
     ----------
     name : str or Likelihood
-        ``"sse"``, ``"sae"``, ``"gaussian"`` or ``"laplace"`` (``"mse"`` and
-        ``"mae"`` are read as ``"sse"`` and ``"sae"``); a :class:`Likelihood`
-        instance is returned as it is.
+        ``"sse"``, ``"sae"``, ``"gaussian"``, ``"laplace"`` or another key of
+        :data:`LIKELIHOODS`; a :class:`Likelihood` instance is returned as it
+        is.
     noise : "optimal", "learned", float or sequence of float, default="optimal"
         Noise of the calibrated likelihoods; ignored by the summed errors.
     n_bands : int, default=1
@@ -304,12 +301,11 @@ def make_likelihood(name, noise="optimal", n_bands=1):
     """
     if isinstance(name, Likelihood):
         return name
-    key = LEGACY_NAMES.get(name, name)
-    if key not in LIKELIHOODS:
+    if name not in LIKELIHOODS:
         raise ValueError(
             f"Unknown likelihood {name!r}; choose one of {sorted(LIKELIHOODS)}."
         )
-    return LIKELIHOODS[key](noise, n_bands)
+    return LIKELIHOODS[name](noise, n_bands)
 
 
 def check_noise(noise, n_bands, scale=1.0):

@@ -100,16 +100,3 @@ def test_warm_start_with_another_network_is_refused_by_name(small_vae, images, c
     vae.set_params(**change)
     with pytest.raises(ValueError, match=f"its {next(iter(change))} changed"):
         vae.fit(images)
-
-
-def test_a_model_stored_before_n_latent_was_recorded_loads(two_latents, images):
-    import pickle
-
-    state = two_latents.__getstate__()
-    del state["n_latent_"]  # what models stored by earlier versions hold
-    restored = type(two_latents).__new__(type(two_latents))
-    restored.__setstate__(pickle.loads(pickle.dumps(state)))
-    assert restored.n_latent_ == 2
-    np.testing.assert_array_equal(
-        restored.transform(images[:4]), two_latents.transform(images[:4])
-    )
