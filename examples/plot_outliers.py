@@ -25,7 +25,7 @@ Run::
 # Galaxies with stars and defects
 # -------------------------------
 # 5% of the simulated cutouts get a bright foreground star and 3% an
-# instrumental defect (a satellite trail, a dead column, a saturated bleed);
+# instrumental defect (a saturated column's bleed trail, or masked rows);
 # the simulator says which.
 import numpy as np
 from sklearn.frozen import FrozenEstimator

@@ -27,9 +27,9 @@ Run::
 # %%
 # Galaxies with a known type
 # --------------------------
-# Simulated DECaLS cutouts, 3% of them with a defect (a satellite trail, a
-# dead column, a saturated bleed). The type of each: its first-level Galaxy
-# Zoo class, or "defect".
+# Simulated DECaLS cutouts, 3% of them with a defect (a saturated column's
+# bleed trail, or masked rows). The type of each: its first-level Galaxy Zoo
+# class, or "defect".
 import numpy as np
 import pandas as pd
 from sklearn.decomposition import PCA

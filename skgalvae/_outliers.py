@@ -257,8 +257,8 @@ class ReconstructionOutlierDetector(_SigmaRuleMixin, MetaEstimatorMixin, BaseEst
     """Flag samples that a VAE reconstructs far worse than the others.
 
     A VAE learns to reconstruct what is common in its training set. Image
-    defects (masked rows, saturated columns, satellite trails), bright
-    foreground stars and other rare contaminants reconstruct badly, so the
+    defects (masked rows, saturated columns), bright foreground stars and
+    other rare contaminants reconstruct badly, so the
     reconstruction error is an outlier score that looks at pixels where
     :class:`LatentOutlierDetector` looks at where the galaxy lands in latent
     space; the two find different outliers. Each sample's error is
