@@ -139,7 +139,7 @@ def test_n_latent_below_one(n_latent):
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"loss": "huber"}, "'loss' parameter"),
+        ({"likelihood": "huber"}, "'likelihood' parameter"),
         ({"hidden_dims": ()}, "hidden_dims must be 'auto' or a non-empty"),
         ({"hidden_dims": (8, -1)}, "hidden_dims must be 'auto' or a non-empty"),
         ({"image_shape": (64, 64)}, "image_shape must be"),

@@ -30,7 +30,7 @@ def test_elbo_combines_terms_with_weight():
     torch.manual_seed(0)
     x, x_hat = torch.rand(6, 10), torch.rand(6, 10)
     mu, logvar = torch.randn(6, 3), torch.randn(6, 3)
-    terms = ELBOLoss("mse", kl_weight=0.25)(x_hat, x, mu, logvar)
+    terms = ELBOLoss("sse", kl_weight=0.25)(x_hat, x, mu, logvar)
     rec = reconstruction_error(x_hat, x).mean()
     kl = kl_divergence(mu, logvar).mean()
     torch.testing.assert_close(terms["reconstruction"], rec)

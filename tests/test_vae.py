@@ -151,7 +151,13 @@ def test_clone_gives_unfitted_copy_with_equal_params(fitted_vae):
     assert not hasattr(cloned, "net_") and not hasattr(cloned, "history_")
 
 
-def test_verbose_zero_is_silent_and_verbose_shows_progress(images, capsys, small_vae):
+def test_verbose_zero_is_silent_and_verbose_shows_progress(
+    images, capsys, small_vae, monkeypatch
+):
+    import logging
+
+    # Nobody chose where skgalvae's messages go (Python use): tqdm's bars.
+    monkeypatch.setattr(logging.getLogger("skgalvae"), "level", logging.NOTSET)
     small_vae(max_epochs=1).fit(images).transform(images)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err == ""

@@ -21,6 +21,7 @@ from ._data import load_study_data, questions_of, stretcher
 from ._report import Report
 from ._stages import (
     adapt_domains,
+    binomial_se,
     class_ssim,
     classify_questions,
     final_model,
@@ -399,7 +400,10 @@ def adaptation_verdicts(adaptation):
     Compares each adapted encoder with the one before adaptation: the
     relative paired latent MSE and the domain AUC (alignment), the DECaLS
     forest's mean accuracy on BASS+MzLS (transfer) and its mean accuracy on
-    DECaLS (what the source survey kept), over the questions scored.
+    DECaLS (what the source survey kept), over the questions scored. A
+    change of the AUC or an accuracy within its binomial standard error
+    (from the test pairs, and for accuracies the questions scored) is
+    called a tie.
 
     Parameters
     ----------
@@ -413,15 +417,26 @@ def adaptation_verdicts(adaptation):
     """
     shift, accuracy = adaptation["latent_shift"], adaptation["accuracy"]
     before, *adapted = list(shift)
+    n_test = adaptation.get("n_test_pairs")
 
     def mean_accuracy(encoder, test):
         return _mean(a.get(test) for a in accuracy[encoder].values())
 
-    def change(name, old, new, lower_is_better, digits=3):
+    def n_scored(encoder, test):
+        return sum(a.get(test) is not None for a in accuracy[encoder].values())
+
+    def change(name, old, new, lower_is_better, digits=3, n=None):
+        # With n independent trials behind a rate, a change within its
+        # binomial standard error is a tie, not a verdict.
         if old is None or new is None:
             return None
-        better = new < old if lower_is_better else new > old
-        verdict = "better" if better else "worse" if new != old else "unchanged"
+        if n and abs(new - old) <= binomial_se(old, n):
+            verdict = "unchanged, within one standard error"
+        elif new == old:
+            verdict = "unchanged"
+        else:
+            better = new < old if lower_is_better else new > old
+            verdict = "better" if better else "worse"
         return f"{name} {old:.{digits}f} -> {new:.{digits}f} ({verdict})"
 
     sentences = []
@@ -439,18 +454,21 @@ def adaptation_verdicts(adaptation):
                 shift[before].get("domain_auc"),
                 shift[name].get("domain_auc"),
                 lower_is_better=True,
+                n=n_test,
             ),
             change(
                 "BASS+MzLS accuracy of the DECaLS forest",
                 mean_accuracy(before, "BASS, DECaLS RF"),
                 mean_accuracy(name, "BASS, DECaLS RF"),
                 lower_is_better=False,
+                n=n_test and n_test * n_scored(before, "BASS, DECaLS RF"),
             ),
             change(
                 "DECaLS accuracy",
                 mean_accuracy(before, "DECaLS"),
                 mean_accuracy(name, "DECaLS"),
                 lower_is_better=False,
+                n=n_test and n_test * n_scored(before, "DECaLS"),
             ),
         ]
         parts = [p for p in parts if p is not None]
