@@ -74,6 +74,29 @@ class PeakRSS:
         self.peak = max(self.peak, _rss_mb())
 
 
+def measurement(mode, n, seconds, rss, **extra) -> dict:
+    """One measured row: speed and the peak RSS of the measured part."""
+    return {
+        "mode": mode,
+        "n": n,
+        "seconds": seconds,
+        "images_per_s": n / seconds,
+        "rss_before_mb": rss.start,
+        "peak_rss_mb": rss.peak,
+        **extra,
+    }
+
+
+def run_worker(command) -> dict:
+    """Run one measurement in a fresh process; print and return its row."""
+    out = subprocess.run(command, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(out.stderr)
+    row = json.loads(out.stdout.strip().splitlines()[-1])
+    print(json.dumps(row), flush=True)
+    return row
+
+
 def make_store(path, n_rows, base, seed):
     """Write ``n_rows`` images tiled from ``base`` with random flips/turns."""
     import zarr
@@ -150,18 +173,7 @@ def worker(mode, n, workdir):
             )
             assert summary.n_encoded == n and summary.n_failed == 0
         seconds = time.perf_counter() - start
-    print(
-        json.dumps(
-            {
-                "mode": mode,
-                "n": n,
-                "seconds": seconds,
-                "images_per_s": n / seconds,
-                "rss_before_mb": rss.start,
-                "peak_rss_mb": rss.peak,
-            }
-        )
-    )
+    print(json.dumps(measurement(mode, n, seconds, rss)))
 
 
 def main():
@@ -198,11 +210,7 @@ def main():
                     mode,
                     str(n),
                 ]
-                out = subprocess.run(command, capture_output=True, text=True)
-                if out.returncode:
-                    sys.exit(out.stderr)
-                results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-                print(json.dumps(results[-1]), flush=True)
+                results.append(run_worker(command))
     print(f"\n{args.size}x{args.size}, device={args.device}, 40 latents\n")
     print("| path | N | s | img/s | vs in-memory | RSS before (MB) | peak RSS (MB) |")
     print("|---|---|---|---|---|---|---|")

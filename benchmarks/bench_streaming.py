@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +38,7 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-from bench_encode import PeakRSS
+from bench_encode import PeakRSS, measurement, run_worker
 
 
 def write_files(folder, n_files, base, seed):
@@ -118,20 +117,15 @@ def worker(mode, n, args, workdir):
     tracemalloc.stop()
     if mode == "fit" and n == args.n_small:
         joblib.dump(pipeline, model_path)
-    print(
-        json.dumps(
-            {
-                "mode": mode,
-                "n": n,
-                "seconds": seconds,
-                "images_per_s": n / seconds,
-                "rss_before_mb": rss.start,
-                "peak_rss_mb": rss.peak,
-                "traced_peak_mb": traced_peak / 2**20,
-                "array_mb": n * 3 * args.size**2 * 4 / 2**20,
-            }
-        )
+    row = measurement(
+        mode,
+        n,
+        seconds,
+        rss,
+        traced_peak_mb=traced_peak / 2**20,
+        array_mb=n * 3 * args.size**2 * 4 / 2**20,
     )
+    print(json.dumps(row))
 
 
 def main():
@@ -168,11 +162,7 @@ def main():
             for n in (args.n_small, args.n):
                 command = [sys.executable, __file__, *sys.argv[1:]]
                 command += ["--workdir", str(workdir), "--worker", mode, str(n)]
-                out = subprocess.run(command, capture_output=True, text=True)
-                if out.returncode:
-                    sys.exit(out.stderr)
-                results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-                print(json.dumps(results[-1]), flush=True)
+                results.append(run_worker(command))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     print(f"\n{args.size}x{args.size} raw flux FITS, device={args.device}\n")
