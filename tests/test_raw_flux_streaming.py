@@ -192,3 +192,13 @@ def test_dataset_scaling_reads_files_in_chunks_or_a_sample(
         from_array.fit(raw_flux)
     np.testing.assert_allclose(from_files.low_, from_array.low_, rtol=1e-6)
     np.testing.assert_allclose(from_files.high_, from_array.high_, rtol=1e-6)
+
+
+def test_any_transformer_gives_its_dtype_on_any_subset(raw_flux, raw_paths):
+    from sklearn.preprocessing import FunctionTransformer
+
+    doubled = FunctionTransformer(lambda x: x.astype(np.float64) * 2)
+    view = TransformedImages(FITSDataset(raw_paths), doubled)
+    subset = view[[N_FILES - 1, 3]]  # its positions are 0 and 1, not its rows
+    assert subset.dtype == np.float64
+    np.testing.assert_allclose(subset.read([1]), raw_flux[[3]] * 2, rtol=1e-6)

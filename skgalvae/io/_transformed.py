@@ -65,9 +65,9 @@ class TransformedImages(LazyImages):
 
     def __init__(self, source, transformer, rows=None):
         rows = np.arange(len(source)) if rows is None else np.asarray(rows)
-        super().__init__(
-            rows.reshape(-1).tolist(), num_workers=getattr(source, "num_workers", 0)
-        )
+        rows = rows.astype(np.intp).reshape(-1)
+        super().__init__(rows.tolist(), num_workers=getattr(source, "num_workers", 0))
+        self._rows = rows  # ``items`` as an index array, for every batch read
         self.source = source
         self.transformer = transformer
         self._dtype = None
@@ -85,7 +85,7 @@ class TransformedImages(LazyImages):
             if output_dtype is not None:
                 self._dtype = np.dtype(output_dtype(self.source.dtype))
             else:  # any other transformer: look at what it returns
-                self._dtype = self.read(self.items[:1]).dtype
+                self._dtype = self.read([0]).dtype
         return self._dtype
 
     def _with_items(self, items):
@@ -110,8 +110,7 @@ class TransformedImages(LazyImages):
         ndarray of shape (len(indices), bands, h, w)
         """
         indices = np.asarray(indices, dtype=np.intp).reshape(-1)
-        rows = np.asarray(self.items, dtype=np.intp)[indices]
-        return self._transform(rows)
+        return self._transform(self._rows[indices])
 
     def _transform(self, rows):
         images = self.source.read(rows)
@@ -143,17 +142,15 @@ class TransformedImages(LazyImages):
 
     def ids(self):
         """Return the source's ids of these images (e.g. their file paths)."""
-        rows = np.asarray(self.items, dtype=np.intp)
         if callable(getattr(self.source, "ids", None)):
-            return np.asarray(self.source.ids())[rows]
-        return rows
+            return np.asarray(self.source.ids())[self._rows]
+        return self._rows
 
     def row_columns(self, indices) -> dict:
         """Return the source's per-row columns (e.g. ``ra``, ``dec``) at ``indices``."""
         if not callable(getattr(self.source, "row_columns", None)):
             return {}
-        rows = np.asarray(self.items, dtype=np.intp)
-        return self.source.row_columns(rows[np.asarray(indices, dtype=np.intp)])
+        return self.source.row_columns(self._rows[np.asarray(indices, dtype=np.intp)])
 
     def __repr__(self):
         return (
