@@ -9,6 +9,23 @@ import torch
 from .nn.distributed import local_cuda_index
 
 
+def parse_device(device: str) -> torch.device:
+    """Parse a device string other than ``"auto"``, naming it if it is none.
+
+    Raises
+    ------
+    ValueError
+        If torch does not read ``device`` as a device.
+    """
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or "
+            f"'cuda:N'."
+        ) from exc
+
+
 def resolve_device(device: str) -> str:
     """Turn the ``device`` parameter into a concrete torch device string.
 
@@ -28,13 +45,7 @@ def resolve_device(device: str) -> str:
             return "cpu"
         index = local_cuda_index()
         return "cuda" if index is None else f"cuda:{index}"
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or "
-            f"'cuda:N'."
-        ) from exc
+    parsed = parse_device(device)
     if parsed.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but torch sees no CUDA device "

@@ -14,6 +14,8 @@ here; a memory-mapped array stays memory-mapped, and a lazy collection of files
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,9 +98,97 @@ def _unmasked(X, input_name, estimator_name):
     return np.asarray(X.data)
 
 
+def check_array_like(X, input_name="X", estimator_name="estimator"):
+    """Refuse what is not a collection of samples, before any conversion.
+
+    numpy would turn ``None`` into a 0-d object array, a path into a 0-d
+    string and a ragged list into an error about "inhomogeneous" shapes; each
+    of these is named here instead.
+
+    Parameters
+    ----------
+    X : object
+        The argument.
+    input_name : str, default="X"
+        Its name, for the message.
+    estimator_name : str, default="estimator"
+        The caller, for the message.
+
+    Raises
+    ------
+    TypeError
+        For None, a single string, bytes or path, or a mapping.
+    ValueError
+        For a list or tuple whose items have different shapes (the first
+        differing item is named).
+    """
+    if X is None:
+        raise TypeError(
+            f"{input_name} is None; {estimator_name} needs an array of samples."
+        )
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"{input_name} is a single {type(X).__name__} ({str(X)[:80]!r}); "
+            f"{estimator_name} needs an array of samples, or a list of image "
+            f"paths (skgalvae.io.read_path_list reads a file listing them)."
+        )
+    if isinstance(X, Mapping):
+        keys = list(X)[:3]
+        raise TypeError(
+            f"{input_name} is a {type(X).__name__} with keys {keys}; "
+            f"{estimator_name} needs the array itself, e.g. "
+            f"{input_name}[{keys[0]!r}]."
+            if keys
+            else f"{input_name} is an empty {type(X).__name__}; "
+            f"{estimator_name} needs an array of samples."
+        )
+    if isinstance(X, (list, tuple)) and len(X) > 1:
+        first = np.shape(X[0])
+        for i, item in enumerate(X[1:], start=1):
+            if np.shape(item) != first:
+                raise ValueError(
+                    f"{input_name} is a ragged {type(X).__name__}: item {i} has "
+                    f"shape {np.shape(item)} but item 0 has {first}; "
+                    f"{estimator_name} needs samples of one shape. Crop or "
+                    f"resize them to one size first."
+                )
+
+
+def check_numeric_values(X, input_name="X", estimator_name="estimator"):
+    """Refuse text or bytes values that numpy would parse into numbers.
+
+    Parameters
+    ----------
+    X : array-like
+        The argument, already past :func:`check_array_like`.
+    input_name : str, default="X"
+        Its name, for the message.
+    estimator_name : str, default="estimator"
+        The caller, for the message.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` holds strings or bytes.
+    """
+    values = np.asarray(X)  # a DataFrame of mixed columns becomes objects
+    if values.dtype.kind in "US":
+        text = values.flat[0] if values.size else ""
+    elif values.dtype.kind == "O":
+        text = next((v for v in values.flat if isinstance(v, (str, bytes))), None)
+    else:
+        return
+    if text is not None:
+        raise TypeError(
+            f"{input_name} holds text ({text!r} ...); {estimator_name} needs "
+            f"numbers. Convert what you mean to numbers first."
+        )
+
+
 def _as_array(X, input_name, estimator_name):
     # The estimators convert units (skgalvae._units) before this point.
     refuse_quantity(X, input_name, estimator_name)
+    check_array_like(X, input_name, estimator_name)
     if is_path_list(X):  # FITS/JPEG/PNG paths: read lazily with default options
         return lazy_from_paths(X)
     if np.ma.isMaskedArray(X):
@@ -106,6 +196,11 @@ def _as_array(X, input_name, estimator_name):
     if isinstance(X, np.ndarray):  # includes np.memmap: keep it as is
         return X
     if is_lazy(X):  # files read batch by batch (skgalvae.io.FITSDataset, ...)
+        if len(X) == 0:
+            raise ValueError(
+                f"{input_name} is an empty {type(X).__name__}: it was given no "
+                f"files, so {estimator_name} has no images to read."
+            )
         return X
     if torch.is_tensor(X):  # keep it on its device
         return X.detach()

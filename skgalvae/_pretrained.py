@@ -274,6 +274,11 @@ def save_pretrained(
     from safetensors.numpy import save_file
 
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise FileExistsError(
+            f"{directory} is a file; save_pretrained writes a directory "
+            f"(config.json, weights, model card). Choose another path."
+        )
     if (directory / CONFIG_FILE).exists() and not overwrite:
         raise FileExistsError(
             f"{directory} holds a saved model; pass overwrite=True to replace it."

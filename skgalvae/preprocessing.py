@@ -735,6 +735,17 @@ class CenterCrop(_SideTransformer):
     def __init__(self, size: int = 64):
         self.size = size
 
+    def _images(self, X, *, reset):
+        data, input_shape = super()._images(X, reset=reset)
+        height, width = data.shape[-2:]
+        if min(height, width) < self.size:
+            raise ValueError(
+                f"X holds {height}x{width} images, smaller than CenterCrop's "
+                f"size={self.size}; a crop cannot enlarge them. Use Resize to "
+                f"resample them, or a smaller size."
+            )
+        return data, input_shape
+
 
 class Resize(_SideTransformer):
     """Resample each image to ``size x size`` pixels, without aliasing.

@@ -183,8 +183,8 @@ def test_center_crop_keeps_the_central_pixels_and_the_dtype():
     np.testing.assert_array_equal(out, X[:, :, 3:6, 3:6])
     single = CenterCrop(3).fit_transform(X[:, 0].astype(np.float64))
     assert single.shape == (2, 3, 3) and single.dtype == np.float32
-    with pytest.raises(ValueError, match="smaller than size=10"):
-        CenterCrop(10).fit(X).transform(X)
+    with pytest.raises(ValueError, match="smaller than CenterCrop's size=10"):
+        CenterCrop(10).fit(X)
     with pytest.raises(InvalidParameterError, match="size"):
         CenterCrop(0).fit(X)
 

@@ -156,6 +156,13 @@ def is_band_pattern(path, bands) -> bool:
     bool
     """
     if BAND_FIELD not in path:
+        if bands:
+            raise ValueError(
+                f"bands={tuple(bands)} was given, but {path} is not a "
+                f"{BAND_FIELD} pattern: bands name the one-band files of a "
+                f"pattern such as 'J1234_{BAND_FIELD}.fits'. A cube's planes "
+                f"are read in their stored order; leave bands out for cubes."
+            )
         return False
     if not bands:
         raise ValueError(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -45,6 +46,25 @@ def is_lazy(array) -> bool:
     bool
     """
     return callable(getattr(array, "read", None)) and hasattr(array, "shape")
+
+
+def _path_strings(paths, owner):
+    """``paths`` (one path or a sequence of them) as a list of str."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if paths is None or not isinstance(paths, Iterable):
+        raise TypeError(
+            f"{owner} takes a path or a sequence of paths; got {type(paths).__name__}."
+        )
+    strings = []
+    for i, path in enumerate(paths):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(
+                f"{owner}'s paths[{i}] is not a path: {path!r:.60} "
+                f"({type(path).__name__})."
+            )
+        strings.append(os.fspath(path))
+    return strings
 
 
 class LazyImages(ABC):
@@ -121,7 +141,10 @@ class LazyImages(ABC):
         """
         if self._sample_shape is None:
             if not self.items:
-                raise ValueError(f"{type(self).__name__} is empty.")
+                raise ValueError(
+                    f"{type(self).__name__} holds no files: the list of paths it "
+                    f"was given is empty."
+                )
             first_error = None
             for item in self.items:
                 try:
@@ -176,6 +199,11 @@ class LazyImages(ABC):
                     f"only; got {key!r}."
                 )
         if isinstance(key, (int, np.integer)):
+            if not -len(self) <= key < len(self):
+                raise IndexError(
+                    f"index {key} is out of range for {type(self).__name__} of "
+                    f"{len(self)} files."
+                )
             return self._read_checked(self.items[key])
         if isinstance(key, slice):
             subset = self.items[key]
@@ -255,9 +283,7 @@ class FITSDataset(LazyImages):
         num_workers=0,
         id_key=None,
     ):
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        super().__init__([os.fspath(p) for p in paths], num_workers=num_workers)
+        super().__init__(_path_strings(paths, type(self).__name__), num_workers)
         check_resize(size, resize)
         check_nan_policy(nan_policy)
         self.id_key = id_key
@@ -412,9 +438,7 @@ class ImageFileDataset(LazyImages):
     """
 
     def __init__(self, paths, *, mode="RGB", size=None, resize="crop", num_workers=0):
-        if isinstance(paths, (str, os.PathLike)):
-            paths = [paths]
-        super().__init__([os.fspath(p) for p in paths], num_workers=num_workers)
+        super().__init__(_path_strings(paths, type(self).__name__), num_workers)
         check_resize(size, resize)
         if mode not in ("RGB", "L"):
             raise ValueError(f"mode must be 'RGB' or 'L'; got {mode!r}.")

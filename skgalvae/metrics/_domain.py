@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -71,6 +73,11 @@ def domain_auc(
     >>> bool(same < 0.6 < 0.8 < shifted)
     True
     """
+    if isinstance(cv, bool) or not isinstance(cv, numbers.Integral) or cv < 2:
+        raise ValueError(
+            f"cv must be a whole number of folds >= 2 (each fold tests on "
+            f"galaxies the classifier did not see); got {cv!r}."
+        )
     Z_source, Z_target = _check_pair(Z_source, Z_target)
     for Z, name in ((Z_source, "Z_source"), (Z_target, "Z_target")):
         if len(Z) < cv:

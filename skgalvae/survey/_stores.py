@@ -302,6 +302,28 @@ def remove_store(path):
     shutil.rmtree(os.fspath(path))
 
 
+def _open_for_reading(path):
+    """Open the encoded survey at ``path``, naming what is wrong with it."""
+    what = (
+        "read_latents reads a .zarr or .parquet table from encode_survey, or a "
+        ".fits or .ecsv file from write_latents"
+    )
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path} does not exist; {what}.")
+    if not os.path.isdir(path):
+        raise ValueError(f"{path} is a file, not a latent table; {what}.")
+    is_parquet = os.path.exists(os.path.join(path, ParquetLatentStore._metadata_file))
+    store_cls = ParquetLatentStore if is_parquet else ZarrLatentStore
+    try:
+        return store_cls.open(path)
+    except Exception as exc:  # noqa: BLE001 - any damage has one description
+        detail = str(exc).splitlines()[0][:200] if str(exc) else "no detail"
+        raise ValueError(
+            f"{path} is not a latent table skgalvae wrote, or it is damaged "
+            f"({type(exc).__name__}: {detail}); {what}."
+        ) from exc
+
+
 def read_latents(path):
     """Read an encoded survey into a DataFrame, one row per galaxy.
 
@@ -328,8 +350,8 @@ def read_latents(path):
     path = os.fspath(path)
     if table_format(path) is not None:
         return read_table_file(path)
-    is_parquet = os.path.exists(os.path.join(path, ParquetLatentStore._metadata_file))
-    store = (ParquetLatentStore if is_parquet else ZarrLatentStore).open(path)
+    store = _open_for_reading(path)
+    is_parquet = store.format == "parquet"
     done = np.flatnonzero(store.done_chunks())
     if is_parquet:
         import pyarrow.parquet as pq

@@ -49,6 +49,13 @@ def latents_to_table(latents):
 
     from ._stores import read_latents
 
+    if not isinstance(latents, (pd.DataFrame, str, os.PathLike)):
+        raise TypeError(
+            f"latents must be a pandas DataFrame (as read_latents returns), an "
+            f"astropy Table or the path of an encoded survey; got "
+            f"{type(latents).__name__}. For an array of latents, make a table "
+            f"with an id column first, e.g. pd.DataFrame(Z).add_prefix('vae')."
+        )
     frame = latents if isinstance(latents, pd.DataFrame) else read_latents(latents)
     table = Table()
     for name in frame.columns:

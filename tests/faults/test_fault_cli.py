@@ -30,7 +30,7 @@ def _exits_2(argv, capsys):
 def test_an_unknown_device_is_refused_before_the_data_stage(tmp_path, capsys):
     out = tmp_path / "report"
     err = _exits_2(["study", "--quick", "--device", "tpu", "--out", str(out)], capsys)
-    assert "skgalvae study: error: --device: device='tpu' is not a torch device" in err
+    assert "skgalvae study: error: device='tpu' is not a torch device" in err
     assert not (out / "cache").exists()
 
 
