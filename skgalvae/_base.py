@@ -15,7 +15,6 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
-from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils._set_output import _wrap_data_with_container
@@ -67,7 +66,7 @@ from .nn.likelihoods import check_noise
 from .nn.net import core_module
 from .nn.ssim import ssim
 
-__all__ = ["OPTIMIZERS", "BaseVAE", "collect_rows", "split_vae"]
+__all__ = ["OPTIMIZERS", "BaseVAE", "collect_rows"]
 
 #: Smallest inference batch on CUDA with ``inference_batch_size="auto"``.
 CUDA_INFERENCE_BATCH_SIZE = 1024
@@ -1115,25 +1114,6 @@ def collect_rows(batches, n_rows):
     if start != n_rows:
         raise RuntimeError(f"Expected {n_rows} rows from the batches; got {start}.")
     return outputs
-
-
-def split_vae(estimator):
-    """Return ``(preprocessing or None, final_step)`` of an estimator.
-
-    ``estimator`` is a VAE or a Pipeline of preprocessing steps ending in one,
-    either possibly wrapped in :class:`~sklearn.frozen.FrozenEstimator`; the
-    final step comes back unwrapped. Callers check that it is a
-    :class:`BaseVAE` where they need one.
-    """
-    if isinstance(estimator, FrozenEstimator):
-        estimator = estimator.estimator
-    preprocessing = None
-    if isinstance(estimator, Pipeline):
-        preprocessing = estimator[:-1] if len(estimator) > 1 else None
-        estimator = estimator[-1]
-    if isinstance(estimator, FrozenEstimator):
-        estimator = estimator.estimator
-    return preprocessing, estimator
 
 
 def _sync_parameters(module):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import sys
 
+from ._cli_common import SOURCE_HELP, UsageError, load_model
+
 __all__ = ["add_neighbours_parser", "run_neighbours"]
 
 
 def add_neighbours_parser(commands, positive_int) -> None:
     """Add the ``neighbours`` sub-command to ``commands`` (argparse subparsers)."""
-    from ._cli import SOURCE_HELP
-
     neighbours = commands.add_parser(
         "neighbours",
         help="find the galaxies most like given ones in latent space",
@@ -60,7 +60,6 @@ def _table_from_model(args):
     import numpy as np
     import pandas as pd
 
-    from ._cli import UsageError, load_model
     from .survey._ids import resolve_ids
 
     if args.images is None:
@@ -105,8 +104,6 @@ def _open_images(args):
 
 def _query_rows(table, queries):
     """Row positions of the query ids; ids compare as text, as typed."""
-    from ._cli import UsageError
-
     text_ids = table["id"].astype(str).to_numpy()
     position = {value: row for row, value in enumerate(text_ids)}
     missing = [q for q in queries if q not in position]
@@ -123,7 +120,6 @@ def _draw_grid(args, table, found, rows):
     """Read the query and neighbour images and save them as a PNG grid."""
     import numpy as np
 
-    from ._cli import UsageError
     from .plotting import plot_image_grid
 
     reader, _ = _open_images(args)
@@ -154,7 +150,6 @@ def _draw_grid(args, table, found, rows):
 
 def run_neighbours(args) -> int:
     """Run ``skgalvae neighbours`` from parsed arguments; print CSV to stdout."""
-    from ._cli import UsageError
     from .inspection import similar_galaxies
 
     is_model = args.latents.lower().endswith((".joblib", ".pkl", ".pickle")) or (

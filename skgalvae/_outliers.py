@@ -20,8 +20,9 @@ from sklearn.base import (
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseVAE, split_vae
+from ._base import BaseVAE
 from ._input import check_array_like, check_numeric_values
+from ._steps import split_vae
 from ._units import UnitAsText, strip_unit
 
 __all__ = ["LatentOutlierDetector", "ReconstructionOutlierDetector"]

@@ -511,7 +511,7 @@ def _training_summary(vae, preprocessing, training_data):
 
 def model_card(estimator, config) -> str:
     """Return the Markdown model card for a saved model."""
-    from ._base import split_vae
+    from ._steps import split_vae
 
     preprocessing, vae = split_vae(estimator)
     lines = [

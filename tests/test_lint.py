@@ -53,3 +53,37 @@ def test_every_imported_package_is_declared():
         if _DISTRIBUTIONS.get(name, name).lower() not in declared
     )
     assert missing == [], f"imported but not declared in setup.cfg: {missing}"
+
+
+def _relative_imports():
+    """Module -> the skgalvae modules it imports (at any depth, lazy too)."""
+    import ast
+    from collections import defaultdict
+
+    edges = defaultdict(set)
+    for path in (ROOT / "skgalvae").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        package = module if parts[-1] == "__init__" else module.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+                edges[module].add(target)
+                if node.module is None:  # from . import name
+                    edges[module].update(f"{target}.{a.name}" for a in node.names)
+    return edges
+
+
+def test_no_two_modules_import_each_other():
+    edges = _relative_imports()
+    assert "skgalvae._cli_common" in edges["skgalvae._cli"]  # the walk sees imports
+    circles = sorted(
+        {
+            tuple(sorted((a, b)))
+            for a, targets in edges.items()
+            for b in targets
+            if a != b and a in edges.get(b, ())
+        }
+    )
+    assert circles == []

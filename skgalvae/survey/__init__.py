@@ -11,7 +11,7 @@ ECSV. :func:`encode_dask` encodes a dask array of images block by block, on a
 
 from ._dask import encode_dask
 from ._encode import EncodingSummary, encode_survey
-from ._stores import read_latents
+from ._read import read_latents
 from ._tables import latents_to_table, write_latents
 
 __all__ = [

@@ -16,8 +16,9 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .._base import BaseVAE, split_vae
+from .._base import BaseVAE
 from .._progress import progress as progress_display
+from .._steps import split_vae
 from .._version import __version__
 from ..exceptions import UnreadableRowsWarning
 from ..io._sources import open_source

@@ -13,19 +13,10 @@ import os
 
 import numpy as np
 
+from ._read import TABLE_SUFFIXES, read_latents, table_format
 from ._stores import is_latent_column
 
-_TABLE_SUFFIXES = {".fits": "fits", ".fit": "fits", ".ecsv": "ascii.ecsv"}
 _DEGREE_COLUMNS = ("ra", "dec")
-
-
-def table_format(path):
-    """Return astropy's format name for a latent table file, or None."""
-    lowered = os.fspath(path).lower()
-    for suffix, name in _TABLE_SUFFIXES.items():
-        if lowered.endswith(suffix):
-            return name
-    return None
 
 
 def latents_to_table(latents):
@@ -46,8 +37,6 @@ def latents_to_table(latents):
     import astropy.units as u
     import pandas as pd
     from astropy.table import Table
-
-    from ._stores import read_latents
 
     if not isinstance(latents, (pd.DataFrame, str, os.PathLike)):
         raise TypeError(
@@ -121,7 +110,7 @@ def write_latents(latents, path, *, overwrite: bool = False) -> None:
     if format is None:
         raise ValueError(
             f"Cannot tell the table format of {os.fspath(path)!r}: end it in "
-            f"{', '.join(_TABLE_SUFFIXES)}."
+            f"{', '.join(TABLE_SUFFIXES)}."
         )
     if os.path.exists(path) and not overwrite:
         raise ValueError(
@@ -157,27 +146,3 @@ def _check_text_round_trip(table, format, path):
                 f"parquet or zarr table instead (encode_survey's output keeps "
                 f"them), or change those values."
             )
-
-
-def read_table_file(path):
-    """Read a FITS or ECSV latent table into a DataFrame (see read_latents).
-
-    Text columns come back as pandas strings, empty strings kept (FITS
-    stores them as blanks, which astropy may hand over masked).
-    """
-    import pandas as pd
-    from astropy.table import Table
-
-    table = Table.read(os.fspath(path), format=table_format(path))
-    frame = pd.DataFrame(index=pd.RangeIndex(len(table)))
-    for name in table.colnames:
-        column = table[name]
-        values = np.ma.getdata(column)
-        if values.dtype.kind in "SU":
-            if values.dtype.kind == "S":
-                values = np.char.decode(values, "utf-8")
-            text = np.where(np.ma.getmaskarray(column), "", values)
-            frame[name] = pd.Series(text, dtype="str")
-        else:  # FITS is big-endian; pandas and torch want native order
-            frame[name] = values.astype(values.dtype.newbyteorder("="))
-    return frame

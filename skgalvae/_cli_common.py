@@ -1,0 +1,95 @@
+"""What the ``skgalvae`` commands share: usage errors and argument checks.
+
+A module of its own so that each command's module imports it, and none
+imports another command's module.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+__all__ = [
+    "SOURCE_HELP",
+    "UsageError",
+    "check_device",
+    "check_output_directory",
+    "load_model",
+]
+
+
+#: How the commands that read an image source describe their argument.
+SOURCE_HELP = (
+    "a .zarr store or .h5 file (with --key), a .npy array, or a text file "
+    "listing one FITS/JPEG/PNG path per line (relative to the text file)"
+)
+
+
+class UsageError(Exception):
+    """A user's mistake on the command line: one line, exit status 2."""
+
+
+def check_output_directory(out, option="--out"):
+    """Create ``out`` if needed and prove it writable, before any work.
+
+    Raises
+    ------
+    UsageError
+        If ``out`` is a file, cannot be created, or cannot be written.
+    """
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"{option} {out} is a file; give a directory to write to.")
+    try:
+        os.makedirs(out, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"{option} {out} is not a writable directory ({exc.strerror or exc})."
+        ) from None
+
+
+def check_device(device):
+    """Raise :class:`UsageError` unless ``device`` names a usable torch device."""
+    from ._device import resolve_device
+
+    try:
+        resolve_device(device)
+    except ValueError as exc:
+        raise UsageError(f"--device: {exc}") from None
+
+
+def load_model(path):
+    """Load a fitted model: a joblib file or a save_pretrained directory.
+
+    Raises a :class:`UsageError` that says why ``path`` is not one.
+    """
+    import joblib
+
+    if os.path.isdir(path):
+        from ._pretrained import CONFIG_FILE, load_pretrained
+
+        if not os.path.isfile(os.path.join(path, CONFIG_FILE)):
+            raise UsageError(
+                f"{path} is a directory but not a saved model (no {CONFIG_FILE}); "
+                f"pass a joblib file or a save_pretrained directory."
+            )
+        try:
+            return load_pretrained(path)
+        except (OSError, ValueError) as exc:
+            raise UsageError(str(exc)) from None
+    if not os.path.isfile(path):
+        raise UsageError(f"model file {path} does not exist.")
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # unpickling fails in many ways; all mean the same
+        raise UsageError(
+            f"{path} is not a joblib file of a fitted model "
+            f"({type(exc).__name__}: {exc}); write one with joblib.dump(model, path)."
+        ) from None
+    if not hasattr(model, "transform"):
+        raise UsageError(
+            f"{path} holds a {type(model).__name__}, not a fitted transformer (a "
+            f"skgalvae VAE, or a Pipeline ending in one)."
+        )
+    return model
