@@ -70,7 +70,7 @@ def _module_and_batches(n_domains=2, seed=0):
 
 
 def _criterion_inputs(batches):
-    names = ["x", "x_target"] + [f"x_{d}" for d in range(2, len(batches))]
+    names = ["x"] + [f"x_{d}" for d in range(1, len(batches))]
     return dict(zip(names, batches, strict=True))
 
 
@@ -174,7 +174,7 @@ def test_three_surveys_one_encoder_three_decoders():
     torch.testing.assert_close(terms["loss"], sum(elbos) + 0.5 * terms["mmd"])
     # A two-survey VAE state gives every decoder the same start.
     fresh = DomainAdaptedVAEModule((6,), n_latent=3, hidden_dims=(8,), n_domains=3)
-    own = ("target_decoder", "extra_decoders")
+    own = ("domain_decoders",)
     vae_state = {k: v for k, v in module.state_dict().items() if not k.startswith(own)}
     fresh.load_vae_state(vae_state)
     torch.testing.assert_close(fresh.decode(z, 2), fresh.decode(z, 0))
@@ -186,9 +186,9 @@ def test_three_survey_loader_and_shards():
     dataset = DomainDataset(*(ArrayDataset(a) for a in arrays))
     torch.manual_seed(0)
     whole = list(DomainBatchLoader(dataset, batch_size=16, shuffle=True, paired=True))
-    assert [sorted(batch) for batch, _ in whole] == [["x", "x_2", "x_target"]] * 3
+    assert [sorted(batch) for batch, _ in whole] == [["x", "x_1", "x_2"]] * 3
     for batch, _ in whole:  # paired: the same rows of every survey
-        torch.testing.assert_close(batch["x_target"] - 1000, batch["x"])
+        torch.testing.assert_close(batch["x_1"] - 1000, batch["x"])
         torch.testing.assert_close(batch["x_2"] - 2000, batch["x"])
     # 40 = 16 + 16 + 8; each process keeps its half of every survey's batch.
     shards = []

@@ -78,7 +78,7 @@ def test_frozen_parts_hold_their_weights(source_anchored):
             torch.testing.assert_close(module.state_dict()[key], value)
     assert not any(p.requires_grad for p in module.encoder.parameters())
     assert all(p.requires_grad for p in module.domain_encoders.parameters())
-    assert all(p.requires_grad for p in module.target_decoder.parameters())
+    assert all(p.requires_grad for p in module.domain_decoders[0].parameters())
     # The frozen side stays in eval mode while the rest trains.
     module.train()
     assert not module.encoder.training and not module.decoder.training
@@ -119,8 +119,10 @@ def test_decoder_anchor_freezes_every_decoder(surveys, base_vae):
     module = da.net_.module_
     source_decoder = _state(base_vae.net_.module_, "decoder.")
     for key, value in source_decoder.items():
-        torch.testing.assert_close(module.state_dict()["target_" + key], value)
-    assert not any(p.requires_grad for p in module.target_decoder.parameters())
+        torch.testing.assert_close(
+            module.state_dict()["domain_decoders.0." + key[len("decoder.") :]], value
+        )
+    assert not any(p.requires_grad for p in module.domain_decoders[0].parameters())
     assert all(p.requires_grad for p in module.domain_encoders.parameters())
     Z = da.transform(X_target, domain="target")
     assert not np.allclose(Z, base_vae.transform(X_target))

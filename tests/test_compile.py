@@ -52,7 +52,7 @@ def _fitted(kind, images, **params):
     criterion = model.net_.criterion_
     # A batch that is not one of the (periodic) gradient measurements.
     criterion._batches_seen = criterion.calibration_batches + 1
-    return model, {"x": x, "x_target": torch.from_numpy(target[:16])}
+    return model, {"x": x, "x_1": torch.from_numpy(target[:16])}
 
 
 MODELS = [
@@ -170,7 +170,7 @@ def test_a_compiled_fit_on_the_cpu_trains_the_eager_model(kind, images):
     compiled, batch = _fitted(kind, images, compile=True, **params)
     eager, _ = _fitted(kind, images, compile=False, **params)
     if kind == "da":
-        target = batch["x_target"].numpy()
+        target = batch["x_1"].numpy()
         z_compiled, z_eager = compiled.transform(target), eager.transform(target)
     else:
         z_compiled, z_eager = compiled.transform(images), eager.transform(images)

@@ -46,10 +46,10 @@ def test_two_batches_give_both_sides():
     da = DomainAdaptedVAEModule((3, 64, 64), n_latent=4)
     # A fresh target decoder is initialised on its own.
     first_source = next(da.decoder.parameters())
-    first_target = next(da.target_decoder.parameters())
+    first_target = next(da.domain_decoders[0].parameters())
     assert first_source.shape == first_target.shape
     assert not torch.equal(first_source, first_target)
-    out = da(torch.rand(6, 3, 64, 64), torch.rand(4, 3, 64, 64))
+    out = da(torch.rand(6, 3, 64, 64), x_1=torch.rand(4, 3, 64, 64))
     assert [tuple(t.shape) for t in out] == [
         (6, 3, 64, 64), (6, 4), (6, 4), (4, 3, 64, 64), (4, 4), (4, 4),
     ]  # fmt: skip
@@ -59,8 +59,8 @@ def test_loss_is_two_elbos_plus_weighted_mmd():
     torch.manual_seed(2)
     da = DomainAdaptedVAEModule((6,), n_latent=3, hidden_dims=(8,))
     x, x_t = torch.randn(10, 6), torch.randn(12, 6) + 1
-    y_pred = da(x, x_t)
-    terms = DomainAdaptationLoss(mmd_weight=0.5, weighting="fixed")(y_pred, x, x_t)
+    y_pred = da(x, x_1=x_t)
+    terms = DomainAdaptationLoss(mmd_weight=0.5, weighting="fixed")(y_pred, x, x_1=x_t)
     elbo = ELBOLoss()
     source = elbo(*y_pred[:1], x, *y_pred[1:3])
     target = elbo(y_pred[3], x_t, *y_pred[4:])
@@ -88,9 +88,7 @@ def test_paired_batches_share_rows():
     batches = list(loader)
     assert len(batches) == len(loader) == 4
     for batch, _ in batches:
-        assert torch.equal(
-            batch["x_target"] - batch["x"], torch.full_like(batch["x"], 1000)
-        )
+        assert torch.equal(batch["x_1"] - batch["x"], torch.full_like(batch["x"], 1000))
     seen = torch.cat([b["x"][:, 0] for b, _ in batches])
     assert sorted(seen.tolist()) == [4.0 * i for i in range(30)]
     with pytest.raises(
@@ -104,8 +102,8 @@ def test_unpaired_target_batches_match_source_batches(n_target):
     torch.manual_seed(0)
     loader = DomainBatchLoader(_arrays(30, n_target), batch_size=8, shuffle=True)
     batches = list(loader)
-    assert [len(b["x_target"]) for b, _ in batches] == [8, 8, 8, 6]
-    rows = torch.cat([b["x_target"][:, 0] for b, _ in batches]).long().tolist()
+    assert [len(b["x_1"]) for b, _ in batches] == [8, 8, 8, 6]
+    rows = torch.cat([b["x_1"][:, 0] for b, _ in batches]).long().tolist()
     if n_target == 10:  # a small target set is cycled: every row, three times
         assert {r: rows.count(r) for r in set(rows)} == {
             1000 + 4 * i: 3 for i in range(10)
@@ -131,6 +129,6 @@ def test_mmd_term_pulls_the_domains_together():
     da.train()
     for _ in range(60):
         optimizer.zero_grad()
-        loss(da(source, target), source, target)["loss"].backward()
+        loss(da(source, x_1=target), source, x_1=target)["loss"].backward()
         optimizer.step()
     assert latent_mmd() < 0.3 * before

@@ -142,8 +142,8 @@ def test_dihedral_augment_reaches_all_eight_orientations():
     seen = {tuple(o.flatten().tolist()) for o in out}
     assert len(seen) == 8
     assert all(sorted(s) == list(range(16)) for s in seen)  # pixels only move
-    pair = dihedral_augment({"x": batch, "x_target": batch + 100})
-    torch.testing.assert_close(pair["x_target"] - 100, pair["x"])
+    pair = dihedral_augment({"x": batch, "x_1": batch + 100})
+    torch.testing.assert_close(pair["x_1"] - 100, pair["x"])
     vectors = torch.rand(5, 6)
     assert dihedral_augment(vectors) is vectors
 

@@ -411,15 +411,19 @@ class DomainDataset(torch.utils.data.Dataset):
         return self.source[index]
 
 
-def _domain_key(index):
-    """Batch key of survey ``index``: the module's and criterion's argument name."""
-    return {0: "x", 1: "x_target"}.get(index, f"x_{index}")
+def domain_key(index: int) -> str:
+    """Batch key of survey ``index``: ``"x"``, then ``"x_1"``, ``"x_2"``, ...
+
+    The key is the argument name under which the module and the criterion
+    receive that survey's batch.
+    """
+    return "x" if index == 0 else f"x_{index}"
 
 
 class DomainBatchLoader:
     """Iterate over every survey's samples together, for domain adaptation.
 
-    Yields ``({"x": batch_0, "x_target": batch_1, "x_2": batch_2, ...},
+    Yields ``({"x": batch_0, "x_1": batch_1, "x_2": batch_2, ...},
     None)``, device-ready as from :class:`DeviceBatchLoader`, one batch per
     survey for each batch of the first survey. Paired samples (row ``i`` of
     every survey is the same galaxy) share one permutation. Unpaired surveys
@@ -559,5 +563,5 @@ class DomainBatchLoader:
         ]
         for bound, *step in zip(bounds, *streams, strict=True):
             self.current_shard = bound
-            yield {_domain_key(d): x for d, (x, _) in enumerate(step)}, None
+            yield {domain_key(d): x for d, (x, _) in enumerate(step)}, None
         self.current_shard = None

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .adaptation import ADAPTATIONS, coral, mmd2, paired_consistency, rbf_bandwidths
+from .data import domain_key
 from .distributed import all_reduce_sum
 from .likelihoods import make_likelihood, reconstruction_error
 from .pose import best_pose
@@ -450,10 +451,8 @@ class DomainAdaptationLoss(nn.Module):
         self.elbo = ELBOLoss(
             likelihood, kl_weight, free_bits, noise, n_bands, invariance=invariance
         )
-        # Domain 1 keeps the name it had when only two surveys were supported.
-        self.elbo_target = self._copy_elbo(kl_weight, free_bits)
-        self.extra_elbos = nn.ModuleList(
-            self._copy_elbo(kl_weight, free_bits) for _ in range(n_domains - 2)
+        self.domain_elbos = nn.ModuleList(
+            self._copy_elbo(kl_weight, free_bits) for _ in range(n_domains - 1)
         )
         self.paired = paired
         self.mmd_weight = mmd_weight
@@ -490,7 +489,7 @@ class DomainAdaptationLoss(nn.Module):
     @property
     def elbos(self):
         """Every survey's :class:`ELBOLoss`, in domain order."""
-        return [self.elbo, self.elbo_target, *self.extra_elbos]
+        return [self.elbo, *self.domain_elbos]
 
     @property
     def invariance(self):
@@ -606,7 +605,7 @@ class DomainAdaptationLoss(nn.Module):
                     sum(ratios) / len(ratios)
                 )
 
-    def forward(self, y_pred, x, x_target, **more):
+    def forward(self, y_pred, x, **more):
         """Compute the loss terms for one batch of every survey.
 
         Parameters
@@ -614,12 +613,13 @@ class DomainAdaptationLoss(nn.Module):
         y_pred : tuple of torch.Tensor
             ``(x_hat, mu, logvar)`` of each survey in turn, from
             :class:`~skgalvae.nn.modules.DomainAdaptedVAEModule`.
-        x, x_target : torch.Tensor
-            The first and second surveys' batches.
+        x : torch.Tensor
+            The first survey's batch.
         **more : torch.Tensor
-            Further surveys' batches, as ``x_2``, ``x_3``, ...
+            The other surveys' batches, as ``x_1``, ``x_2``, ...
+            (:func:`~skgalvae.nn.data.domain_key`).
         """
-        inputs = [x, x_target] + [more[f"x_{d}"] for d in range(2, self.n_domains)]
+        inputs = [x] + [more[domain_key(d)] for d in range(1, self.n_domains)]
         outputs = [y_pred[3 * d : 3 * d + 3] for d in range(self.n_domains)]
         elbos = [
             elbo(x_hat, batch, mu, logvar)

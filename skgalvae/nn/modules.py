@@ -20,6 +20,7 @@ from .architectures import (
     build_encoder,
     conv_downsampling_factor,
 )
+from .data import domain_key
 
 __all__ = [
     "ConvDecoder",
@@ -185,9 +186,9 @@ class VAEModule(nn.Module):
 class DomainAdaptedVAEModule(VAEModule):
     """A VAE with one decoder per survey and a shared or anchored encoder.
 
-    ``decoder`` reconstructs the first survey's images (the source),
-    ``target_decoder`` the second's, and ``extra_decoders[i]`` those of survey
-    ``i + 2``; all read the same latent space. Called with one batch it
+    ``decoder`` reconstructs the first survey's images (the source) and
+    ``domain_decoders[d - 1]`` those of survey ``d``; all read the same latent
+    space. Called with one batch it
     behaves exactly as :class:`VAEModule` on the first survey, so encoding,
     reconstruction monitors and SSIM work unchanged.
 
@@ -231,9 +232,8 @@ class DomainAdaptedVAEModule(VAEModule):
             raise ValueError(f"anchor must be one of {ANCHORS}; got {anchor!r}.")
         self.n_domains = n_domains
         self.anchor = anchor
-        self.target_decoder = self.make_decoder()
-        self.extra_decoders = nn.ModuleList(
-            self.make_decoder() for _ in range(n_domains - 2)
+        self.domain_decoders = nn.ModuleList(
+            self.make_decoder() for _ in range(n_domains - 1)
         )
         self.domain_encoders = nn.ModuleList(
             build_encoder(architecture, self.sample_shape, self.hidden_dims, n_latent)
@@ -253,7 +253,7 @@ class DomainAdaptedVAEModule(VAEModule):
     @property
     def decoders(self):
         """Every survey's decoder, in domain order."""
-        return [self.decoder, self.target_decoder, *self.extra_decoders]
+        return [self.decoder, *self.domain_decoders]
 
     @property
     def encoders(self):
@@ -318,10 +318,11 @@ class DomainAdaptedVAEModule(VAEModule):
             ``state_dict()`` of a module of the same shapes.
         """
         state_dict = dict(state_dict)
-        if not any(key.startswith("target_decoder.") for key in state_dict):
+        if not any(key.startswith("domain_decoders.") for key in state_dict):
             copies = {
-                "decoder.": ["target_decoder."]
-                + [f"extra_decoders.{i}." for i in range(self.n_domains - 2)],
+                "decoder.": [
+                    f"domain_decoders.{i}." for i in range(self.n_domains - 1)
+                ],
                 "encoder.": [
                     f"domain_encoders.{i}." for i in range(len(self.encoders) - 1)
                 ]
@@ -338,19 +339,20 @@ class DomainAdaptedVAEModule(VAEModule):
                     state_dict.update({prefix + k: v for k, v in weights.items()})
         self.load_state_dict(state_dict)
 
-    def _batches(self, x, x_target, more):
-        return [x, x_target] + [more[f"x_{d}"] for d in range(2, self.n_domains)]
+    def _batches(self, x, more):
+        """Every survey's batch in domain order: ``x``, then ``x_1``, ``x_2``, ..."""
+        return [x] + [more[domain_key(d)] for d in range(1, self.n_domains)]
 
-    def latent_noise(self, x, rows=None, generator=None, x_target=None, **more):
+    def latent_noise(self, x, rows=None, generator=None, **more):
         """Draw the noise of :meth:`forward`: every survey's batch in turn.
 
         As :meth:`VAEModule.latent_noise`, drawn per survey, so that the
         data-parallel shards of each survey's batch take their rows of one
         draw; the surveys' noise is concatenated in domain order.
         """
-        if x_target is None:
+        if not more:
             return super().latent_noise(x, rows, generator)
-        batches = self._batches(x, x_target, more)
+        batches = self._batches(x, more)
         return torch.cat(
             [VAEModule.latent_noise(self, b, rows, generator) for b in batches]
         )
@@ -368,7 +370,7 @@ class DomainAdaptedVAEModule(VAEModule):
         ]
         return (torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts]))
 
-    def forward(self, x, x_target=None, noise=None, **more):
+    def forward(self, x, *, noise=None, **more):
         """Run the first survey's batch, and every other survey's when given.
 
         Each batch goes through its survey's encoder (the shared one as one
@@ -379,14 +381,13 @@ class DomainAdaptedVAEModule(VAEModule):
         ----------
         x : torch.Tensor
             The first survey's batch.
-        x_target : torch.Tensor, optional
-            The second survey's batch.
         noise : torch.Tensor or None, default=None
             The reparameterisation noise of every survey's batch, concatenated
             (:meth:`latent_noise`); None draws it from torch's global
             generator.
         **more : torch.Tensor
-            Batches of surveys 2, 3, ... as ``x_2``, ``x_3``, ...
+            Batches of surveys 1, 2, ... as ``x_1``, ``x_2``, ...
+            (:func:`~skgalvae.nn.data.domain_key`).
 
         Returns
         -------
@@ -394,9 +395,9 @@ class DomainAdaptedVAEModule(VAEModule):
             ``(x_hat, mu, logvar)`` for the first batch alone, or those of
             every survey in turn.
         """
-        if x_target is None:
+        if not more:
             return super().forward(x, noise=noise)
-        batches = self._batches(x, x_target, more)
+        batches = self._batches(x, more)
         mu, logvar = self._encode_batches(batches)
         z = self.latent_draw(mu, logvar, noise)
         out, start = [], 0
