@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Set
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,6 +25,7 @@ from .nn import (
     DomainBatchLoader,
     DomainDataset,
 )
+from .nn.adaptation import takes_centres
 from .nn.data import take_rows
 from .nn.distributed import data_parallel_rank
 from .nn.net import core_module
@@ -35,6 +37,30 @@ _SOURCE_TARGET = (1, -1)
 #: VAETransformer's parameters that domain adaptation does not take: its
 #: batches pair surveys, and its consistency term is ``paired_weight``.
 _NOT_HERE = ("consistency_weight", "consistency_view")
+
+
+class _AutoOr(Set):
+    """``"auto"`` and the names in a registry, as the registry is now.
+
+    A parameter constraint over it accepts names registered after import.
+    """
+
+    def __init__(self, registry):
+        self.registry = registry
+
+    def __contains__(self, name):
+        return name == "auto" or name in self.registry
+
+    def __iter__(self):
+        yield "auto"
+        yield from self.registry
+
+    def __len__(self):
+        return 1 + len(self.registry)
+
+    @classmethod
+    def _from_iterable(cls, names):  # set operations give plain sets
+        return set(names)
 
 
 class DomainAdaptedVAETransformer(BaseVAE):
@@ -276,7 +302,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         # MMD compares samples within a batch: it needs two per side.
         "batch_size": [Interval(Integral, 2, None, closed="left")],
         "mmd_weight": [Interval(Real, 0, None, closed="left")],
-        "adaptation": [StrOptions({"auto", *ADAPTATIONS})],
+        "adaptation": [StrOptions(_AutoOr(ADAPTATIONS))],
         "weighting": [StrOptions({"balanced", "fixed"})],
         "paired_weight": [Interval(Real, 0, None, closed="left")],
         "mmd_kernel": [StrOptions({"rbf", "linear"})],
@@ -533,7 +559,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         anchor, adaptation = self._resolved_method()
         needs_init = {
             f"anchor={anchor!r}": anchor is not None,
-            "adaptation='cluster_mmd'": adaptation == "cluster_mmd",
+            f"adaptation={adaptation!r}": takes_centres(adaptation),
         }
         for setting, used in needs_init.items():
             if used and self.init is None:
@@ -580,7 +606,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
             init_state = core_module(base.net_.module_).state_dict()
         self.anchor_, self.adaptation_ = self._resolved_method()
         self.cluster_centres_ = None
-        if self.adaptation_ == "cluster_mmd":
+        if takes_centres(self.adaptation_):
             sources = [d for d, lb in zip(data, domains, strict=True) if lb > 0]
             self.cluster_centres_ = self._source_clusters(base, sources)
         self.n_source_ = sum(
@@ -613,7 +639,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         Z = np.concatenate([base._encode_data(rows)[0] for rows in sources])
         if len(Z) < self.n_clusters:
             raise ValueError(
-                f"adaptation='cluster_mmd' clusters the source latents into "
+                f"adaptation={self.adaptation_!r} clusters the source latents into "
                 f"n_clusters={self.n_clusters} clusters, but the source surveys "
                 f"have {len(Z)} sample(s); lower n_clusters."
             )

@@ -255,3 +255,34 @@ def test_paired_latent_mse_encodes_each_survey_with_its_encoder(
     Z_s = source_anchored.transform(X[:48], domain="source")
     Z_t = source_anchored.transform(X_target, domain="target")
     np.testing.assert_allclose(mse, ((Z_s - Z_t) ** 2).mean(axis=1), rtol=1e-5)
+
+
+def test_a_distance_added_to_the_registry_is_usable_by_name(surveys, base_vae):
+    from skgalvae.nn.adaptation import ADAPTATIONS, cluster_mmd
+
+    seen = []
+
+    def mean_gap(source, target, paired=False):  # options it does not name: none
+        seen.append(paired)
+        return (source.mean(0) - target.mean(0)).square().sum()
+
+    def centred_gap(source, target, centres):  # takes the source clusters
+        seen.append(tuple(centres.shape))
+        return cluster_mmd(source, target, centres)
+
+    ADAPTATIONS.update(mean_gap=mean_gap, centred_gap=centred_gap)
+    X, X_target = surveys
+    try:
+        da = anchored(base_vae, adaptation="mean_gap", max_epochs=1)
+        da.fit(X, X_target=X_target)
+        assert da.adaptation_ == "mean_gap" and seen and set(seen) == {False}
+        assert da.cluster_centres_ is None
+        seen.clear()
+        da = anchored(base_vae, adaptation="centred_gap", n_clusters=3, max_epochs=1)
+        da.fit(X, X_target=X_target)
+        assert da.cluster_centres_.shape == (3, SMALL["n_latent"])
+        assert set(seen) == {(3, SMALL["n_latent"])}
+    finally:
+        del ADAPTATIONS["mean_gap"], ADAPTATIONS["centred_gap"]
+    with pytest.raises(ValueError, match="'adaptation' parameter"):
+        anchored(base_vae, adaptation="mean_gap").fit(X, X_target=X_target)

@@ -22,6 +22,8 @@ to the distribution-matching ones.
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 __all__ = [
@@ -320,5 +322,27 @@ def cluster_mmd(
 
 
 #: The distribution distances ``adaptation=`` selects, by name. Each is called
-#: as ``loss(source, target, paired=..., **options)``.
+#: as ``distance(source, target, **options)`` on two batches of latent means,
+#: with those of ``paired``, ``kernel``, ``n_kernels``, ``kernel_mul`` and
+#: ``centres`` (the estimator's latent clusters) that its signature names, and
+#: returns a differentiable scalar. Adding an entry makes the name a valid
+#: ``adaptation`` of :class:`~skgalvae.DomainAdaptedVAETransformer`.
 ADAPTATIONS = {"mmd": mmd2, "coral": coral, "cluster_mmd": cluster_mmd}
+
+
+def takes_centres(adaptation: str) -> bool:
+    """Whether the distance ``adaptation`` aligns within latent clusters.
+
+    Such a distance names ``centres`` in its signature; the estimator then
+    clusters the source latents of its ``init`` and passes the centres.
+
+    Parameters
+    ----------
+    adaptation : str
+        A key of :data:`ADAPTATIONS`.
+
+    Returns
+    -------
+    bool
+    """
+    return "centres" in inspect.signature(ADAPTATIONS[adaptation]).parameters

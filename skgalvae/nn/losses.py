@@ -10,13 +10,21 @@ is the negative evidence lower bound.
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
 import math
 
 import torch
 from torch import nn
 
-from .adaptation import ADAPTATIONS, coral, mmd2, paired_consistency, rbf_bandwidths
+from .adaptation import (
+    ADAPTATIONS,
+    coral,
+    mmd2,
+    paired_consistency,
+    rbf_bandwidths,
+    takes_centres,
+)
 from .data import domain_key
 from .distributed import all_reduce_sum
 from .likelihoods import make_likelihood, reconstruction_error
@@ -298,6 +306,11 @@ class GMMELBOLoss(ELBOLoss):
         return gmm_kl_divergence(mu, logvar, z, logits, means, logvars)
 
 
+#: The options :class:`DomainAdaptationLoss` passes to a distance of
+#: :data:`~skgalvae.nn.adaptation.ADAPTATIONS` whose signature names them.
+_DISTANCE_OPTIONS = ("paired", "kernel", "n_kernels", "kernel_mul", "centres")
+
+
 class DomainAdaptationLoss(nn.Module):
     """The study's domain adaptation loss (eq. 6), for two or more surveys.
 
@@ -436,10 +449,14 @@ class DomainAdaptationLoss(nn.Module):
             )
         if n_domains < 2:
             raise ValueError(f"n_domains must be at least 2; got {n_domains}.")
-        if adaptation == "cluster_mmd" and cluster_centres is None:
+        # Each distance takes the options its signature names, so a distance
+        # added to ADAPTATIONS needs no change here.
+        accepted = inspect.signature(ADAPTATIONS[adaptation]).parameters
+        self._distance_options = [o for o in _DISTANCE_OPTIONS if o in accepted]
+        if takes_centres(adaptation) and cluster_centres is None:
             raise ValueError(
-                "adaptation='cluster_mmd' needs cluster_centres: the latent "
-                "clusters within which the surveys are aligned."
+                f"adaptation={adaptation!r} needs cluster_centres: the latent "
+                f"clusters within which the surveys are aligned."
             )
         centres = (
             torch.empty(0)
@@ -527,13 +544,14 @@ class DomainAdaptationLoss(nn.Module):
         """
         pairs = list(itertools.combinations([mu.float() for mu in mus], 2))
         distance = ADAPTATIONS[self.adaptation]
-        options = {"paired": self.paired}
-        if self.adaptation in ("mmd", "cluster_mmd"):
-            options.update(
-                kernel=self.kernel, n_kernels=self.n_kernels, kernel_mul=self.kernel_mul
-            )
-        if self.adaptation == "cluster_mmd":
-            options["centres"] = self.cluster_centres
+        values = {
+            "paired": self.paired,
+            "kernel": self.kernel,
+            "n_kernels": self.n_kernels,
+            "kernel_mul": self.kernel_mul,
+            "centres": self.cluster_centres,
+        }
+        options = {name: values[name] for name in self._distance_options}
         terms = {
             self.adaptation: torch.stack(
                 [distance(s, t, **options) for s, t in pairs]
