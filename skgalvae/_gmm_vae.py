@@ -61,10 +61,11 @@ class GMMVAETransformer(ClusterMixin, ConsistencyMixin, BaseVAE):
     the responsibilities ``p(c | z)``; :meth:`sample` decodes draws from one
     component or from the whole mixture.
 
-    Its defaults are the study's network and loss (``architecture="xu2023"``,
-    ``likelihood="sse"``, ``lr_schedule="constant"``, ``augment=None``), the
-    settings its clustering is tested with; the other architectures and
-    likelihoods of :class:`VAETransformer` are accepted as well.
+    Its defaults are :class:`VAETransformer`'s (the resize-conv ResNet, the
+    Gaussian likelihood, a cosine learning rate, dihedral augmentation), so
+    ``init`` can be a VAE fitted with its defaults; the study's network is
+    ``architecture="xu2023", likelihood="sse", lr_schedule="constant",
+    augment=None``. The user guide's clustering page compares both.
 
     Parameters
     ----------

@@ -256,6 +256,26 @@ def test_fitted_estimator_does_not_keep_the_training_array_alive(small_vae):
 
 
 @pytest.mark.parametrize(
+    "estimator, differs",
+    [
+        (GMMVAETransformer, set()),
+        # MMD compares samples within a batch: at least two per survey.
+        (DomainAdaptedVAETransformer, {"batch_size"}),
+    ],
+)
+def test_shared_parameters_are_the_vae_transformers(estimator, differs):
+    """Each shared parameter has one default and one constraint everywhere."""
+    vae = inspect.signature(VAETransformer.__init__).parameters
+    own = inspect.signature(estimator.__init__).parameters
+    shared = [name for name in vae if name in own and name != "self"]
+    assert len(shared) >= 34
+    assert [n for n in shared if own[n].default != vae[n].default] == []
+    constraints = VAETransformer._parameter_constraints
+    mine = estimator._parameter_constraints
+    assert {n for n in shared if repr(mine[n]) != repr(constraints[n])} == differs
+
+
+@pytest.mark.parametrize(
     "estimator", [VAETransformer, GMMVAETransformer, DomainAdaptedVAETransformer]
 )
 def test_documented_defaults_are_the_signatures(estimator):
