@@ -14,6 +14,9 @@ count, ...). A probe's outcome is:
     ``AttributeError`` on ``None``): the user is left to guess the cause.
 ``silent``
     No error where the input is wrong: a result was returned.
+``correct``
+    A probe that expects a result (not an error) got one, and its check of
+    the result passed; ``silent`` when the check failed.
 ``accepted``
     A result was returned for input that is documented to work (flattened
     rows of the fitted image shape, an object array of numbers, a negative
@@ -62,6 +65,7 @@ class Probe:
     call: object
     accepted_because: str = ""
     isolated: bool = False
+    expects_result: bool = False
     outcome: str = ""
     message: str = ""
     where: str = ""
@@ -108,7 +112,7 @@ def judge(probe: Probe) -> None:
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(stdout):
             warnings.simplefilter("ignore")
-            probe.call()
+            returned = probe.call()
     except SystemExit as error:  # the CLI's usage errors exit 2 with a line
         probe.outcome = "clear" if error.code == 2 else "deep"
         probe.message = f"exit {error.code}"
@@ -124,8 +128,13 @@ def judge(probe: Probe) -> None:
         probe.message = f"{type(error).__name__}: {text}"[:400]
         probe.where = where
     else:
-        probe.outcome = "accepted" if probe.accepted_because else "silent"
-        probe.message = probe.accepted_because
+        if probe.expects_result:
+            # The call returns whether its result is right.
+            probe.outcome = "correct" if returned is True else "silent"
+            probe.message = "" if returned is True else f"check gave {returned!r}"
+        else:
+            probe.outcome = "accepted" if probe.accepted_because else "silent"
+            probe.message = probe.accepted_because
 
 
 # --------------------------------------------------------------------------
@@ -635,12 +644,195 @@ def more_probes(images, fitted, tmp):
         )
 
 
+def _checked(call):
+    """A probe body that must return True (a right result), not raise."""
+    return dict(call=call, expects_result=True)
+
+
+def regression_probes(tmp):
+    """Resumes, ids, outputs, fitted values and units: each once silent."""
+    import astropy.units as u
+    import pandas as pd
+    from astropy.io import fits
+    from astropy.visualization import ManualInterval
+
+    from skgalvae import LatentOutlierDetector, VAETransformer
+    from skgalvae.inspection import similar_galaxies
+    from skgalvae.io import FITSDataset
+    from skgalvae.preprocessing import AstropyStretch
+    from skgalvae.survey import encode_survey, write_latents
+
+    rng = np.random.default_rng(0)
+    X1 = rng.random((32, 1, 32, 32), dtype=np.float32)
+    X2 = rng.random((32, 1, 32, 32), dtype=np.float32)
+    small = dict(n_latent=2, hidden_dims=(8,), batch_size=16, random_state=0)
+    checkpoint = Path(tmp, "checkpoint")
+    VAETransformer(**small, max_epochs=2, checkpoint_dir=checkpoint).fit(X1)
+    model = VAETransformer(**small, max_epochs=1).fit(X1)
+    probes = {
+        ("checkpoint_dir", "other data of the same shape"): lambda: VAETransformer(
+            **small, max_epochs=2, checkpoint_dir=checkpoint
+        ).fit(X2),
+        ("checkpoint_dir", "uint8 after floats"): lambda: VAETransformer(
+            **small, max_epochs=2, checkpoint_dir=checkpoint
+        ).fit((X1 * 255).astype(np.uint8)),
+        ("checkpoint_dir", "fewer epochs than saved"): lambda: VAETransformer(
+            **small, max_epochs=1, checkpoint_dir=checkpoint
+        ).fit(X1),
+        ("VAETransformer.fit", "warm start with another width"): lambda: (
+            VAETransformer(**small, max_epochs=1, warm_start=True)
+            .fit(X1)
+            .set_params(hidden_dims=(16,))
+            .fit(X1)
+        ),
+    }
+    for (entry, case), call in probes.items():
+        yield Probe(entry, case, call)
+    # encode_survey: an interrupted table resumed with another source.
+    for suffix in (".zarr", ".parquet"):
+        out = Path(tmp, f"half{suffix}")
+        encode_survey(model, X1[:16], out, batch_size=8, progress=False)
+        yield Probe(
+            "encode_survey",
+            f"resume with another array ({suffix})",
+            lambda o=out: encode_survey(
+                model, X2[:16], o, batch_size=8, progress=False
+            ),
+        )
+        yield Probe(
+            "encode_survey",
+            f"resume with ids that differ after row 8 ({suffix})",
+            lambda o=out: encode_survey(
+                model,
+                X1[:16],
+                o,
+                ids=[f"g{i}" if i < 8 else f"h{i}" for i in range(16)],
+                batch_size=8,
+                progress=False,
+            ),
+        )
+        for case, ids in {
+            "float ids": np.linspace(0.1, 1.6, 16),
+            "uint64 ids past 2**63": np.arange(16, dtype=np.uint64) + 2**63,
+            "a NaN id": np.r_[np.arange(15.0), np.nan].astype(object),
+            "date ids": np.arange(16).astype("M8[D]"),
+        }.items():
+            yield Probe(
+                "encode_survey",
+                f"{case} ({suffix})",
+                lambda i=ids, c=case, x=suffix: encode_survey(
+                    model, X1[:16], Path(tmp, f"{c}{x}"), ids=i, progress=False
+                ),
+            )
+        empty = Path(tmp, f"empty{suffix}")
+        empty.mkdir()
+        yield Probe(
+            "encode_survey",
+            f"an empty directory left by a failed start ({suffix})",
+            lambda e=empty: encode_survey(model, X1, e, progress=False),
+        )
+    table = pd.DataFrame({"id": ["a", "a ", "b", "c"], "vae0": np.zeros(4)})
+    yield Probe(
+        "write_latents",
+        "ids 'a' and 'a ' to FITS",
+        lambda: write_latents(table, Path(tmp, "t.fits")),
+    )
+    yield Probe(
+        "write_latents",
+        "non-ASCII ids to FITS",
+        lambda: write_latents(
+            table.assign(id=["a", "b", "c", "é"]), Path(tmp, "u.fits")
+        ),
+    )
+    # Files scaled unlike the fit, through a lazy collection.
+    bright = []
+    for i in range(4):
+        path = Path(tmp, f"bright{i}.fits")
+        fits.PrimaryHDU(X1[i] * 5000).writeto(path)
+        bright.append(path)
+    yield Probe(
+        "VAETransformer.transform",
+        "FITS files x5000",
+        lambda: model.transform(FITSDataset(bright)),
+    )
+    yield Probe("VAETransformer.score", "FITS files x5000", lambda: model.score(bright))
+    masked = np.ma.masked_array(X1, mask=X1 > 0.999)
+    yield Probe(
+        "VAETransformer.fit",
+        "masked values",
+        lambda: VAETransformer(**small, max_epochs=1).fit(masked),
+    )
+
+    # Results that must be right, not refused.
+    def changed_n_latent():
+        clone = VAETransformer(**small, max_epochs=1).fit(X1).set_params(n_latent=5)
+        frame = clone.set_output(transform="pandas").transform(X1[:4])
+        return frame.shape == (4, 2) and clone.sample(2).shape == (2, 1, 32, 32)
+
+    def big_endian():
+        return np.array_equal(model.transform(X1.astype(">f4")), model.transform(X1))
+
+    def reordered_columns():
+        frame = pd.DataFrame(model.transform(X1[:4]), columns=["vae0", "vae1"])
+        return np.array_equal(
+            model.inverse_transform(frame[["vae1", "vae0"]]),
+            model.inverse_transform(frame),
+        )
+
+    def units_converted():
+        Z = rng.normal(size=(200, 2))
+        detector = LatentOutlierDetector().fit(Z * u.m)
+        return np.array_equal(
+            detector.predict(Z[:5] * u.m), detector.predict((Z[:5] / 1000) * u.km)
+        )
+
+    def ids_in_the_index():
+        frame = pd.DataFrame(rng.normal(size=(10, 2)), columns=["vae0", "vae1"])
+        found = similar_galaxies(frame.set_axis([f"g{i}" for i in range(10)]), 0, 3)
+        return str(found["id"].iloc[0]).startswith("g")
+
+    for case, call in {
+        "n_latent changed after fit": changed_n_latent,
+        "big-endian images": big_endian,
+        "latent columns reordered": reordered_columns,
+        "latents in m queried in km": units_converted,
+        "ids kept as the index": ids_in_the_index,
+    }.items():
+        yield Probe("fitted values", case, **_checked(call))
+    latents = pd.DataFrame(rng.normal(size=(10, 2)), columns=["vae0", "vae1"])
+    for case, call in {
+        "a joined numeric column": lambda: similar_galaxies(
+            latents.assign(redshift=1.0), 0, 3
+        ),
+        "cosine distance to a zero vector": lambda: similar_galaxies(
+            latents.assign(vae0=0.0, vae1=0.0), 0, 3, metric="cosine"
+        ),
+        "AstropyStretch inverted interval": lambda: AstropyStretch(
+            interval=ManualInterval(1, 0)
+        ).fit_transform(X1),
+        "a feature model scored on constant rows": lambda: (
+            VAETransformer(n_latent=2, max_epochs=1, random_state=0)
+            .fit(rng.random((40, 6)).astype(np.float32))
+            .score(np.ones((4, 6), np.float32))
+        ),
+    }.items():
+        yield Probe("small results", case, call)
+
+
 def config_probes(tmp):
     """Study settings and the command line."""
     from skgalvae._cli import main
     from skgalvae.study import StudyConfig
 
     for case, call in {
+        "latents (0, 5)": lambda: StudyConfig(latents=(0, 5)),
+        "epochs 0": lambda: StudyConfig(epochs=0),
+        "cv 0": lambda: StudyConfig(cv=0),
+        "n_sigma -8": lambda: StudyConfig(n_sigma=-8),
+        "batch_size 0": lambda: StudyConfig(batch_size=0),
+        "no adaptation weights": lambda: StudyConfig(
+            mmd_weights=(), fixed_mmd_weights=()
+        ),
         "unknown field": lambda: StudyConfig(n_latents=4),
         "latents text": lambda: StudyConfig(latents="4,16"),
         "models unknown": lambda: StudyConfig(models=("resnet-50",)),
@@ -649,12 +841,20 @@ def config_probes(tmp):
         "image_size odd": lambda: StudyConfig(image_size=33),
     }.items():
         yield Probe("StudyConfig", case, call)
+    quick_text = Path(tmp, "quick.toml")
+    quick_text.write_text('quick = "no"\n')
     settings = Path(tmp, "bad.toml")
     settings.write_text("epochs = [\n")
     unknown = Path(tmp, "unknown.toml")
     unknown.write_text("n_latents = 4\n")
     for case, argv in {
         "unknown command": ["galaxies"],
+        'study with quick = "no" in its settings': [
+            "study",
+            "--config",
+            str(quick_text),
+        ],
+        "study --epochs ten": ["study", "--epochs", "ten"],
         "study with an unreadable settings file": ["study", "--config", str(settings)],
         "study with an unknown setting": ["study", "--config", str(unknown)],
         "study with a missing settings file": [
@@ -682,6 +882,7 @@ def run() -> list[Probe]:
             feature_probes(),
             model_probes(images, fitted, tmp),
             more_probes(images, fitted, tmp),
+            regression_probes(tmp),
             reader_probes(tmp),
             config_probes(tmp),
         ]
@@ -716,7 +917,8 @@ def main(argv=None) -> int:
     print(
         f"\n{len(probes)} probes: "
         + ", ".join(
-            f"{counts[k]} {k}" for k in ("clear", "accepted", "deep", "silent", "hang")
+            f"{counts[k]} {k}"
+            for k in ("clear", "correct", "accepted", "deep", "silent", "hang")
         )
     )
     if args.json:
@@ -735,7 +937,7 @@ def main(argv=None) -> int:
                 indent=1,
             )
         )
-    return int(counts["clear"] + counts["accepted"] != len(probes))
+    return int(counts["clear"] + counts["correct"] + counts["accepted"] != len(probes))
 
 
 if __name__ == "__main__":

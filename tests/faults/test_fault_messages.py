@@ -25,17 +25,17 @@ from skgalvae.survey import read_latents, write_latents
 PROBE = Path(__file__).resolve().parents[2] / "benchmarks" / "probe_errors.py"
 
 
-def test_every_probe_gets_a_deliberate_error_or_a_documented_result():
+def test_every_probe_gets_a_deliberate_error_or_a_right_result():
     spec = importlib.util.spec_from_file_location("probe_errors", PROBE)
     probe_errors = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = probe_errors  # its dataclass looks itself up there
     spec.loader.exec_module(probe_errors)
     probes = probe_errors.run()
-    assert len(probes) > 300
+    assert len(probes) > 380
     unclear = [
         f"{p.outcome}: {p.entry} <- {p.case}: {p.message} ({p.where})"
         for p in probes
-        if p.outcome not in ("clear", "accepted")
+        if p.outcome not in ("clear", "correct", "accepted")
     ]
     assert not unclear, "\n".join(unclear)
     accepted = [p for p in probes if p.outcome == "accepted"]
