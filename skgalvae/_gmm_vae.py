@@ -370,7 +370,11 @@ class GMMVAETransformer(ClusterMixin, ConsistencyMixin, BaseVAE):
             covariance_type="diag",
             n_init=3,
             random_state=rng.randint(np.iinfo(np.int32).max),
-        ).fit(Z)
+        )
+        try:
+            gmm.fit(Z)
+        except ValueError as exc:  # components on collapsed latents
+            raise ValueError(self._degenerate_latents(Z)) from exc
         resp = gmm.predict_proba(Z)
         # An empty component (degenerate data) gives NaN here, and the fit
         # then stops at its first batch, naming the data as the cause.
@@ -383,6 +387,21 @@ class GMMVAETransformer(ClusterMixin, ConsistencyMixin, BaseVAE):
                 np.log(gmm.covariances_ + posterior), dtype=torch.float32
             ),
         }
+
+    def _degenerate_latents(self, Z):
+        """Why the latents of the training data cannot seed a mixture, in words."""
+        name = type(self).__name__
+        cause = (
+            f"all {len(Z)} training samples are identical, a degenerate data set"
+            if len(Z) > 1 and np.all(Z == Z[:1])
+            else "their latent means collapse onto fewer points than components"
+        )
+        return (
+            f"{name} could not start its mixture of n_components="
+            f"{self.n_components} Gaussians on the pre-trained VAE's latents: "
+            f"{cause}. Train on varied samples, pre-train longer "
+            f"(pretrain_epochs) or lower n_components."
+        )
 
     def _set_mixture_attributes(self):
         module = core_module(self.net_.module_)
