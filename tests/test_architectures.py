@@ -106,6 +106,7 @@ def galaxies():
     return MTFStretch().fit_transform(data.images).astype(np.float32)
 
 
+@pytest.mark.slow
 def test_trained_resnet_leaves_no_grid_and_keeps_band_fluxes(galaxies):
     """The residual of a trained model has no spike at periods of 2, 4, 8 px.
 

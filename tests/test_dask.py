@@ -42,6 +42,7 @@ def test_workers_are_separate_processes_resolving_their_own_device(client):
     assert {device for _, device in results.values()} == {"cpu"}
 
 
+@pytest.mark.slow
 def test_grid_search_on_the_cluster_ranks_as_n_jobs_1(client, images):
     pipe = make_pipeline(
         AsinhStretch(),

@@ -71,6 +71,7 @@ def blobs99():
     return make_blobs_images(N_SAMPLES, image_size=64, random_state=0).images
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_fit_like_one(blobs99, tmp_path):
     script = tmp_path / "fit_ddp.py"
     script.write_text(_FIT_DDP)
@@ -181,6 +182,7 @@ dist.destroy_process_group()
 """
 
 
+@pytest.mark.slow
 def test_domain_adaptation_trains_data_parallel(tmp_path):
     script = tmp_path / "da_ddp.py"
     script.write_text(_DA_DDP)
@@ -228,6 +230,7 @@ dist.destroy_process_group()
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["eager", "compiled"])
+@pytest.mark.slow
 def test_data_parallel_fit_with_compile_and_a_learned_noise(compiled, tmp_path):
     script = tmp_path / "compiled_ddp.py"
     script.write_text(_COMPILED_DDP)

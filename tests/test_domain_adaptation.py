@@ -122,6 +122,7 @@ def test_score_uses_each_rows_decoder(adapted, surveys):
     )
 
 
+@pytest.mark.slow
 def test_sample_domain_and_x_target_give_the_same_fit(surveys):
     X, X_target = surveys
     separate = small_da().fit(X, X_target=X_target)
@@ -143,6 +144,7 @@ def test_unpaired_target_of_another_size(surveys):
     assert np.isfinite(da.history_[-1, "train_mmd"])
 
 
+@pytest.mark.slow
 def test_adaptation_pulls_paired_latents_together(surveys, base_vae):
     """The MMD and the paired term align the surveys' latents, relative to spread."""
     X, X_target = surveys

@@ -23,6 +23,7 @@ def run_example(name, out_dir, monkeypatch, capsys):
     return capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_pipeline_gridsearch_example(tmp_path, monkeypatch, capsys):
     out = run_example("plot_pipeline_gridsearch.py", tmp_path, monkeypatch, capsys)
     assert "best n_latent" in out and "saved and reloaded" in out
@@ -30,12 +31,14 @@ def test_pipeline_gridsearch_example(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "pipeline_gridsearch.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_galaxy_zoo_example(tmp_path, monkeypatch, capsys):
     out = run_example("plot_galaxy_zoo.py", tmp_path, monkeypatch, capsys)
     assert "labels from simulated votes vs truth" in out and "merger" in out
     assert (tmp_path / "galaxy_zoo_classes_64.png").stat().st_size > 50_000
 
 
+@pytest.mark.slow
 def test_domain_adaptation_example(tmp_path, monkeypatch, capsys):
     out = run_example("plot_domain_adaptation.py", tmp_path, monkeypatch, capsys)
     assert "before DA: median paired latent MSE" in out and "after DA" in out
@@ -43,12 +46,14 @@ def test_domain_adaptation_example(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "domain_adaptation_pairs.png").stat().st_size > 20_000
 
 
+@pytest.mark.slow
 def test_study_example(tmp_path, monkeypatch, capsys):
     out = run_example("plot_study.py", tmp_path, monkeypatch, capsys)
     assert "knee" in out and "edge_on: VAE" in out
     assert (tmp_path / "report.md").stat().st_size > 1_000
 
 
+@pytest.mark.slow
 def test_latent_space_example(tmp_path, monkeypatch, capsys):
     out = run_example("plot_latent_space.py", tmp_path, monkeypatch, capsys)
     assert "bulge_fraction: best tracked by vae" in out
@@ -56,12 +61,14 @@ def test_latent_space_example(tmp_path, monkeypatch, capsys):
         assert (tmp_path / f"latent_{name}.png").stat().st_size > 5_000
 
 
+@pytest.mark.slow
 def test_gmm_vae_example(tmp_path, monkeypatch, capsys):
     out = run_example("plot_gmm_vae.py", tmp_path, monkeypatch, capsys)
     assert "ARI k-means on VAE latents" in out and "ARI GMM-VAE clusters" in out
     assert (tmp_path / "gmm_vae_samples.png").stat().st_size > 20_000
 
 
+@pytest.mark.slow
 def test_outliers_example(tmp_path, monkeypatch, capsys):
     out = run_example("plot_outliers.py", tmp_path, monkeypatch, capsys)
     assert "latent:" in out and "reconstruction:" in out
@@ -105,6 +112,7 @@ def test_example_settings_cache_fitted_models(tmp_path, monkeypatch):
     assert not (tmp_path / "cache" / "quick").exists()
 
 
+@pytest.mark.slow
 def test_an_example_downloaded_alone_runs(tmp_path):
     """A gallery example copied anywhere runs: it needs only skgalvae."""
     pytest.importorskip("matplotlib")

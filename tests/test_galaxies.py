@@ -236,6 +236,7 @@ def test_a_survey_paired_with_itself_is_a_second_visit():
     assert difference < 0.1 * first.images[:, 1].max(axis=(1, 2)).mean()
 
 
+@pytest.mark.slow
 def test_a_decals_encoder_sees_the_survey_shift():
     # The study's Sec. 5.1 in miniature: latents of the same galaxies move more
     # between DECaLS and BASS+MzLS than between two DECaLS visits, and most for

@@ -109,6 +109,7 @@ def fitted_gmmvae(images):
     ).fit(images)
 
 
+@pytest.mark.slow
 def test_clusters_follow_the_blob_classes(fitted_gmmvae, blobs):
     # Chance is 0; 96 images and 4+4 epochs leave the clusters rough.
     ari = adjusted_rand_score(blobs.target, fitted_gmmvae.labels_)
@@ -197,6 +198,7 @@ def test_init_starts_from_a_fitted_vae_and_leaves_it(small_vae, images):
         GMMVAETransformer(n_latent=5, init=vae).fit(images)
 
 
+@pytest.mark.slow
 def test_kl_warmup_raises_the_weight_then_restores_it(images):
     gmmvae = GMMVAETransformer(
         n_latent=2, n_components=2, pretrain_epochs=1, max_epochs=4,
@@ -206,6 +208,7 @@ def test_kl_warmup_raises_the_weight_then_restores_it(images):
     assert gmmvae.net_.criterion_.kl_weight == 0.6
 
 
+@pytest.mark.slow
 def test_fixed_seed_gives_identical_fits(images):
     params = dict(n_latent=2, n_components=2, pretrain_epochs=1, max_epochs=1,
                   batch_size=32, random_state=3)  # fmt: skip

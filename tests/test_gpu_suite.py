@@ -39,6 +39,7 @@ def _running_with(mark):
     return found
 
 
+@pytest.mark.slow
 def test_a_check_that_raises_or_hangs_is_recorded_and_killed(tmp_path):
     out = tmp_path / "suite.json"
     mark = f"hang-{uuid.uuid4().hex}"

@@ -207,6 +207,7 @@ def test_offline_errors_say_what_to_do(server, tmp_path, monkeypatch):
         fetch_gz_decals(download_if_missing=False)
 
 
+@pytest.mark.slow
 def test_study_runs_on_gz_decals_end_to_end(server, tmp_path):
     out = tmp_path / "out"
     argv = ["study", "--gz-decals", str(tmp_path / "data"), "--out", str(out),

@@ -229,6 +229,7 @@ def test_fit_streams_in_batches_and_matches_in_memory(monkeypatch):
     np.testing.assert_array_equal(z_lazy, z_mem)
 
 
+@pytest.mark.slow
 def test_fits_dataset_with_workers_and_grid_search(tmp_path):
     rng = np.random.default_rng(1)
     paths = []

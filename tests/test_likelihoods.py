@@ -99,6 +99,7 @@ def test_summed_error_needs_a_known_kind():
         SummedError("huber")
 
 
+@pytest.mark.slow
 def test_calibrated_likelihood_keeps_more_latents_than_the_summed_error(images):
     common = dict(n_latent=8, max_epochs=6, batch_size=16, random_state=0)
     sse = VAETransformer(likelihood="sse", **common).fit(images)

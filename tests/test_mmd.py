@@ -110,6 +110,7 @@ def test_paired_estimator_is_unbiased_for_paired_samples():
         mmd2(s, t[:4], paired=True)
 
 
+@pytest.mark.slow
 def test_domain_auc_reads_how_separable_two_surveys_are():
     from skgalvae.metrics import domain_auc
 

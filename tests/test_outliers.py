@@ -106,6 +106,7 @@ def test_wrong_width_is_named():
         detector.predict(np.zeros((3, 5)))
 
 
+@pytest.mark.slow
 def test_pipeline_on_images_ranks_stars_and_defects_first(tmp_path):
     data = make_galaxies(400, star_fraction=0.05, defect_fraction=0.03, random_state=2)
     pipe = make_pipeline(
@@ -166,6 +167,7 @@ def _striped(images, rows, value):
     return X
 
 
+@pytest.mark.slow
 def test_reconstruction_detector_flags_saturated_stripes(small_vae, images):
     # Two in 96: n outliers can reach at most sqrt(96 / n) sigma in one pass.
     X = _striped(images, [3, 77], images.max() * 4)
@@ -208,6 +210,7 @@ def test_reconstruction_detector_keeps_a_frozen_vae_and_pickles(
     )
 
 
+@pytest.mark.slow
 def test_reconstruction_detector_on_a_pipeline_finds_defects_and_stars():
     data = make_galaxies(400, star_fraction=0.05, defect_fraction=0.05, random_state=2)
     vae = VAETransformer(

@@ -34,6 +34,7 @@ def _pipeline(vae_cls=VAETransformer, memory=None):
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.slow
 def test_grid_search_over_n_latent(blobs, n_jobs):
     search = GridSearchCV(_pipeline(), {"vae__n_latent": [2, 6]}, cv=2, n_jobs=n_jobs)
     search.fit(blobs.images, blobs.target)
@@ -46,6 +47,7 @@ def test_grid_search_over_n_latent(blobs, n_jobs):
     assert search.predict(blobs.images[:5]).shape == (5,)
 
 
+@pytest.mark.slow
 def test_parallel_search_matches_serial(blobs):
     grid = {"vae__n_latent": [2, 6]}
     serial = GridSearchCV(_pipeline(), grid, cv=2, n_jobs=1).fit(
@@ -59,6 +61,7 @@ def test_parallel_search_matches_serial(blobs):
     )
 
 
+@pytest.mark.slow
 def test_unsupervised_search_uses_ssim_score(images):
     vae = VAETransformer(max_epochs=2, batch_size=32, random_state=0)
     search = GridSearchCV(vae, {"n_latent": [2, 8]}, cv=2).fit(images)
@@ -73,6 +76,7 @@ def test_unsupervised_search_uses_ssim_score(images):
     assert split0 == pytest.approx(fold_model.score(images[:48]), abs=1e-6)
 
 
+@pytest.mark.slow
 def test_pipeline_memory_skips_refitting_the_vae(blobs, tmp_path):
     FIT_CALLS.clear()
     pipe = _pipeline(CountingVAE, memory=str(tmp_path))

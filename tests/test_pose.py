@@ -137,6 +137,7 @@ def test_pose_free_vae_reconstructs_in_the_input_pose(images):
     assert vae.score(images) > 0
 
 
+@pytest.mark.slow
 def test_consistency_term_is_trained_and_recorded(images):
     vae = VAETransformer(
         n_latent=4,

@@ -22,6 +22,7 @@ def galaxies():
     return images[::10]  # 150 galaxies, every tenth
 
 
+@pytest.mark.slow
 def test_vae_learns_real_uint8_galaxies(galaxies, small_vae):
     vae = small_vae(n_latent=8, max_epochs=3).fit(galaxies)
     assert vae.pixel_scale_ == 255.0 and vae.data_range_ == 255.0

@@ -54,6 +54,7 @@ def quick_report(tmp_path_factory):
     return out, json.loads((out / "results.json").read_text())
 
 
+@pytest.mark.slow
 def test_quick_run_writes_every_file(quick_report):
     out, results = quick_report
     for name in [*FIGURES, "report.md", "report.html", "results.json", "model.joblib"]:
@@ -82,6 +83,7 @@ def test_a_full_size_run_is_not_called_a_smoke_run():
         StudyConfig(smoke="no")
 
 
+@pytest.mark.slow
 def test_quick_report_html_is_rendered_with_working_contents(quick_report):
     out, results = quick_report
     page = (out / "report.html").read_text()
@@ -102,6 +104,7 @@ def test_quick_report_html_is_rendered_with_working_contents(quick_report):
     assert embedded in {(out / name).read_bytes() for name in FIGURES}
 
 
+@pytest.mark.slow
 def test_quick_report_flags_accuracies_at_the_majority_floor(quick_report):
     out, results = quick_report
     markdown = (out / "report.md").read_text()
@@ -119,6 +122,7 @@ def test_quick_report_flags_accuracies_at_the_majority_floor(quick_report):
     assert " ± " in markdown.split("## 2.")[1]  # accuracies with their error
 
 
+@pytest.mark.slow
 def test_quick_report_puts_the_papers_numbers_beside_the_runs(quick_report):
     from skgalvae.study import _paper
 
@@ -142,6 +146,7 @@ def test_quick_report_puts_the_papers_numbers_beside_the_runs(quick_report):
     assert f"| {expected:.3g} |" in summary
 
 
+@pytest.mark.slow
 def test_quick_run_latent_search_picks_the_knee(quick_report):
     out, results = quick_report
     latent = results["latent_dimension"]
@@ -167,6 +172,7 @@ def test_quick_run_latent_search_picks_the_knee(quick_report):
     assert all(0 < v["mean"] <= 1 for v in per_class.values())
 
 
+@pytest.mark.slow
 def test_quick_run_classifies_every_question_against_pca(quick_report):
     _, results = quick_report
     classification = results["classification"]
@@ -201,6 +207,7 @@ def test_quick_run_classifies_every_question_against_pca(quick_report):
     assert classification["vae"]["edge_on"]["scores"]["test"]["accuracy"] > 0.7
 
 
+@pytest.mark.slow
 def test_quick_run_adapts_domains_and_finds_outliers(quick_report):
     out, results = quick_report
     adaptation = results["domain_adaptation"]
@@ -233,6 +240,7 @@ def test_quick_run_adapts_domains_and_finds_outliers(quick_report):
     assert outliers["n_defects"] > 0 and outliers["n_star"] > 0
 
 
+@pytest.mark.slow
 def test_cache_skips_finished_stages_and_changes_redo_them(tmp_path, monkeypatch):
     calls = []
     search = study_run.search_latents
@@ -266,6 +274,7 @@ def test_cache_skips_finished_stages_and_changes_redo_them(tmp_path, monkeypatch
     assert calls == ["skgalvae", "xu2023", "skgalvae", "xu2023"]
 
 
+@pytest.mark.slow
 def test_questions_with_too_few_galaxies_are_reported_as_skipped(tmp_path):
     config = StudyConfig.quick(
         **{**TINY, "min_question_samples": 50, "models": ("skgalvae",)}
@@ -300,6 +309,7 @@ def fits_cutouts(tmp_path):
     return folder, data
 
 
+@pytest.mark.slow
 def test_fits_list_runs_the_full_study(fits_cutouts, tmp_path):
     folder, data = fits_cutouts
     out = tmp_path / "out"
@@ -336,6 +346,7 @@ def _write_gz_desi(folder, n=90):
     ).to_csv(folder / "catalog.csv", index=False)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_gz_desi_runs_the_stages_its_labels_allow(tmp_path, caplog):
     _write_gz_desi(tmp_path / "gz")
     out = tmp_path / "out"

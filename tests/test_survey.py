@@ -192,6 +192,7 @@ def _n_committed(output):
 
 
 @pytest.mark.parametrize("suffix", [".zarr", ".parquet"])
+@pytest.mark.slow
 def test_a_killed_run_resumes_without_duplicates_or_gaps(
     fitted_vae, survey, reference, tmp_path, suffix
 ):

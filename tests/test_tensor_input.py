@@ -10,6 +10,7 @@ from skgalvae._input import scan_values
 from skgalvae.nn import ArrayDataset, DeviceBatchLoader
 
 
+@pytest.mark.slow
 def test_tensor_input_gives_the_same_results_as_numpy(images, fitted_vae, small_vae):
     tensor = torch.from_numpy(images)
     np.testing.assert_array_equal(
@@ -58,6 +59,7 @@ def test_tensor_on_the_device_is_used_in_place():
     torch.testing.assert_close(torch.cat(batches), tensor)
 
 
+@pytest.mark.slow
 def test_compile_option_trains_and_pickles(images, small_vae, monkeypatch):
     # The eager backend exercises torch.compile's wrapping without a C++ build.
     monkeypatch.setattr(

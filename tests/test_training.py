@@ -11,6 +11,7 @@ from skgalvae import DomainAdaptedVAETransformer, GMMVAETransformer, VAETransfor
 from skgalvae.nn.net import dihedral_augment
 
 
+@pytest.mark.slow
 def test_early_stopping_holds_out_data_and_restores_the_best_weights(images):
     vae = VAETransformer(
         n_latent=4,
@@ -44,6 +45,7 @@ def test_validation_needs_rows_on_both_sides(images):
 
 
 @pytest.mark.parametrize("schedule", ["cosine", "constant"])
+@pytest.mark.slow
 def test_learning_rate_schedules(images, schedule):
     vae = VAETransformer(
         n_latent=2, max_epochs=4, lr=1e-3, lr_schedule=schedule, random_state=0
@@ -86,6 +88,7 @@ def test_diagnostics_count_active_latents_and_record_kl_per_latent(fitted_vae, i
     assert kl.shape == (4,) and (kl >= 0).all()
 
 
+@pytest.mark.slow
 def test_warm_start_continues_the_fitted_network(images):
     params = dict(n_latent=4, max_epochs=3, batch_size=16, random_state=0)
     vae = VAETransformer(**params).fit(images)
@@ -197,6 +200,7 @@ VAETransformer(
 """
 
 
+@pytest.mark.slow
 def test_a_killed_fit_resumes_from_its_checkpoint(tmp_path):
     from skgalvae.datasets import make_blobs_images
 

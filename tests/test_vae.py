@@ -43,6 +43,7 @@ def test_decoding_methods_return_input_layout(fitted_vae, images):
     assert not np.array_equal(a, fitted_vae.sample(3, random_state=2))
 
 
+@pytest.mark.slow
 def test_training_improves_ssim_and_history_records_terms(images, small_vae):
     vae = small_vae(n_latent=8, max_epochs=12, batch_size=16).fit(images)
     ssims = vae.history_[:, "train_ssim"]
@@ -64,6 +65,7 @@ def test_training_improves_ssim_and_history_records_terms(images, small_vae):
     assert score == pytest.approx(per_image.mean(), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_cpu_fits_are_bit_identical_and_seed_dependent(images, small_vae):
     z1 = small_vae(random_state=7).fit(images).transform(images)
     z2 = small_vae(random_state=7).fit(images).transform(images)
@@ -80,6 +82,7 @@ def test_fit_leaves_global_torch_rng_alone(images, small_vae):
     torch.testing.assert_close(torch.rand(3), expected)
 
 
+@pytest.mark.slow
 def test_single_band_and_flattened_layouts(images, small_vae):
     single = images[:, 0]  # (n, 64, 64)
     vae = small_vae(max_epochs=1).fit(single)
@@ -97,6 +100,7 @@ def test_single_band_and_flattened_layouts(images, small_vae):
     np.testing.assert_array_equal(vae_flat.transform(flat), vae_cube.transform(images))
 
 
+@pytest.mark.slow
 def test_uint8_images_are_scaled_on_device(images, small_vae):
     as_uint8 = (np.clip(images, 0, 1) * 255).round().astype(np.uint8)
     as_float = as_uint8.astype(np.float32) / 255
@@ -113,6 +117,7 @@ def test_uint8_images_are_scaled_on_device(images, small_vae):
     )
 
 
+@pytest.mark.slow
 def test_memmap_input_matches_in_memory(images, tmp_path, small_vae):
     path = tmp_path / "images.npy"
     np.save(path, images)
@@ -151,6 +156,7 @@ def test_clone_gives_unfitted_copy_with_equal_params(fitted_vae):
     assert not hasattr(cloned, "net_") and not hasattr(cloned, "history_")
 
 
+@pytest.mark.slow
 def test_verbose_zero_is_silent_and_verbose_shows_progress(
     images, capsys, small_vae, monkeypatch
 ):
@@ -194,6 +200,7 @@ class _CountEpochs(Callback):
         self.epochs_ += 1
 
 
+@pytest.mark.slow
 def test_user_callbacks_are_passed_through_and_receive_events(images, small_vae):
     callback = _CountEpochs()
     vae = small_vae(max_epochs=3, callbacks=[("count", callback)]).fit(images)

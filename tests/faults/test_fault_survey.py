@@ -47,6 +47,7 @@ def _writer(output, seed, release="-"):
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".zarr"])
+@pytest.mark.slow
 def test_a_second_writer_fails_at_once_naming_the_first(tmp_path, suffix):
     output = tmp_path / f"latents{suffix}"
     release = tmp_path / "release"
@@ -82,6 +83,7 @@ def test_a_second_writer_fails_at_once_naming_the_first(tmp_path, suffix):
     assert not (tmp_path / f"latents{suffix}.lock").exists()  # nothing left
 
 
+@pytest.mark.slow
 def test_a_killed_writer_releases_its_lock(tmp_path, fitted_vae, images):
     output = tmp_path / "latents.parquet"
     writer = subprocess.Popen(_writer(output, seed=0, release=tmp_path / "never"))

@@ -20,6 +20,7 @@ def _search(images, **fit_params):
     return search.fit(images[:64]).cv_results_["mean_test_score"]
 
 
+@pytest.mark.slow
 def test_grid_search_in_threads_gives_the_same_scores_every_run(images):
     with joblib.parallel_backend("sequential"):
         reference = _search(images)
@@ -28,6 +29,7 @@ def test_grid_search_in_threads_gives_the_same_scores_every_run(images):
             np.testing.assert_array_equal(_search(images), reference)
 
 
+@pytest.mark.slow
 def test_grid_search_on_a_two_thread_dask_worker_is_reproducible(images):
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
