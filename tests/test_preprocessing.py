@@ -9,11 +9,13 @@ from scipy.stats import spearmanr
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgalvae import VAETransformer
 from skgalvae.datasets import make_galaxies
 from skgalvae.preprocessing import (
     AsinhStretch,
+    AstropyStretch,
     BandScaler,
     CenterCrop,
     MTFStretch,
@@ -231,3 +233,19 @@ def test_crop_and_resize_read_lazy_collections_of_files(tmp_path):
         cropped, pixels.transpose(0, 3, 1, 2)[:, :, 20:40, 20:40]
     )
     assert Resize(15).fit_transform(lazy).shape == (4, 3, 15, 15)
+
+
+# scikit-learn's checks generate 2-d data; these steps declare image input
+# (their tags), so the checks that apply are those of the estimator API.
+@parametrize_with_checks(
+    [
+        BandScaler(),
+        AsinhStretch(),
+        MTFStretch(),
+        AstropyStretch(),
+        CenterCrop(2),
+        Resize(2),
+    ]
+)
+def test_sklearn_compatible_image_step(estimator, check):
+    check(estimator)
