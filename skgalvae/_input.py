@@ -155,12 +155,15 @@ def check_array_like(X, input_name="X", estimator_name="estimator"):
 
 
 def check_numeric_values(X, input_name="X", estimator_name="estimator"):
-    """Refuse text or bytes values that numpy would parse into numbers.
+    """Refuse non-arrays (:func:`check_array_like`) and text parsed as numbers.
+
+    scikit-learn's ``check_array(dtype=float)`` turns ``"1.5"`` into 1.5;
+    latents given as text are a mistake, so they are refused here.
 
     Parameters
     ----------
     X : array-like
-        The argument, already past :func:`check_array_like`.
+        The argument.
     input_name : str, default="X"
         Its name, for the message.
     estimator_name : str, default="estimator"
@@ -170,7 +173,10 @@ def check_numeric_values(X, input_name="X", estimator_name="estimator"):
     ------
     TypeError
         If ``X`` holds strings or bytes.
+    ValueError
+        As :func:`check_array_like`.
     """
+    check_array_like(X, input_name, estimator_name)
     values = np.asarray(X)  # a DataFrame of mixed columns becomes objects
     if values.dtype.kind in "US":
         text = values.flat[0] if values.size else ""

@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseVAE
-from ._input import check_array_like, check_numeric_values
+from ._input import check_numeric_values
 from ._steps import split_vae
 from ._units import UnitAsText, strip_unit
 
@@ -208,7 +208,7 @@ class LatentOutlierDetector(_SigmaRuleMixin, UnitAsText, BaseEstimator):
             Fitted detector.
         """
         X = strip_unit(self, X, reset=True)
-        X = _check_latents(self, X)
+        check_numeric_values(X, "X", type(self).__name__)
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         keep = np.ones(len(X), dtype=bool)
         self.n_iter_ = 1
@@ -240,16 +240,9 @@ class LatentOutlierDetector(_SigmaRuleMixin, UnitAsText, BaseEstimator):
         """
         check_is_fitted(self)
         X = strip_unit(self, X, reset=False)  # converted to the fit's unit
-        X = _check_latents(self, X)
+        check_numeric_values(X, "X", type(self).__name__)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return np.abs((X - self.center_) / self.scale_).max(axis=1)
-
-
-def _check_latents(estimator, X):
-    """Name input that is not latents (None, a path, ragged rows, text)."""
-    check_array_like(X, "X", type(estimator).__name__)
-    check_numeric_values(X, "X", type(estimator).__name__)
-    return X
 
 
 def _split_vae(estimator):

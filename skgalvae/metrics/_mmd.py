@@ -9,12 +9,11 @@ from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import check_array
 
 from .._domains import split_sample_domain, survey_latents
-from .._input import check_array_like, check_numeric_values
+from .._input import check_numeric_values
 from ..nn.losses import mmd2 as _torch_mmd2
 
 
 def _latents(Z, name):
-    check_array_like(Z, name, "this metric")
     check_numeric_values(Z, name, "this metric")
     return check_array(Z, dtype=np.float64, input_name=name, ensure_min_samples=2)
 
