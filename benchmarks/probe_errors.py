@@ -36,13 +36,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dis
 import io
 import json
-import linecache
 import os
 import sys
 import tempfile
-import traceback
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -72,17 +71,27 @@ class Probe:
 
 
 def _deliberate(tb) -> tuple[bool, str]:
-    """Whether the innermost frame raised on purpose, and where it is."""
-    frames = traceback.extract_tb(tb)
-    if not frames:
+    """Whether the innermost frame raised on purpose, and where it is.
+
+    On purpose means a ``raise`` statement (the frame stopped at a
+    ``RAISE_VARARGS`` instruction) in skgalvae or in scikit-learn's
+    validation: read from the bytecode, so the answer holds even if the
+    source file changed since it was imported.
+    """
+    if tb is None:
         return False, "?"
-    last = frames[-1]
-    where = f"{last.filename}:{last.lineno}"
-    ours = any(f"/{d}/" in last.filename for d in PACKAGE_DIRS) or any(
-        v in last.filename for v in VALIDATION_MODULES
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    where = f"{code.co_filename}:{tb.tb_lineno}"
+    ours = any(f"/{d}/" in code.co_filename for d in PACKAGE_DIRS) or any(
+        v in code.co_filename for v in VALIDATION_MODULES
     )
-    line = linecache.getline(last.filename, last.lineno).strip()
-    return ours and line.startswith("raise"), where
+    stopped_at = next(
+        (i.opname for i in dis.get_instructions(code) if i.offset == tb.tb_lasti),
+        None,
+    )
+    return ours and stopped_at == "RAISE_VARARGS", where
 
 
 def judge_isolated(probe: Probe, timeout: float = 20.0) -> None:
