@@ -162,12 +162,8 @@ def check_numeric_values(X, input_name="X", estimator_name="estimator"):
 
     Parameters
     ----------
-    X : array-like
-        The argument.
-    input_name : str, default="X"
-        Its name, for the message.
-    estimator_name : str, default="estimator"
-        The caller, for the message.
+    X, input_name, estimator_name
+        As for :func:`check_array_like`.
 
     Raises
     ------
