@@ -420,6 +420,16 @@ def domain_key(index: int) -> str:
     return "x" if index == 0 else f"x_{index}"
 
 
+def domain_batches(x, more, n_domains: int) -> list:
+    """Every survey's batch in domain order, from the module's arguments.
+
+    ``x`` is survey 0's batch and ``more`` the others' keyed by
+    :func:`domain_key` (``x_1``, ``x_2``, ...), as the module and the
+    criterion receive them.
+    """
+    return [x] + [more[domain_key(d)] for d in range(1, n_domains)]
+
+
 class DomainBatchLoader:
     """Iterate over every survey's samples together, for domain adaptation.
 

@@ -25,7 +25,7 @@ from .adaptation import (
     rbf_bandwidths,
     takes_centres,
 )
-from .data import domain_key
+from .data import domain_batches
 from .distributed import all_reduce_sum
 from .likelihoods import make_likelihood, reconstruction_error
 from .pose import best_pose
@@ -637,7 +637,7 @@ class DomainAdaptationLoss(nn.Module):
             The other surveys' batches, as ``x_1``, ``x_2``, ...
             (:func:`~skgalvae.nn.data.domain_key`).
         """
-        inputs = [x] + [more[domain_key(d)] for d in range(1, self.n_domains)]
+        inputs = domain_batches(x, more, self.n_domains)
         outputs = [y_pred[3 * d : 3 * d + 3] for d in range(self.n_domains)]
         elbos = [
             elbo(x_hat, batch, mu, logvar)

@@ -20,7 +20,7 @@ from .architectures import (
     build_encoder,
     conv_downsampling_factor,
 )
-from .data import domain_key
+from .data import domain_batches
 
 __all__ = [
     "ConvDecoder",
@@ -339,10 +339,6 @@ class DomainAdaptedVAEModule(VAEModule):
                     state_dict.update({prefix + k: v for k, v in weights.items()})
         self.load_state_dict(state_dict)
 
-    def _batches(self, x, more):
-        """Every survey's batch in domain order: ``x``, then ``x_1``, ``x_2``, ..."""
-        return [x] + [more[domain_key(d)] for d in range(1, self.n_domains)]
-
     def latent_noise(self, x, rows=None, generator=None, **more):
         """Draw the noise of :meth:`forward`: every survey's batch in turn.
 
@@ -352,7 +348,7 @@ class DomainAdaptedVAEModule(VAEModule):
         """
         if not more:
             return super().latent_noise(x, rows, generator)
-        batches = self._batches(x, more)
+        batches = domain_batches(x, more, self.n_domains)
         return torch.cat(
             [VAEModule.latent_noise(self, b, rows, generator) for b in batches]
         )
@@ -397,7 +393,7 @@ class DomainAdaptedVAEModule(VAEModule):
         """
         if not more:
             return super().forward(x, noise=noise)
-        batches = self._batches(x, more)
+        batches = domain_batches(x, more, self.n_domains)
         mu, logvar = self._encode_batches(batches)
         z = self.latent_draw(mu, logvar, noise)
         out, start = [], 0
