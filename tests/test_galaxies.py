@@ -212,6 +212,48 @@ def test_large_images_and_pixel_scale():
     np.testing.assert_allclose(_flux(big.images), _flux(small.images), rtol=0.05)
 
 
+@pytest.mark.parametrize("survey", ["decals", "bass_mzls"])
+def test_sky_noise_gives_the_survey_depth_at_any_pixel_scale(survey):
+    # A point source measured with PSF weights has the survey's depth whether
+    # the cutout's pixels are finer than the native ones (noise drawn on the
+    # native grid and resampled) or coarser.
+    from dataclasses import replace
+
+    from scipy import ndimage
+
+    from skgalvae.datasets._render import _noise
+
+    conditions = replace(SURVEYS[survey], sky_residual=0.0)
+    k, size = 6, 96
+    fwhm = np.tile(conditions.seeing_fwhm, (k, 1))
+    depth = np.tile(conditions.depth, (k, 1))
+    expected = conditions.point_source_sigma(depth[0])
+    for scale in (0.1, 0.262, 1.048):
+        noise = _noise(
+            np.zeros((k, 3, size, size)),
+            conditions,
+            fwhm,
+            depth,
+            scale,
+            np.random.default_rng(0),
+        )
+        for band in range(3):
+            # The PSF's Gaussian width in pixels, widened by the pixel.
+            s = np.hypot(fwhm[0, band] / 2.3548 / scale, np.sqrt(1 / 12))
+            half = int(np.ceil(3 * s))
+            y, x = np.mgrid[-half : half + 1, -half : half + 1]
+            psf = np.exp(-0.5 * (x**2 + y**2) / s**2)
+            psf /= psf.sum()
+            flux = (
+                np.stack(
+                    [ndimage.convolve(n, psf, mode="constant") for n in noise[:, band]]
+                )
+                / (psf**2).sum()
+            )
+            measured = flux[:, half:-half, half:-half].std()
+            assert measured == pytest.approx(expected[band], rel=0.25), (scale, band)
+
+
 def test_bad_parameters_are_named():
     with pytest.raises(InvalidParameterError, match="survey"):
         make_galaxies(5, survey="sdss")

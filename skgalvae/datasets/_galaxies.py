@@ -104,10 +104,10 @@ def make_galaxies(
 
     The survey sets the observing conditions (``skgalvae.datasets.SURVEYS``):
     median PSF FWHM, depth and native pixel scale per band, after Dey et al.
-    (2019, AJ 157, 168) and Zou et al. (2017, PASP 129, 064101). DECaLS
+    (2019, AJ 157, 168) and Zou et al. (2019, ApJS 245, 4). DECaLS
     (g, r, z at 0.262"/px): seeing 1.29", 1.18", 1.11"; 5-sigma point-source
-    depth 24.0, 23.4, 22.5. BASS+MzLS: g, r at 0.454"/px resampled to the
-    cutout's pixels, seeing 1.61", 1.47", z 1.01"; depth 23.65, 23.1, 22.6.
+    depth 24.7, 23.9, 23.0. BASS+MzLS: g, r at 0.454"/px resampled to the
+    cutout's pixels, seeing 1.61", 1.47", z 1.01"; depth 24.2, 23.6, 23.0.
     Images are convolved with a Moffat PSF of the galaxy's seeing (drawn around
     the median), then get sky noise at the depth and source shot noise.
 

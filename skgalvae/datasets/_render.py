@@ -387,7 +387,9 @@ def _noise(image, survey, fwhm, depth, scale, rng):
             upsampled = torch.nn.functional.interpolate(
                 torch.from_numpy(white), size=(size, size), mode="bilinear"
             ).numpy()[:, 0]
-            sky = upsampled * sky_sigma[:, None, None]
+            # Native-pixel noise, in flux per cutout pixel: each cutout pixel
+            # holds (scale / native)**2 of a native pixel's sky.
+            sky = upsampled * (sky_sigma * (scale / native) ** 2)[:, None, None]
         else:
             sky = rng.standard_normal((k, size, size)) * sky_sigma[:, None, None]
         shot_variance = np.maximum(image[:, b], 0) / survey.electrons_per_nanomaggy[b]

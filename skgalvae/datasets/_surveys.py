@@ -1,12 +1,19 @@
 """Observing conditions of the DESI Legacy Imaging Surveys, per band.
 
-Typical (median) values, rounded, after Dey et al. (2019, AJ 157, 168: the
-Legacy Surveys overview, Sec. 2-4) and Zou et al. (2017, PASP 129, 064101 for
-BASS; 2019, ApJS 245, 4 for BASS/MzLS DR). Pixel scales are Table 1 of the
-study (Xu et al. 2023): DECam and MzLS 0.262"/px, BASS's 90Prime 0.454"/px.
-The depths are 5-sigma point-source AB magnitudes; BASS+MzLS is shallower and
-has broader seeing than DECaLS in g and r, which is the domain shift the study
-adapts across. The electrons-per-nanomaggy figures set the source shot noise
+Typical (median) values, rounded. Seeing after Dey et al. (2019, AJ 157,
+168: the Legacy Surveys overview) for DECaLS and the BASS DR2 single-epoch
+medians (Zou et al. 2019) for BASS+MzLS. Depths are 5-sigma point-source AB
+magnitudes: DECaLS's design depths (g = 24.7, r = 23.9, z = 23.0; the
+survey's description at legacysurvey.org; its better-known 24.0, 23.4, 22.5
+are for a 0.45" exponential galaxy, not a point source), and BASS+MzLS's
+measured medians (Zou et al. 2019, ApJS 245, 4: 24.2, 23.6, 23.0). Five
+real DECaLS cutouts measured with ``benchmarks/bench_sky_realism.py`` give
+median depths of 24.9, 24.4 and 23.4 (ranges 24.5-25.1, 24.0-24.7,
+23.2-23.7): the design depths sit at or just below that spread. Pixel scales are
+Table 1 of the study (Xu et al. 2023): DECam and MzLS 0.262"/px, BASS's
+90Prime 0.454"/px. BASS+MzLS is shallower and has broader seeing than DECaLS
+in g and r, which is the domain shift the study adapts across. The
+electrons-per-nanomaggy figures set the source shot noise
 only; they are order-of-magnitude values for the coadds (aperture, exposure
 time and passes), not calibrations. Bright stars scatter light into broad
 halos in both surveys, more with the Bok telescope's 90Prime, which also shows
@@ -91,7 +98,7 @@ SURVEYS = {
         description="DECaLS: Blanco 4-m / DECam, g, r, z",
         native_pixel_scale=(0.262, 0.262, 0.262),
         seeing_fwhm=(1.29, 1.18, 1.11),
-        depth=(24.0, 23.4, 22.5),
+        depth=(24.7, 23.9, 23.0),
         electrons_per_nanomaggy=(3000.0, 4000.0, 3000.0),
     ),
     "bass_mzls": Survey(
@@ -99,7 +106,7 @@ SURVEYS = {
         description="BASS: Bok 2.3-m / 90Prime, g, r; MzLS: Mayall 4-m / Mosaic-3, z",
         native_pixel_scale=(0.454, 0.454, 0.262),
         seeing_fwhm=(1.61, 1.47, 1.01),
-        depth=(23.65, 23.1, 22.6),
+        depth=(24.2, 23.6, 23.0),
         electrons_per_nanomaggy=(1000.0, 1300.0, 2500.0),
         seeing_scatter=0.08,
         star_halo_fraction=0.1,
