@@ -56,24 +56,22 @@ import numpy as np
 import pandas as pd
 import torch
 from bench_similarity import precision_at_k
-from scipy import stats
 from sklearn.decomposition import PCA
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, balanced_accuracy_score
+from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import RepeatedStratifiedKFold
-from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.class_weight import compute_class_weight
 
 from skgalvae import VAETransformer
-from skgalvae.datasets import load_gz_desi
+from skgalvae.datasets import load_gz_desi, make_galaxies
 from skgalvae.inspection import invariant_latents
 from skgalvae.io import read_images
+from skgalvae.labels import first_level_classes
+from skgalvae.model_selection import compare_features, default_probes
 from skgalvae.nn.architectures import build_encoder, resolve_hidden_dims
 from skgalvae.nn.augment import dihedral_augment
-from skgalvae.preprocessing import CenterCrop, Resize
+from skgalvae.preprocessing import CenterCrop, MTFStretch, Resize
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 VAE_MODELS = {
@@ -132,9 +130,27 @@ def load_sdss(path, size, cache):
     return images, classes, tasks
 
 
+def load_sim(n, size, seed):
+    """Simulated DECaLS galaxies, MTF-stretched as the study trains on them.
+
+    Tasks: the six first-level classes of the study (round, in-between,
+    cigar-shaped, edge-on, spiral, other featured) and smooth vs featured.
+    """
+    data = make_galaxies(n, image_size=size, random_state=seed)
+    classes = first_level_classes(data.labels).astype(str).to_numpy()
+    everyone = np.ones(len(classes), bool)
+    tasks = {
+        "first level": (everyone, classes),
+        "smooth vs featured": (everyone, data.params["morphology"].to_numpy()),
+    }
+    return MTFStretch().fit_transform(data.images), classes, tasks
+
+
 # ------------------------------------------------------------------- features
 def _flatten(images):
-    return images.reshape(len(images), -1).astype(np.float32) / 255.0
+    """Pixels in [0, 1]: 8-bit cutouts scaled, stretched floats as they are."""
+    flat = images.reshape(len(images), -1).astype(np.float32)
+    return flat / 255.0 if images.dtype == np.uint8 else flat
 
 
 def latents(name, images, args, cache_key):
@@ -179,41 +195,6 @@ def latents(name, images, args, cache_key):
     return saved[key], saved["info"].item()
 
 
-# --------------------------------------------------------------------- probes
-def probes(seed):
-    """The three classifiers every set of latents is judged by."""
-    return {
-        "rf": RandomForestClassifier(
-            300, class_weight="balanced", n_jobs=-1, random_state=seed
-        ),
-        "logreg": make_pipeline(
-            StandardScaler(), LogisticRegression(max_iter=3000, class_weight="balanced")
-        ),
-        "knn": make_pipeline(StandardScaler(), KNeighborsClassifier(10)),
-    }
-
-
-def fold_scores(Z, y, folds, probe):
-    """Balanced accuracy and accuracy of ``probe`` on every fold."""
-    balanced, plain = [], []
-    for train, test in folds:
-        pred = probe.fit(Z[train], y[train]).predict(Z[test])
-        balanced.append(balanced_accuracy_score(y[test], pred))
-        plain.append(accuracy_score(y[test], pred))
-    return np.array(balanced), np.array(plain)
-
-
-def paired_test(scores, baseline, test_share):
-    """Corrected resampled t-test (Nadeau & Bengio 2003): mean diff and p."""
-    diff = scores - baseline
-    k = len(diff)
-    var = diff.var(ddof=1)
-    if var == 0:
-        return float(diff.mean()), 1.0 if diff.mean() == 0 else 0.0
-    t = diff.mean() / math.sqrt((1 / k + test_share / (1 - test_share)) * var)
-    return float(diff.mean()), float(2 * stats.t.sf(abs(t), df=k - 1))
-
-
 # -------------------------------------------------------------------- ceiling
 class _Classifier(torch.nn.Module):
     """The VAE's encoder with a linear head on its posterior mean."""
@@ -232,7 +213,7 @@ class _Classifier(torch.nn.Module):
 def supervised_ceiling(images, y, folds, args):
     """Balanced accuracy of a CNN trained on the labels of each training fold."""
     names, codes = np.unique(y, return_inverse=True)
-    x_all = torch.from_numpy(images).float() / 255.0
+    x_all = torch.from_numpy(_flatten(images).reshape(images.shape))
     scores = []
     for fold, (train, test) in enumerate(folds):
         torch.manual_seed(args.seed + fold)
@@ -272,6 +253,8 @@ def run_dataset(dataset, args):
     """Every model and probe on one dataset; returns result rows."""
     if dataset == "gz":
         images, classes, tasks = load_gz(args.gz, args.size)
+    elif dataset == "sim":
+        images, classes, tasks = load_sim(args.n_sim, args.size, args.seed)
     else:
         images, classes, tasks = load_sdss(args.sdss, args.size, args.cache)
     key = f"{dataset}_{args.size}_{args.n_latent}_{args.epochs}_{args.seed}"
@@ -293,30 +276,28 @@ def run_dataset(dataset, args):
             n_splits=args.folds, n_repeats=args.repeats, random_state=0
         )
         folds = list(splitter.split(np.zeros(len(y)), y))
-        test_share = 1 / args.folds
         majority = float(pd.Series(y).value_counts(normalize=True).iloc[0])
-        for probe_name in args.probes:
-            baseline = None
-            for name, Z in spaces.items():
-                probe = probes(args.seed)[probe_name]
-                balanced, plain = fold_scores(Z[mask], y, folds, probe)
-                if name == "pca":
-                    baseline = balanced
-                diff, p = (
-                    paired_test(balanced, baseline, test_share)
-                    if baseline is not None and name != "pca"
-                    else (0.0, 1.0)
-                )
-                rows.append({
-                    "dataset": dataset, "task": task, "probe": probe_name,
-                    "model": name, "n": int(mask.sum()), "majority": majority,
-                    "balanced": float(balanced.mean()),
-                    "balanced_sd": float(balanced.std(ddof=1)),
-                    "accuracy": float(plain.mean()),
-                    "accuracy_sd": float(plain.std(ddof=1)),
-                    "diff_vs_pca": diff, "p_vs_pca": p,
-                })  # fmt: skip
-                print(_line(rows[-1]), flush=True)
+        probes = {
+            k: v for k, v in default_probes(args.seed).items() if k in args.probes
+        }
+        on_task = {name: Z[mask] for name, Z in spaces.items()}
+        scores = {
+            scoring: compare_features(
+                on_task, y, baseline="pca", probes=probes, cv=folds, scoring=scoring
+            ).set_index(["probe", "features"])
+            for scoring in ("balanced_accuracy", "accuracy")
+        }
+        balanced, plain = scores["balanced_accuracy"], scores["accuracy"]
+        for key, row in balanced.iterrows():
+            rows.append({
+                "dataset": dataset, "task": task, "probe": key[0], "model": key[1],
+                "n": int(mask.sum()), "majority": majority,
+                "balanced": row["mean"], "balanced_sd": row["sd"],
+                "accuracy": plain.loc[key, "mean"],
+                "accuracy_sd": plain.loc[key, "sd"],
+                "diff_vs_pca": row["difference"], "p_vs_pca": row["p_value"],
+            })  # fmt: skip
+            print(_line(rows[-1]), flush=True)
         if args.ceiling and dataset == "sdss" and task == "4-way":
             scores = supervised_ceiling(images[mask], y, folds[: args.folds], args)
             rows.append({
@@ -344,7 +325,8 @@ def _line(row):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["gz", "sdss"],
-                        choices=["gz", "sdss"])  # fmt: skip
+                        choices=["gz", "sdss", "sim"])  # fmt: skip
+    parser.add_argument("--n-sim", type=int, default=3000)
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     parser.add_argument("--probes", nargs="+", default=["rf", "logreg", "knn"])
     parser.add_argument("--gz", default=str(SHARED / "gz_desi_1500"))

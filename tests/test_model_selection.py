@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
 from skgalvae.model_selection import KneeRefit, find_knee
@@ -103,3 +104,92 @@ def test_knee_refit_drives_a_real_grid_search():
     assert search.best_params_ == {"n_components": 5}
     assert search.best_estimator_.n_components == 5
     assert search.best_estimator_.components_.shape == (5, 40)
+
+
+# ------------------------------------------------------------ compare_features
+def _two_sets(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.repeat(["spiral", "elliptical"], n // 2)
+    informative = (y == "spiral")[:, None] + rng.normal(0, 0.6, (n, 4))
+    return y, {"noise": rng.normal(size=(n, 4)), "informative": informative}
+
+
+def test_compare_features_finds_the_better_set_on_shared_folds():
+    from skgalvae.model_selection import compare_features
+
+    y, features = _two_sets()
+    table = compare_features(features, y, random_state=0)
+    assert list(table.columns) == [
+        "probe", "features", "mean", "sd", "n_folds", "difference", "p_value",
+        "verdict",
+    ]  # fmt: skip
+    assert len(table) == 6 and set(table["probe"]) == {"rf", "logreg", "knn"}
+    assert (table["n_folds"] == 15).all()
+    rows = table.set_index(["probe", "features"])
+    for probe in ("rf", "logreg", "knn"):
+        assert rows.loc[(probe, "noise"), "verdict"] == "baseline"
+        better = rows.loc[(probe, "informative")]
+        assert better["verdict"] == "better" and better["p_value"] < 0.05
+        assert better["mean"] > 0.75 > rows.loc[(probe, "noise"), "mean"]
+        assert better["difference"] == pytest.approx(
+            better["mean"] - rows.loc[(probe, "noise"), "mean"]
+        )
+
+
+def test_compare_features_calls_equal_sets_a_tie_and_follows_the_baseline():
+    from sklearn.model_selection import StratifiedKFold
+
+    from skgalvae.model_selection import compare_features
+
+    y, features = _two_sets()
+    same = {"a": features["informative"], "b": features["informative"].copy()}
+    table = compare_features(
+        same, y, probes={"logreg": LogisticRegression()}, cv=StratifiedKFold(4)
+    )
+    assert (table["n_folds"] == 4).all()
+    b = table.set_index("features").loc["b"]
+    assert b["verdict"] == "tie" and b["difference"] == 0 and b["p_value"] == 1
+    flipped = compare_features(
+        features,
+        y,
+        baseline="informative",
+        probes={"logreg": LogisticRegression()},
+        random_state=0,
+    ).set_index("features")
+    assert flipped.loc["noise", "verdict"] == "worse"
+    assert flipped.loc["informative", "verdict"] == "baseline"
+
+
+def test_corrected_ttest_is_less_confident_than_a_plain_paired_test():
+    from scipy import stats
+
+    from skgalvae.model_selection import corrected_ttest
+
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.7, 0.8, 15)
+    scores = base + rng.normal(0.01, 0.01, 15)
+    diff, p = corrected_ttest(scores, base, 0.25)
+    assert diff == pytest.approx((scores - base).mean())
+    d = scores - base
+    t = d.mean() / np.sqrt((1 / 15 + 0.25) * d.var(ddof=1))
+    assert p == pytest.approx(2 * stats.t.sf(abs(t), 14))
+    assert p > stats.ttest_rel(scores, base).pvalue
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"features": {}}, "non-empty dict"),
+        ({"features": {"pca": np.zeros((5, 2))}}, r"features\['pca'\] has 5 rows"),
+        ({"baseline": "vae"}, "baseline 'vae' is not one of"),
+        ({"y": np.zeros(120)}, "single class"),
+        ({"features": {"pca": np.full((120, 2), np.nan)}}, "NaN"),
+    ],
+)
+def test_compare_features_names_bad_input(kwargs, message):
+    from skgalvae.model_selection import compare_features
+
+    y, features = _two_sets()
+    arguments = {"features": features, "y": y, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        compare_features(arguments.pop("features"), arguments.pop("y"), **arguments)

@@ -1,5 +1,12 @@
-"""Choosing the latent dimension: the knee of SSIM versus ``n_latent``."""
+"""Choosing the latent dimension, and judging latents against a baseline."""
 
+from ._compare import compare_features, corrected_ttest, default_probes
 from ._knee import KneeRefit, find_knee
 
-__all__ = ["KneeRefit", "find_knee"]
+__all__ = [
+    "KneeRefit",
+    "compare_features",
+    "corrected_ttest",
+    "default_probes",
+    "find_knee",
+]
