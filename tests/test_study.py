@@ -208,6 +208,34 @@ def test_quick_run_classifies_every_question_against_pca(quick_report):
 
 
 @pytest.mark.slow
+def test_quick_run_probes_the_latents_against_pca_with_their_spread(quick_report):
+    out, results = quick_report
+    probes = results["probes"]
+    assert probes["n_galaxies"] == results["data"]["n_galaxies"]
+    assert probes["n_folds"] == 5  # --quick: one repeat of 5 folds
+    assert sum(probes["class_counts"].values()) == probes["n_galaxies"]
+    rows = pd.DataFrame(probes["rows"]).set_index(["probe", "features"])
+    assert set(rows.index) == {
+        (p, f) for p in ("rf", "logreg", "knn") for f in ("vae", "pca")
+    }
+    for probe in ("rf", "logreg", "knn"):
+        pca, vae = rows.loc[(probe, "pca")], rows.loc[(probe, "vae")]
+        assert pca["verdict"] == "baseline" and 0 <= vae["mean"] <= 1
+        assert vae["sd"] > 0
+        assert vae["difference"] == pytest.approx(vae["mean"] - pca["mean"])
+        expected = (
+            "tie"
+            if vae["p_value"] >= 0.05
+            else ("better" if vae["difference"] > 0 else "worse")
+        )
+        assert vae["verdict"] == expected
+    report = (out / "report.md").read_text()
+    rf = rows.loc[("rf", "vae")]
+    assert f"{rf['mean']:.3f} ± {rf['sd']:.3f}" in report
+    assert "Three probes, with their spread" in report
+
+
+@pytest.mark.slow
 def test_quick_run_adapts_domains_and_finds_outliers(quick_report):
     out, results = quick_report
     adaptation = results["domain_adaptation"]

@@ -92,6 +92,10 @@ class StudyConfig:
         Outlier threshold in latent standard deviations (the study's 8).
     n_trees : int, default=200
         Trees of each random forest.
+    probe_repeats : int, default=3
+        Repeats of the 5 stratified folds over which the latents and PCA are
+        judged by three probes (forest, logistic regression, nearest
+        neighbours), with their spread.
     min_question_samples : int, default=20
         A question with fewer labelled training galaxies is skipped and
         reported with its count.
@@ -124,6 +128,7 @@ class StudyConfig:
     fixed_mmd_weights: tuple = (0.5,)
     n_sigma: float = 8.0
     n_trees: int = 200
+    probe_repeats: int = 3
     min_question_samples: int = 20
     tsne_max: int = 1500
     device: str = "auto"
@@ -167,6 +172,7 @@ class StudyConfig:
         "n_pairs": 2,
         "da_epochs": 1,
         "n_trees": 1,
+        "probe_repeats": 1,
         "min_question_samples": 1,
         "tsne_max": 2,
         "seed": 0,
@@ -247,6 +253,7 @@ class StudyConfig:
             n_pairs=200,
             da_epochs=2,
             n_trees=100,
+            probe_repeats=1,
             min_question_samples=10,
             tsne_max=300,
             smoke=True,
@@ -328,7 +335,7 @@ _SIZE_FIELDS = frozenset(
     {
         "n_samples", "latents", "models", "epochs", "final_epochs", "cv",
         "n_pairs", "da_epochs", "mmd_weights", "fixed_mmd_weights", "n_trees",
-        "min_question_samples", "tsne_max",
+        "probe_repeats", "min_question_samples", "tsne_max",
     }
 )  # fmt: skip
 

@@ -34,7 +34,7 @@ from ..datasets import make_survey_pairs
 from ..inspection import latent_traversals
 from ..metrics import domain_auc, mmd2
 from ..metrics._mmd import _paired_mse
-from ..model_selection import KneeRefit, find_knee
+from ..model_selection import KneeRefit, compare_features, default_probes, find_knee
 from ..plotting import embed_latents
 from ..preprocessing import MTFStretch, Resize
 from ._paper import KNEE
@@ -47,6 +47,7 @@ __all__ = [
     "latent_shift",
     "latent_outliers",
     "pictures",
+    "probe_latents",
     "search_latents",
     "split_galaxies",
 ]
@@ -347,6 +348,56 @@ def classify_questions(
             entry["majority"] = _majority(y_train, y_test)
         out[question] = entry
     return out
+
+
+def probe_latents(encoded, classes, *, n_trees=300, n_repeats=3, random_state=0):
+    """Judge each encoder's latents by three classifiers over repeated folds.
+
+    Every galaxy's latents (training and test galaxies alike: the encoders
+    never saw a label) are the features of a random forest, logistic
+    regression and 10 nearest neighbours
+    (:func:`~skgalvae.model_selection.default_probes`), scored by balanced
+    accuracy over 5 stratified folds repeated ``n_repeats`` times, and each
+    encoder is tested against PCA on the same folds
+    (:func:`~skgalvae.model_selection.compare_features`).
+
+    Parameters
+    ----------
+    encoded : dict of str to (ndarray, ndarray)
+        Training and test latents per encoder; must include ``"pca"``.
+    classes : array-like of shape (n_train + n_test,)
+        The class of each galaxy, training galaxies first.
+    n_trees : int, default=300
+        Trees of the forest.
+    n_repeats : int, default=3
+        Repeats of the 5 folds.
+    random_state : int, default=0
+        Seed of the folds and the forest.
+
+    Returns
+    -------
+    dict
+        ``n_galaxies``, ``n_folds``, ``class_counts`` and ``rows``: per
+        probe and encoder the mean and standard deviation of the fold
+        scores, the difference from PCA, its p-value and the verdict.
+    """
+    features = {name: np.concatenate(pair) for name, pair in encoded.items()}
+    y = np.asarray(classes).astype(str)
+    probes = default_probes(random_state)
+    probes["rf"].set_params(n_estimators=n_trees)
+    with warnings.catch_warnings():
+        # A class with fewer galaxies than folds is still scored, in fewer folds.
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        table = compare_features(
+            features, y, baseline="pca", probes=probes, cv=5, n_repeats=n_repeats,
+            random_state=random_state,
+        )  # fmt: skip
+    return {
+        "n_galaxies": len(y),
+        "n_folds": int(table["n_folds"].iloc[0]),
+        "class_counts": pd.Series(y).value_counts().to_dict(),
+        "rows": table.to_dict("records"),
+    }
 
 
 def latent_shift(Z_source, Z_target, star=None) -> dict:
