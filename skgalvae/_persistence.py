@@ -13,7 +13,10 @@ import warnings
 import numpy as np
 import torch
 
+from . import _version
+from ._device import device_after_unpickling
 from .exceptions import InconsistentVersionWarning
+from .nn.net import core_module
 
 #: Version of the layout written by :func:`pack_module_state`. Bump it when the
 #: layout changes; readers refuse layouts newer than they know.
@@ -113,3 +116,47 @@ def check_restored_state(state: dict, expected: dict, estimator_name: str) -> No
             f"stored parameters build ({'; '.join(problems)}): its parameters or "
             f"weights were edited, or the file is damaged."
         )
+
+
+class PicklingMixin:
+    """Pickle the fitted net as plain tensors, and rebuild it on loading.
+
+    Mixed into :class:`~skgalvae._base.BaseVAE`.
+    """
+
+    # ----------------------------------------------------------------- pickling
+    def __getstate__(self):
+        # A copy: on Python >= 3.11 the parent returns the live __dict__.
+        state = dict(super().__getstate__())
+        net = state.pop("net_", None)
+        if net is not None:
+            state["_net_state"] = pack_module_state(net.module_)
+        state["_skgalvae_version"] = _version.__version__
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        packed = state.pop("_net_state", None)
+        saved_version = state.pop("_skgalvae_version", "unknown")
+        warn_if_other_version(saved_version, _version.__version__, type(self).__name__)
+        super().__setstate__(state)
+        if packed is not None:
+            self.device_ = device_after_unpickling(self.device, self.device_)
+            self.net_ = self._restore_net(packed)
+
+    def _restore_net(self, packed):
+        name = type(self).__name__
+        state = unpack_module_state(packed, name)
+        # Shapes first, on the meta device: a damaged configuration (say
+        # n_latent=10**9) is refused before any memory is allocated.
+        prefix = "module__"
+        params = {k[len(prefix) :]: v for k, v in self._module_params().items()}
+        with torch.device("meta"):
+            expected = self._module_class(**params).state_dict()
+        check_restored_state(state, expected, name)
+        net = self._build_net(self.device_)
+        net.initialize()  # seeded: its weights are overwritten below
+        module = core_module(net.module_)
+        module.load_state_dict(state)
+        net.history = self.history_
+        return net
