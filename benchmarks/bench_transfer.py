@@ -138,12 +138,15 @@ def source_vae(name, images, args):
     stored = Path(args.cache) / (
         f"transfer_vae_{name}_{len(images)}_{args.size}_{args.n_latent}_"
         f"{args.epochs}_{args.seed}{'_bandscale' * (args.preprocess == 'bandscale')}"
-        ".joblib"
+        f"{'_' + args.invariance if args.invariance else ''}.joblib"
     )
     if stored.exists():
         return joblib.load(stored).set_params(verbose=0)
     vae = VAETransformer(
-        args.n_latent, max_epochs=args.epochs, random_state=args.seed
+        args.n_latent,
+        max_epochs=args.epochs,
+        invariance=args.invariance,
+        random_state=args.seed,
     ).fit(images)
     joblib.dump(vae, stored)
     return vae
@@ -227,7 +230,7 @@ def direction(source, target, surveys, args):
     for name in args.runs:
         stored = Path(args.cache) / (
             f"transfer_latents_{source}_{len(X_s)}_{args.preprocess}_"
-            f"{args.epochs}_{args.da_epochs}_{args.seed}_"
+            f"{args.epochs}_{args.da_epochs}_{args.seed}_{args.invariance}_"
             + "".join(c if c.isalnum() else "-" for c in name)
             + ".npz"
         )
@@ -238,6 +241,7 @@ def direction(source, target, surveys, args):
                 max_epochs=args.da_epochs,
                 random_state=args.seed,
                 init=FrozenEstimator(vae),
+                invariance=args.invariance,
                 **RUNS[name],
             ).fit(X_s, X_target=X_t)
             np.savez(
@@ -367,6 +371,10 @@ def main(argv=None):
     )  # fmt: skip
     parser.add_argument("--n-boot", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--invariance", choices=["dihedral"], default=None,
+        help="pose-free VAEs (source and adaptations)",
+    )  # fmt: skip
     parser.add_argument("--cache", default="bench_features_cache")
     parser.add_argument("--json")
     args = parser.parse_args(argv)

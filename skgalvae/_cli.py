@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--models",
         type=lambda text: tuple(part.strip() for part in text.split(",")),
         help="VAEs searched side by side, the first picks the model: skgalvae "
-        "(the package's default), xu2023 (the paper's exact model), xu2023-mae "
+        "(the package's default), pose-free (the same with pose-free latents), "
+        "xu2023 (the paper's exact model), xu2023-mae "
         f"{_default('models')}",
     )
     study.add_argument(
@@ -187,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-pairs",
         type=_positive_int,
         help=f"survey pairs for domain adaptation {_default('n_pairs')}",
+    )
+    study.add_argument(
+        "--probe-repeats",
+        type=_positive_int,
+        help="repeats of the 5 folds over which three probes judge the latents "
+        f"against PCA {_default('probe_repeats')}",
     )
     study.add_argument(
         "--mmd-weights",
@@ -329,6 +336,7 @@ def config_from_args(args):
         "final_epochs": args.final_epochs,
         "cv": args.cv,
         "n_pairs": args.n_pairs,
+        "probe_repeats": args.probe_repeats,
         "mmd_weights": args.mmd_weights,
         "device": args.device,
         "seed": args.seed,

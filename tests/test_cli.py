@@ -48,6 +48,14 @@ def test_config_file_then_flags(tmp_path):
     assert args.out == "mine" and config.epochs == 5
 
 
+def test_probe_repeats_and_the_pose_free_model_are_flags():
+    config, _ = _config(["study", "--probe-repeats", "2", "--models", "pose-free"])
+    assert config.probe_repeats == 2 and config.models == ("pose-free",)
+    assert StudyConfig.quick().probe_repeats == 1
+    with pytest.raises(SystemExit):
+        _config(["study", "--probe-repeats", "0"])
+
+
 def test_quick_in_a_config_file_takes_the_quick_sizes(tmp_path):
     path = tmp_path / "study.toml"
     path.write_text("quick = true\nepochs = 2\n")

@@ -11,12 +11,14 @@ __all__ = ["STUDY_FIELDS", "STUDY_MODELS", "StudyConfig"]
 STUDY_LATENTS = (10, 20, 40, 60, 80, 100)
 
 #: The VAEs a study run can search, by name: their VAETransformer parameters.
-#: ``"skgalvae"`` is the package's default model; ``"xu2023"`` the study's
-#: exact one (its network, summed squared error and constant learning rate),
-#: and ``"xu2023-mae"`` the same with the absolute error it also tried.
+#: ``"skgalvae"`` is the package's default model and ``"pose-free"`` the same
+#: with pose-free latents (``invariance="dihedral"``); ``"xu2023"`` the
+#: study's exact one (its network, summed squared error and constant learning
+#: rate), and ``"xu2023-mae"`` the same with the absolute error it also tried.
 _PAPER = {"architecture": "xu2023", "lr_schedule": "constant", "augment": None}
 STUDY_MODELS = {
     "skgalvae": {},
+    "pose-free": {"invariance": "dihedral"},
     "xu2023": {**_PAPER, "likelihood": "sse"},
     "xu2023-mae": {**_PAPER, "likelihood": "sae"},
 }

@@ -575,6 +575,12 @@ def _model_words(name):
     """Describe a study model in a few words for the report."""
     if name == "skgalvae":
         return "is VAETransformer's default (residual network, calibrated Gaussian)"
+    if name == "pose-free":
+        return (
+            'is the same with pose-free latents (`invariance="dihedral"`: the '
+            "decoder draws each galaxy in a pose of its own and the likelihood "
+            "keeps the best of the 8 flips and quarter turns)"
+        )
     params = STUDY_MODELS[name]
     return (
         f"is the study's network with the summed "
