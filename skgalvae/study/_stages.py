@@ -495,6 +495,7 @@ def adapt_domains(vae, config):
             likelihood=vae.likelihood_,
             noise=vae.noise,
             lr_schedule=vae.lr_schedule,
+            invariance=vae.invariance,
             max_epochs=config.da_epochs,
             batch_size=max(2, config.batch_size_for(len(train))),
             paired=True,
