@@ -282,8 +282,11 @@ class StudyConfig:
         >>> from skgalvae.study import StudyConfig
         >>> StudyConfig(n_samples=300, epochs=2).reduced()
         ['n_samples 300 (full run: 3000)', 'epochs 2 (full run: 8)']
+        >>> StudyConfig(data="gz_desi", n_samples=300).reduced()
+        ['n_samples 300 (full run: all)']
         """
-        full = type(self)()
+        # A real data set's full run takes all of it (the command's default).
+        full = type(self)(**({} if self.data == "builtin" else {"n_samples": None}))
         words = []
         for field in fields(self):
             mine, theirs = getattr(self, field.name), getattr(full, field.name)
@@ -345,7 +348,7 @@ _SIZE_FIELDS = frozenset(
 def _words(value):
     if isinstance(value, (tuple, list)):
         return ", ".join(str(v) for v in value)
-    return str(value)
+    return "all" if value is None else str(value)
 
 
 #: The names of StudyConfig's fields.
