@@ -97,6 +97,19 @@ def _encode(key, model, pca, X_train, X_test, config):
 _encode.reads = ()
 
 
+def _probes(key, encoded, classes, config):
+    return probe_latents(
+        encoded,
+        classes,
+        n_trees=config.n_trees,
+        n_repeats=config.probe_repeats,
+        random_state=config.seed,
+    )
+
+
+_probes.reads = ("n_trees", "probe_repeats", "seed")
+
+
 def _adapt(key, vae, config):
     return adapt_domains(vae, config)
 
@@ -321,13 +334,7 @@ def _run_stages(config, out, cache):
             for name, (Z_tr, Z_te) in encoded.items()
         }
         classes = pd.concat([data.classes.iloc[train], data.classes.iloc[test]])
-        probes = probe_latents(
-            encoded,
-            classes.to_numpy(),
-            n_trees=config.n_trees,
-            n_repeats=config.probe_repeats,
-            random_state=config.seed,
-        )
+        probes = cached(_probes, encoded, classes.to_numpy())
     results["classification"] = classification
     results["probes"] = probes
     _report_classification(report, classification, n_latent, n_pca, out)
