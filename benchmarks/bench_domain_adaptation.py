@@ -65,11 +65,11 @@ from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 
 from skgalvae import DomainAdaptedVAETransformer, VAETransformer
-from skgalvae._domains import survey_latents
 from skgalvae.datasets import SURVEYS, load_gz_desi, make_survey_pairs
 from skgalvae.labels import GZD5_QUESTIONS
 from skgalvae.preprocessing import MTFStretch
 from skgalvae.study import classify_questions, latent_shift
+from skgalvae.utils._domains import survey_latents
 
 DEFAULT_REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "gz_desi_1500"
 QUESTIONS = list(GZD5_QUESTIONS)

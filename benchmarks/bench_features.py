@@ -281,13 +281,11 @@ def run_dataset(dataset, args):
             k: v for k, v in default_probes(args.seed).items() if k in args.probes
         }
         on_task = {name: Z[mask] for name, Z in spaces.items()}
-        scores = {
-            scoring: compare_features(
-                on_task, y, baseline="pca", probes=probes, cv=folds, scoring=scoring
-            ).set_index(["probe", "features"])
-            for scoring in ("balanced_accuracy", "accuracy")
-        }
-        balanced, plain = scores["balanced_accuracy"], scores["accuracy"]
+        scores = compare_features(
+            on_task, y, baseline="pca", probes=probes, cv=folds,
+            scoring=["balanced_accuracy", "accuracy"],
+        ).set_index(["scoring", "probe", "features"])  # fmt: skip
+        balanced, plain = scores.loc["balanced_accuracy"], scores.loc["accuracy"]
         for key, row in balanced.iterrows():
             rows.append({
                 "dataset": dataset, "task": task, "probe": key[0], "model": key[1],

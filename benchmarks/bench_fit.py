@@ -43,8 +43,8 @@ from sklearn.frozen import FrozenEstimator
 from skorch.callbacks import Callback
 
 from skgalvae import DomainAdaptedVAETransformer, VAETransformer
-from skgalvae._device import resolve_channels_last, resolve_device, resolve_precision
 from skgalvae.nn import ELBOLoss, VAEModule
+from skgalvae.nn._device import resolve_channels_last, resolve_device, resolve_precision
 from skgalvae.nn.architectures import set_memory_format
 
 

@@ -830,7 +830,7 @@ def regression_probes(tmp):
 
 def config_probes(tmp):
     """Study settings and the command line."""
-    from skgalvae._cli import main
+    from skgalvae.cli import main
     from skgalvae.study import StudyConfig
 
     for case, call in {

@@ -11,8 +11,8 @@ The estimators are imported on first use, so that ``import skgalvae`` (and
 the ``skgalvae`` command's ``--help``) does not load torch.
 """
 
-from ._lazy_imports import lazy_attributes
 from ._version import __version__
+from .utils._lazy_imports import lazy_attributes
 
 __all__ = [
     "DomainAdaptedVAETransformer",
@@ -29,14 +29,14 @@ __all__ = [
 __getattr__, __dir__ = lazy_attributes(
     __name__,
     {
-        "DomainAdaptedVAETransformer": "._domain_adaptation",
-        "GMMVAETransformer": "._gmm_vae",
-        "LatentOutlierDetector": "._outliers",
-        "ReconstructionOutlierDetector": "._outliers",
-        "VAETransformer": "._vae",
-        "load_pretrained": "._pretrained",
-        "save_pretrained": "._pretrained",
-        "sharing_types": "._pretrained",
+        "DomainAdaptedVAETransformer": ".vae._domain_adaptation",
+        "GMMVAETransformer": ".vae._gmm_vae",
+        "LatentOutlierDetector": ".vae._outliers",
+        "ReconstructionOutlierDetector": ".vae._outliers",
+        "VAETransformer": ".vae._vae",
+        "load_pretrained": ".sharing",
+        "save_pretrained": ".sharing",
+        "sharing_types": ".sharing",
     },
     globals(),
 )

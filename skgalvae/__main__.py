@@ -1,5 +1,5 @@
 """``python -m skgalvae``: the same as the ``skgalvae`` command."""
 
-from ._cli import main
+from .cli import main
 
 raise SystemExit(main())

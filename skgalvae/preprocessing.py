@@ -38,12 +38,12 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._input import check_samples, scan_values
-from ._units import UnitAsText, strip_unit
+from .io._intake import check_samples, scan_values
 from .io._lazy import is_lazy
 from .io._resize import resize_images
 from .io._transformed import TransformedImages
-from .nn.data import evenly_spaced_rows
+from .utils._rows import evenly_spaced_rows
+from .utils._units import UnitAsText, strip_unit
 
 __all__ = [
     "AsinhStretch",

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from skgalvae._cli import build_parser, config_from_args, main
+from skgalvae.cli import build_parser, main
+from skgalvae.cli._study import config_from_args
 from skgalvae.study import StudyConfig
 
 
@@ -17,7 +18,7 @@ def _config(argv):
 def test_help_and_version_do_not_import_torch_or_numpy():
     code = (
         "import sys\n"
-        "from skgalvae._cli import main\n"
+        "from skgalvae.cli import main\n"
         "for argv in (['--version'], ['--help'], ['study', '--help'],\n"
         "             ['neighbours', '--help'], ['encode', '--help']):\n"
         "    try:\n"
@@ -90,7 +91,7 @@ def test_a_missing_config_file_is_named(tmp_path, capsys):
 def test_progress_in_a_log_is_plain_lines(monkeypatch, capsys):
     import logging
 
-    from skgalvae import _progress
+    from skgalvae.utils import _progress
 
     package = logging.getLogger("skgalvae")
     monkeypatch.setattr(package, "level", logging.INFO)
@@ -110,7 +111,7 @@ def test_progress_in_a_log_is_plain_lines(monkeypatch, capsys):
 def test_quiet_progress_says_nothing(monkeypatch, capsys):
     import logging
 
-    from skgalvae import _progress
+    from skgalvae.utils import _progress
 
     monkeypatch.setattr(logging.getLogger("skgalvae"), "level", logging.WARNING)
     for _ in _progress.progress(range(3), desc="stage"):

@@ -10,7 +10,7 @@ import pytest
 from sklearn.pipeline import make_pipeline
 
 from skgalvae import VAETransformer
-from skgalvae._cli import main
+from skgalvae.cli import main
 from skgalvae.datasets import make_galaxies
 from skgalvae.inspection import similar_galaxies
 from skgalvae.preprocessing import MTFStretch

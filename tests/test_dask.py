@@ -33,7 +33,7 @@ def test_workers_are_separate_processes_resolving_their_own_device(client):
     def where():
         import os
 
-        from skgalvae._device import resolve_device
+        from skgalvae.nn._device import resolve_device
 
         return os.getpid(), resolve_device("auto")
 

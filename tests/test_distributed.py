@@ -20,8 +20,8 @@ from skgalvae import (
     GMMVAETransformer,
     VAETransformer,
 )
-from skgalvae._device import resolve_device
 from skgalvae.datasets import make_blobs_images
+from skgalvae.nn._device import resolve_device
 from skgalvae.nn.data import ArrayDataset, DeviceBatchLoader
 from skgalvae.nn.distributed import shard_bounds
 

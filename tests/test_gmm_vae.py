@@ -254,7 +254,7 @@ def clone_fitted(estimator):
 
 def test_fit_checks_x_once(images, small_vae, monkeypatch):
     """X is validated by fit alone: encoding and labelling reuse the result."""
-    import skgalvae._base as base_module
+    import skgalvae.vae._base as base_module
 
     vae = small_vae(max_epochs=1, **STUDY_NETWORK).fit(images)
     calls = []

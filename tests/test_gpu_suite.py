@@ -107,7 +107,7 @@ def test_the_full_run_fits_its_budget_and_its_study_settings_are_valid(tmp_path)
         import gpu_suite
     finally:
         sys.path.remove(str(SUITE.parent))
-    from skgalvae._cli import read_config_file
+    from skgalvae.cli._study import read_config_file
     from skgalvae.study._config import StudyConfig
 
     assert sum(gpu_suite.BUDGETS.values()) <= 8 * 60

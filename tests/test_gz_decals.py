@@ -22,7 +22,7 @@ from PIL import Image
 pytest.importorskip("pyarrow")
 pytest.importorskip("pooch")
 
-from skgalvae._cli import main  # noqa: E402
+from skgalvae.cli import main  # noqa: E402
 from skgalvae.datasets import _gz_decals, fetch_gz_decals, make_galaxies  # noqa: E402
 from skgalvae.datasets._fetch import RemoteFile  # noqa: E402
 from skgalvae.labels import GZD5_QUESTIONS, gzd5_labels  # noqa: E402

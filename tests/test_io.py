@@ -212,7 +212,7 @@ class CountingImages(LazyImages):
 
 
 def test_fit_streams_in_batches_and_matches_in_memory(monkeypatch):
-    from skgalvae import _input
+    from skgalvae.io import _intake as _input
 
     rng = np.random.default_rng(0)
     images = rng.random((96, 3, 64, 64), dtype=np.float32)

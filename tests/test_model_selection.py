@@ -120,9 +120,10 @@ def test_compare_features_finds_the_better_set_on_shared_folds():
     y, features = _two_sets()
     table = compare_features(features, y, random_state=0)
     assert list(table.columns) == [
-        "probe", "features", "mean", "sd", "n_folds", "difference", "p_value",
-        "verdict",
+        "probe", "features", "scoring", "mean", "sd", "n_folds", "difference",
+        "p_value", "verdict",
     ]  # fmt: skip
+    assert (table["scoring"] == "balanced_accuracy").all()
     assert len(table) == 6 and set(table["probe"]) == {"rf", "logreg", "knn"}
     assert (table["n_folds"] == 15).all()
     rows = table.set_index(["probe", "features"])
@@ -158,6 +159,44 @@ def test_compare_features_calls_equal_sets_a_tie_and_follows_the_baseline():
     ).set_index("features")
     assert flipped.loc["noise", "verdict"] == "worse"
     assert flipped.loc["informative", "verdict"] == "baseline"
+
+
+def test_compare_features_scores_several_scorers_from_one_fit_per_fold():
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    from skgalvae.model_selection import compare_features
+
+    class CountingLogisticRegression(LogisticRegression):
+        fits = 0
+
+        def fit(self, X, y):
+            type(self).fits += 1
+            return super().fit(X, y)
+
+    y, features = _two_sets()
+    y = np.where(np.arange(len(y)) % 3 == 0, "elliptical", y)  # unbalanced
+    folds = StratifiedKFold(4)
+    table = compare_features(
+        features,
+        y,
+        probes={"logreg": CountingLogisticRegression()},
+        cv=folds,
+        scoring=["balanced_accuracy", "accuracy"],
+    )
+    assert CountingLogisticRegression.fits == 2 * 4  # two sets, four folds
+    assert len(table) == 4
+    rows = table.set_index(["features", "scoring"])
+    for name, X in features.items():
+        for scoring in ("balanced_accuracy", "accuracy"):
+            expected = cross_val_score(
+                LogisticRegression(), X, y, cv=folds, scoring=scoring
+            )
+            assert rows.loc[(name, scoring), "mean"] == pytest.approx(expected.mean())
+    assert set(rows.loc["noise", "verdict"]) == {"baseline"}
+    assert set(rows.loc["informative", "verdict"]) <= {"better", "tie", "worse"}
+    assert rows.loc[("informative", "balanced_accuracy"), "mean"] != pytest.approx(
+        rows.loc[("informative", "accuracy"), "mean"]
+    )
 
 
 def test_corrected_ttest_is_less_confident_than_a_plain_paired_test():

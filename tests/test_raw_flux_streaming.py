@@ -15,7 +15,7 @@ from PIL import Image
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 
-import skgalvae._input
+import skgalvae.io._intake
 from skgalvae import VAETransformer
 from skgalvae.datasets import make_galaxies
 from skgalvae.io import FITSDataset, ImageFileDataset, TransformedImages
@@ -72,7 +72,9 @@ def test_a_pipeline_fits_raw_flux_files_batch_by_batch(
     raw_flux, raw_paths, monkeypatch
 ):
     # Scan the values 6 images at a time, as a survey larger than 64 MiB is.
-    monkeypatch.setattr(skgalvae._input, "_SCAN_CHUNK_BYTES", 6 * raw_flux[0].nbytes)
+    monkeypatch.setattr(
+        skgalvae.io._intake, "_SCAN_CHUNK_BYTES", 6 * raw_flux[0].nbytes
+    )
     RecordingFITS.reads = []
     streamed = _pipeline().fit(RecordingFITS(raw_paths))
     # Batches of 8, scans of 6, and the first 64 images, whose reconstruction

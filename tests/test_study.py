@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from astropy.io import fits
 
-from skgalvae._cli import build_parser, config_from_args, main
+from skgalvae.cli import build_parser, main
+from skgalvae.cli._study import config_from_args
 from skgalvae.datasets import make_galaxies
 from skgalvae.labels import GZD5_QUESTIONS, gzd5_labels
 from skgalvae.study import StudyConfig, run_study

@@ -288,7 +288,7 @@ def test_encode_survey_reads_a_dask_array(fitted_vae, survey, reference, tmp_pat
 def test_command_line_encode_from_a_list_of_files(fitted_vae, survey, tmp_path, capsys):
     import joblib
 
-    from skgalvae._cli import main
+    from skgalvae.cli import main
 
     joblib.dump(fitted_vae, tmp_path / "vae.joblib")
     (tmp_path / "cutouts").mkdir()
@@ -333,7 +333,7 @@ def test_read_only_memmap_with_a_nan_row(fitted_vae, survey, reference, tmp_path
 def test_command_line_encode_from_a_npy_file(fitted_vae, survey, reference, tmp_path):
     import joblib
 
-    from skgalvae._cli import main
+    from skgalvae.cli import main
 
     joblib.dump(fitted_vae, tmp_path / "vae.joblib")
     np.save(tmp_path / "survey.npy", survey)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from skgalvae._input import scan_values
+from skgalvae.io._intake import scan_values
 from skgalvae.nn import ArrayDataset, DeviceBatchLoader
 
 

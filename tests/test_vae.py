@@ -287,7 +287,7 @@ def test_shared_parameters_are_the_vae_transformers(estimator, differs):
 )
 def test_documented_defaults_are_the_signatures(estimator):
     """The shared parameter docs show each estimator's own defaults."""
-    from skgalvae._vae import _documented_default
+    from skgalvae.vae._vae import _documented_default
 
     documented = dict(
         re.findall(r"^    (\w+) : .*default=(.+)$", estimator.__doc__, re.MULTILINE)

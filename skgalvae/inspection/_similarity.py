@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import NearestNeighbors
 
-from .._units import refuse_quantity
 from ..survey._stores import is_latent_column
+from ..utils._units import refuse_quantity
 
 __all__ = ["similar_galaxies"]
 

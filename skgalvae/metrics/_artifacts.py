@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._units import refuse_quantity
+from ..utils._units import refuse_quantity
 
 
 def _image_stacks(X, X_reconstructed, caller):

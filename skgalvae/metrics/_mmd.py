@@ -8,9 +8,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import check_array
 
-from .._domains import split_sample_domain, survey_latents
-from .._input import check_numeric_values
+from ..io._intake import check_numeric_values
 from ..nn.losses import mmd2 as _torch_mmd2
+from ..utils._domains import split_sample_domain, survey_latents
 
 
 def _latents(Z, name):

@@ -149,7 +149,7 @@ def _check_features(features, n_samples):
         "baseline": [str, None],
         "probes": [Mapping, None],
         "cv": ["cv_object"],
-        "scoring": [str, callable],
+        "scoring": [str, callable, list, tuple, dict],
         "alpha": [Interval(Real, 0, 1, closed="neither")],
         "n_repeats": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
@@ -190,9 +190,12 @@ def compare_features(
         An int is ``RepeatedStratifiedKFold(cv, n_repeats)``; anything else
         is used as given (``n_repeats`` is then ignored). Its folds are drawn
         once and shared by every set and probe.
-    scoring : str or callable, default="balanced_accuracy"
-        A scikit-learn scorer: balanced accuracy does not reward predicting
-        the common class.
+    scoring : str, callable, list, tuple or dict, default="balanced_accuracy"
+        A scikit-learn scorer (balanced accuracy does not reward predicting
+        the common class), or several as in
+        :func:`~sklearn.model_selection.cross_validate`: a list of scorer
+        names or a dict of name to scorer. Every scorer reads the same
+        fitted probe, so several cost one fit per fold.
     alpha : float, default=0.05
         Significance level of the verdicts.
     n_repeats : int, default=3
@@ -203,10 +206,11 @@ def compare_features(
     Returns
     -------
     pandas.DataFrame
-        One row per probe and feature set: ``probe``, ``features``, ``mean``
-        and ``sd`` of the fold scores, ``n_folds``, and against the baseline
-        ``difference``, ``p_value`` and ``verdict`` (``"baseline"``,
-        ``"better"``, ``"worse"`` or ``"tie"``).
+        One row per probe, feature set and scorer: ``probe``, ``features``,
+        ``scoring`` (the scorer's name; ``"score"`` for a single callable),
+        ``mean`` and ``sd`` of the fold scores, ``n_folds``, and against the
+        baseline ``difference``, ``p_value`` and ``verdict``
+        (``"baseline"``, ``"better"``, ``"worse"`` or ``"tie"``).
 
     See Also
     --------
@@ -246,39 +250,62 @@ def compare_features(
         raise ValueError(f"cv gives {len(folds)} fold; the test needs at least 2.")
     ratio = float(np.mean([len(test) / len(train) for train, test in folds]))
     probes = default_probes(random_state) if probes is None else probes
-    scorer = check_scoring(next(iter(probes.values())), scoring=scoring)
+    score = _scorers(next(iter(probes.values())), scoring)
 
     rows = []
     for probe_name, probe in probes.items():
-        scores = {
-            name: np.array(
-                [
-                    scorer(clone(probe).fit(X[train], y[train]), X[test], y[test])
-                    for train, test in folds
-                ]
-            )
-            for name, X in features.items()
-        }
-        for name, values in scores.items():
-            if name == baseline:
-                difference, p_value, verdict = 0.0, 1.0, "baseline"
-            else:
-                difference, p_value = corrected_ttest(values, scores[baseline], ratio)
-                verdict = (
-                    "tie"
-                    if p_value >= alpha
-                    else ("better" if difference > 0 else "worse")
+        # scores[set][scorer]: one value per fold, every scorer from one fit.
+        scores = {}
+        for name, X in features.items():
+            per_fold = [
+                score(clone(probe).fit(X[train], y[train]), X[test], y[test])
+                for train, test in folds
+            ]
+            scores[name] = {
+                key: np.array([fold[key] for fold in per_fold]) for key in per_fold[0]
+            }
+        for name, by_scorer in scores.items():
+            for scoring_name, values in by_scorer.items():
+                rows.append(
+                    {
+                        "probe": probe_name,
+                        "features": name,
+                        "scoring": scoring_name,
+                        **_against_baseline(
+                            values,
+                            scores[baseline][scoring_name],
+                            name == baseline,
+                            ratio,
+                            alpha,
+                        ),
+                    }
                 )
-            rows.append(
-                {
-                    "probe": probe_name,
-                    "features": name,
-                    "mean": float(values.mean()),
-                    "sd": float(values.std(ddof=1)),
-                    "n_folds": len(values),
-                    "difference": difference,
-                    "p_value": p_value,
-                    "verdict": verdict,
-                }
-            )
     return pd.DataFrame(rows)
+
+
+def _scorers(estimator, scoring):
+    """Return ``score(fitted, X, y) -> {name: value}`` for one or several scorers."""
+    scorer = check_scoring(estimator, scoring=scoring)
+    if isinstance(scoring, (list, tuple, dict)):
+        return scorer  # scikit-learn's multimetric scorer returns a dict
+    name = scoring if isinstance(scoring, str) else "score"
+    return lambda fitted, X, y: {name: scorer(fitted, X, y)}
+
+
+def _against_baseline(values, baseline_values, is_baseline, ratio, alpha):
+    """One table row's statistics: fold scores and the test against the baseline."""
+    if is_baseline:
+        difference, p_value, verdict = 0.0, 1.0, "baseline"
+    else:
+        difference, p_value = corrected_ttest(values, baseline_values, ratio)
+        verdict = (
+            "tie" if p_value >= alpha else ("better" if difference > 0 else "worse")
+        )
+    return {
+        "mean": float(values.mean()),
+        "sd": float(values.std(ddof=1)),
+        "n_folds": len(values),
+        "difference": difference,
+        "p_value": p_value,
+        "verdict": verdict,
+    }

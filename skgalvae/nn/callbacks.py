@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from skorch.callbacks import Callback
 
-from .._progress import progress
+from ..utils._progress import progress
 from .data import ArrayDataset, DomainDataset
 from .losses import kl_per_latent
 from .ssim import ssim

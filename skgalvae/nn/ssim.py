@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._units import refuse_quantity
+from ..utils._units import refuse_quantity
 
 
 def _gaussian_kernel_1d(sigma, truncate, dtype, device):

@@ -4,7 +4,7 @@
 :class:`StudyConfig` imports nothing heavy; the rest is imported on first use.
 """
 
-from .._lazy_imports import lazy_attributes
+from ..utils._lazy_imports import lazy_attributes
 from ._config import StudyConfig
 
 __all__ = ["StudyConfig", "classify_questions", "latent_shift", "run_study"]

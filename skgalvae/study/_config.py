@@ -204,7 +204,7 @@ class StudyConfig:
         if not (math.isfinite(self.n_sigma) and self.n_sigma > 0):
             raise ValueError(f"n_sigma must be a number > 0; got {self.n_sigma}.")
         if self.device != "auto":  # "auto" (the default) needs no torch import
-            from .._device import parse_device
+            from ..nn._device import parse_device
 
             parse_device(self.device)
 

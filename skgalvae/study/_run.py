@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from joblib import Memory
 
-from .._progress import progress
 from .._version import __version__
 from ..survey._lock import exclusive_writer
+from ..utils._progress import progress
 from . import _paper as paper
 from ._config import STUDY_FIELDS, STUDY_MODELS, StudyConfig
 from ._data import load_study_data, questions_of, stretcher

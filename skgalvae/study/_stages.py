@@ -25,11 +25,6 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from skorch.callbacks import Callback
 
-from .._domain_adaptation import DomainAdaptedVAETransformer
-from .._domains import survey_latents
-from .._outliers import LatentOutlierDetector
-from .._progress import progress
-from .._vae import VAETransformer
 from ..datasets import make_survey_pairs
 from ..inspection import latent_traversals
 from ..metrics import domain_auc, mmd2
@@ -37,6 +32,11 @@ from ..metrics._mmd import _paired_mse
 from ..model_selection import KneeRefit, compare_features, default_probes, find_knee
 from ..plotting import embed_latents
 from ..preprocessing import MTFStretch, Resize
+from ..utils._domains import survey_latents
+from ..utils._progress import progress
+from ..vae._domain_adaptation import DomainAdaptedVAETransformer
+from ..vae._outliers import LatentOutlierDetector
+from ..vae._vae import VAETransformer
 from ._paper import KNEE
 
 __all__ = [

@@ -16,14 +16,14 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .._base import BaseVAE
-from .._progress import progress as progress_display
-from .._steps import split_vae
 from .._version import __version__
 from ..exceptions import UnreadableRowsWarning
 from ..io._sources import open_source
-from ..nn.data import evenly_spaced_rows
 from ..nn.net import core_module
+from ..utils._progress import progress as progress_display
+from ..utils._rows import evenly_spaced_rows
+from ..utils._steps import split_vae
+from ..vae._base import BaseVAE
 from ._ids import resolve_ids
 from ._lock import exclusive_writer
 from ._stores import as_objects, plain, remove_store, store_class
@@ -484,7 +484,7 @@ def _run(store, reader, encoder, ids, n_readers, progress):
     )
     failures = store.failures() if done.any() else {}
     n_latent = store.metadata["n_latent"]
-    # A bar on a terminal, plain lines in a log file (skgalvae._progress).
+    # A bar on a terminal, plain lines in a log file (skgalvae.utils._progress).
     bar = (
         progress_display(total=store.n_rows, desc="encode", unit="img")
         if progress

@@ -7,7 +7,7 @@ import time
 import joblib
 import pytest
 
-from skgalvae._cli import main
+from skgalvae.cli import main
 from skgalvae.survey._lock import exclusive_writer
 
 
@@ -120,7 +120,7 @@ def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
         "import skgalvae.study._run as r\n"
         "def broken(*a, **k): raise RuntimeError('a bug')\n"
         "r.load_study_data = broken\n"
-        "from skgalvae._cli import main\n"
+        "from skgalvae.cli import main\n"
         f"main(['study', '--quick', '--out', {str(tmp_path)!r}])\n"
     )
     result = subprocess.run(

@@ -16,7 +16,7 @@ import pytest
 from skorch.callbacks import Callback
 
 from skgalvae import VAETransformer
-from skgalvae._cli import main
+from skgalvae.cli import main
 from skgalvae.study import _run as study_run
 
 # "training" is printed once the first epoch is done: a signal sent before

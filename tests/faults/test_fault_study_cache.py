@@ -47,7 +47,7 @@ def test_a_changed_input_file_changes_the_load_key(tmp_path):
 def test_a_second_study_into_one_directory_fails_at_once(tmp_path, capsys):
     import time
 
-    from skgalvae._cli import main
+    from skgalvae.cli import main
     from skgalvae.exceptions import OutputLockedError
     from skgalvae.study import StudyConfig, run_study
     from skgalvae.survey._lock import exclusive_writer

@@ -2,7 +2,7 @@
 
 import pytest
 
-from skgalvae._cli import main
+from skgalvae.cli import main
 from skgalvae.study import StudyConfig
 
 BAD = [

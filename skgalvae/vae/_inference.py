@@ -8,17 +8,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import check_is_fitted
 
-from ._input import check_samples, scan_values
-from ._progress import progress
-from ._units import with_unit
-from .nn import reconstruction_error
-from .nn.ssim import ssim
+from ..io._intake import check_samples, scan_values
+from ..nn import reconstruction_error
+from ..nn.ssim import ssim
+from ..utils._progress import progress
+from ..utils._units import with_unit
 
 
 class InferenceMixin(TransformerMixin):
     """Encode, decode, reconstruct, sample and score with the fitted net.
 
-    Mixed into :class:`~skgalvae._base.BaseVAE`. A ``TransformerMixin``
+    Mixed into :class:`~skgalvae.vae._base.BaseVAE`. A ``TransformerMixin``
     itself, because scikit-learn wraps ``transform`` for ``set_output`` only
     in the class that defines it.
     """

@@ -10,10 +10,10 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..nn.architectures import ARCHITECTURES
+from ..nn.augment import check_view_params
+from ..nn.likelihoods import LIKELIHOODS
 from ._base import OPTIMIZERS, BaseVAE
-from .nn.architectures import ARCHITECTURES
-from .nn.augment import check_view_params
-from .nn.likelihoods import LIKELIHOODS
 
 
 class ConsistencyMixin:

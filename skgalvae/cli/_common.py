@@ -1,4 +1,4 @@
-"""What the ``skgalvae`` commands share: usage errors and argument checks.
+"""What the ``skgalvae`` commands share: usage errors, argument types and checks.
 
 A module of its own so that each command's module imports it, and none
 imports another command's module.
@@ -6,6 +6,7 @@ imports another command's module.
 
 from __future__ import annotations
 
+import argparse
 import os
 import tempfile
 
@@ -14,7 +15,11 @@ __all__ = [
     "UsageError",
     "check_device",
     "check_output_directory",
+    "float_list",
+    "int_list",
     "load_model",
+    "positive_int",
+    "user_errors",
 ]
 
 
@@ -23,6 +28,53 @@ SOURCE_HELP = (
     "a .zarr store or .h5 file (with --key), a .npy array, or a text file "
     "listing one FITS/JPEG/PNG path per line (relative to the text file)"
 )
+
+
+def int_list(text):
+    """Parse ``10,20,40``: positive integers, at least one."""
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, e.g. 10,20,40; got {text!r}"
+        ) from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers; got {text!r}")
+    return values
+
+
+def float_list(text):
+    """Parse ``0.5,500``: numbers."""
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated numbers, e.g. 0.5,500; got {text!r}"
+        ) from None
+
+
+def positive_int(text):
+    """Parse a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 1; got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
+    return value
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """Return what a command's own input (survey, ids, output) raises.
+
+    The user's to fix, so shown as one line; anything else is a bug, shown in
+    full. A function: ``--help`` does not import scikit-learn.
+    """
+    from ..exceptions import OutputLockedError
+
+    return (ValueError, KeyError, TypeError, OSError, OutputLockedError)
 
 
 class UsageError(Exception):
@@ -51,7 +103,7 @@ def check_output_directory(out, option="--out"):
 
 def check_device(device):
     """Raise :class:`UsageError` unless ``device`` names a usable torch device."""
-    from ._device import resolve_device
+    from ..nn._device import resolve_device
 
     try:
         resolve_device(device)
@@ -67,7 +119,8 @@ def load_model(path):
     import joblib
 
     if os.path.isdir(path):
-        from ._pretrained import CONFIG_FILE, load_pretrained
+        from ..sharing import load_pretrained
+        from ..sharing._files import CONFIG_FILE
 
         if not os.path.isfile(os.path.join(path, CONFIG_FILE)):
             raise UsageError(

@@ -16,10 +16,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ..nn import GMMELBOLoss, GMMVAEModule, gmm_log_joint
+from ..nn.net import core_module
 from ._base import BaseVAE
 from ._vae import ConsistencyMixin, VAETransformer, _vae_parameters_doc
-from .nn import GMMELBOLoss, GMMVAEModule, gmm_log_joint
-from .nn.net import core_module
 
 # The VAE's own parameters, passed to the VAE pre-trained when init is None.
 _VAE_PARAMETERS = tuple(VAETransformer._parameter_constraints)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import sys
 
-from ._cli_common import SOURCE_HELP, UsageError, load_model
+from ._common import SOURCE_HELP, UsageError, load_model, positive_int, user_errors
 
-__all__ = ["add_neighbours_parser", "run_neighbours"]
+__all__ = ["add_parser", "run"]
 
 
-def add_neighbours_parser(commands, positive_int) -> None:
+def add_parser(commands) -> None:
     """Add the ``neighbours`` sub-command to ``commands`` (argparse subparsers)."""
     neighbours = commands.add_parser(
         "neighbours",
@@ -53,6 +53,7 @@ def add_neighbours_parser(commands, positive_int) -> None:
     neighbours.add_argument("--key", help="the image array inside the store")
     neighbours.add_argument("--ids", help="an id array inside the store (a model)")
     neighbours.add_argument("--grid", help="draw the neighbours into this PNG file")
+    neighbours.set_defaults(run=run)
 
 
 def _table_from_model(args):
@@ -60,7 +61,7 @@ def _table_from_model(args):
     import numpy as np
     import pandas as pd
 
-    from .survey._ids import resolve_ids
+    from ..survey._ids import resolve_ids
 
     if args.images is None:
         raise UsageError(
@@ -81,7 +82,7 @@ def _table_from_model(args):
             f"{block.errors[first]}"
         )
     if args.invariant:
-        from .inspection import invariant_latents
+        from ..inspection import invariant_latents
 
         encoded = invariant_latents(model, block.images[ok])
     else:
@@ -97,7 +98,7 @@ def _table_from_model(args):
 
 
 def _open_images(args):
-    from .io._sources import open_source
+    from ..io._sources import open_source
 
     return open_source(args.images, key=args.key)
 
@@ -120,7 +121,7 @@ def _draw_grid(args, table, found, rows):
     """Read the query and neighbour images and save them as a PNG grid."""
     import numpy as np
 
-    from .plotting import plot_image_grid
+    from ..plotting import plot_image_grid
 
     reader, _ = _open_images(args)
     try:
@@ -148,9 +149,16 @@ def _draw_grid(args, table, found, rows):
     figure.savefig(args.grid, dpi=80)
 
 
-def run_neighbours(args) -> int:
+def run(args) -> int:
     """Run ``skgalvae neighbours`` from parsed arguments; print CSV to stdout."""
-    from .inspection import similar_galaxies
+    try:
+        return _neighbours(args)
+    except user_errors() as exc:  # the table, the ids or the images
+        raise UsageError(str(exc)) from None
+
+
+def _neighbours(args):
+    from ..inspection import similar_galaxies
 
     is_model = args.latents.lower().endswith((".joblib", ".pkl", ".pickle")) or (
         os.path.isfile(os.path.join(args.latents, "config.json"))
@@ -170,7 +178,7 @@ def run_neighbours(args) -> int:
     if is_model:
         table = _table_from_model(args)
     else:
-        from .survey import read_latents
+        from ..survey import read_latents
 
         if not os.path.exists(args.latents):
             raise UsageError(f"latents {args.latents} does not exist.")

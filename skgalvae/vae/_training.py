@@ -20,16 +20,17 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler
 
-from ._device import resolve_channels_last, resolve_device, resolve_precision
-from ._input import is_uint8
+from ..io._intake import is_uint8
+from ..nn import ArrayDataset, EpochProgressBar, KLWarmup, ReconstructionSSIM, VAENet
+from ..nn._device import resolve_channels_last, resolve_device, resolve_precision
+from ..nn.architectures import get_architecture, resolve_hidden_dims
+from ..nn.callbacks import LatentKL
+from ..nn.data import DomainDataset, FixedSplit, take_rows
+from ..nn.distributed import broadcast_seed, data_parallel_device, data_parallel_rank
+from ..nn.likelihoods import check_noise
+from ..nn.net import core_module
+from ..utils._rows import evenly_spaced_rows
 from ._scale import diagnose_divergence
-from .nn import ArrayDataset, EpochProgressBar, KLWarmup, ReconstructionSSIM, VAENet
-from .nn.architectures import get_architecture, resolve_hidden_dims
-from .nn.callbacks import LatentKL
-from .nn.data import DomainDataset, FixedSplit, evenly_spaced_rows, take_rows
-from .nn.distributed import broadcast_seed, data_parallel_device, data_parallel_rank
-from .nn.likelihoods import check_noise
-from .nn.net import core_module
 
 #: Smallest inference batch on CUDA with ``inference_batch_size="auto"``.
 CUDA_INFERENCE_BATCH_SIZE = 1024
@@ -383,7 +384,7 @@ def active_latents(net, dataset, batch_size, max_rows=N_DIAGNOSTIC_ROWS):
 class TrainingMixin:
     """Build the skorch net and train it: ``fit`` of every VAE estimator.
 
-    Mixed into :class:`~skgalvae._base.BaseVAE`; reads its parameters.
+    Mixed into :class:`~skgalvae.vae._base.BaseVAE`; reads its parameters.
     """
 
     # --------------------------------------------------------------------- net

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_array
 
-from ._units import refuse_quantity
-from .io._lazy import is_lazy, is_path_list, lazy_from_paths
-from .nn.data import evenly_spaced_rows
+from ..utils._rows import evenly_spaced_rows
+from ..utils._units import refuse_quantity
+from ._lazy import is_lazy, is_path_list, lazy_from_paths
 
 _ACCEPTED_KINDS = "uif"  # unsigned and signed integers, floats
 _SCAN_CHUNK_BYTES = 64 * 2**20
@@ -188,7 +188,7 @@ def check_numeric_values(X, input_name="X", estimator_name="estimator"):
 
 
 def _as_array(X, input_name, estimator_name):
-    # The estimators convert units (skgalvae._units) before this point.
+    # The estimators convert units (skgalvae.utils._units) before this point.
     refuse_quantity(X, input_name, estimator_name)
     check_array_like(X, input_name, estimator_name)
     if is_path_list(X):  # FITS/JPEG/PNG paths: read lazily with default options

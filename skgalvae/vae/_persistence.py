@@ -13,10 +13,10 @@ import warnings
 import numpy as np
 import torch
 
-from . import _version
-from ._device import device_after_unpickling
-from .exceptions import InconsistentVersionWarning
-from .nn.net import core_module
+from .. import _version
+from ..exceptions import InconsistentVersionWarning
+from ..nn._device import device_after_unpickling
+from ..nn.net import core_module
 
 #: Version of the layout written by :func:`pack_module_state`. Bump it when the
 #: layout changes; readers refuse layouts newer than they know.
@@ -121,7 +121,7 @@ def check_restored_state(state: dict, expected: dict, estimator_name: str) -> No
 class PicklingMixin:
     """Pickle the fitted net as plain tensors, and rebuild it on loading.
 
-    Mixed into :class:`~skgalvae._base.BaseVAE`.
+    Mixed into :class:`~skgalvae.vae._base.BaseVAE`.
     """
 
     # ----------------------------------------------------------------- pickling

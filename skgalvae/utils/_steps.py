@@ -1,7 +1,7 @@
 """A fitted model's parts: its preprocessing steps and the VAE that ends it.
 
 Its own module because both the estimators and the sharing code
-(:mod:`skgalvae._pretrained`) take models apart, and neither should import
+(:mod:`skgalvae.sharing`) take models apart, and neither should import
 the other for it.
 """
 

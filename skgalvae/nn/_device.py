@@ -6,7 +6,7 @@ import warnings
 
 import torch
 
-from .nn.distributed import local_cuda_index
+from .distributed import local_cuda_index
 
 
 def parse_device(device: str) -> torch.device:

@@ -4,10 +4,10 @@ Concrete estimators (:class:`~skgalvae.VAETransformer` and those built on it)
 declare parameters and documentation. :class:`BaseVAE` checks what comes in
 (parameters, data, scale) and answers scikit-learn's API; it inherits one
 mixin per other job: building and training the net
-(:class:`~skgalvae._training.TrainingMixin`; one training loop, skorch's,
+(:class:`~skgalvae.vae._training.TrainingMixin`; one training loop, skorch's,
 driven by :class:`~skgalvae.nn.VAENet`), inference
-(:class:`~skgalvae._inference.InferenceMixin`) and pickling
-(:class:`~skgalvae._persistence.PicklingMixin`).
+(:class:`~skgalvae.vae._inference.InferenceMixin`) and pickling
+(:class:`~skgalvae.vae._persistence.PicklingMixin`).
 """
 
 from __future__ import annotations
@@ -23,21 +23,21 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from skorch.callbacks import Callback
 
-from ._inference import InferenceMixin
-from ._input import (
+from ..io._intake import (
     check_image_side,
     check_samples,
     is_uint8,
     sampled_range,
     scan_values,
 )
+from ..io._lazy import is_lazy
+from ..nn import VAEModule
+from ..nn.architectures import get_architecture, resolve_hidden_dims
+from ..utils._units import UnitAsText, strip_unit
+from ._inference import InferenceMixin
 from ._persistence import PicklingMixin
 from ._scale import check_like_fit_scale, check_training_scale
 from ._training import OPTIMIZERS, TrainingMixin
-from ._units import UnitAsText, strip_unit
-from .io._lazy import is_lazy
-from .nn import VAEModule
-from .nn.architectures import get_architecture, resolve_hidden_dims
 
 __all__ = ["OPTIMIZERS", "BaseVAE"]
 
@@ -54,7 +54,7 @@ class BaseVAE(
 
     Subclasses define ``__init__`` (storing the parameters below) and
     ``_parameter_constraints``. Parameters read here and in
-    :mod:`skgalvae._training`: every parameter of :class:`VAETransformer`
+    :mod:`skgalvae.vae._training`: every parameter of :class:`VAETransformer`
     (``n_latent``, ``architecture``, ``hidden_dims``, ``image_shape``,
     ``likelihood``, ``noise``, ``loss``, ``kl_weight``, ``kl_warmup``,
     ``free_bits``, ``lr``, ``lr_schedule``, ``optimizer``,
@@ -130,7 +130,7 @@ class BaseVAE(
     def _read_samples(self, X, *, reset, input_name="X", reference=None):
         """Validate ``X`` against the parameters (and the fit, unless ``reset``).
 
-        Returns the :class:`~skgalvae._input.Samples` and the ``(low, high)``
+        Returns the :class:`~skgalvae.io._intake.Samples` and the ``(low, high)``
         range of the values: computed when ``reset`` (at fit), or when
         ``reference`` names the fit data ``X`` is checked against, i.e. more
         data of the same fit (see :meth:`_check_like_fit`).
@@ -301,7 +301,7 @@ class BaseVAE(
         pathlib.Path
             The directory.
         """
-        from ._pretrained import save_pretrained
+        from ..sharing import save_pretrained
 
         return save_pretrained(
             self, directory, training_data=training_data, overwrite=overwrite
@@ -326,7 +326,7 @@ class BaseVAE(
         TypeError
             If the directory holds another kind of model.
         """
-        from ._pretrained import load_pretrained
+        from ..sharing import load_pretrained
 
         model = load_pretrained(directory)
         if type(model) is not cls:

@@ -1,68 +1,26 @@
-"""The ``skgalvae`` command line: ``skgalvae study`` runs the main job.
-
-``skgalvae encode`` streams a survey through a fitted model into a latent
-table (:func:`skgalvae.survey.encode_survey`); ``skgalvae neighbours`` finds
-the galaxies most like given ones in such a table
-(:func:`skgalvae.inspection.similar_galaxies`).
-"""
+"""``skgalvae study``: reproduce Xu et al. (2023) end to end and write a report."""
 
 from __future__ import annotations
 
-import argparse
 import logging
-import os
-import sys
 
-from ._cli_common import (
-    SOURCE_HELP,
+from ._common import (
     UsageError,
     check_device,
     check_output_directory,
-    load_model,
+    float_list,
+    int_list,
+    positive_int,
 )
-from ._cli_neighbours import add_neighbours_parser, run_neighbours
 
-__all__ = ["main"]
+__all__ = ["add_parser", "config_from_args", "read_config_file", "run"]
 
 logger = logging.getLogger("skgalvae.cli")
 
 
-def _int_list(text):
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated integers, e.g. 10,20,40; got {text!r}"
-        ) from None
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers; got {text!r}")
-    return values
-
-
-def _float_list(text):
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated numbers, e.g. 0.5,500; got {text!r}"
-        ) from None
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number >= 1; got {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1; got {value}")
-    return value
-
-
 def _default(field, unit=""):
     """Say a StudyConfig field's default (and its --quick value, if other)."""
-    from .study import StudyConfig
+    from ..study import StudyConfig
 
     def shown(value):
         if isinstance(value, tuple):
@@ -77,18 +35,8 @@ def _default(field, unit=""):
     return f"({text})"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser of the ``skgalvae`` command."""
-    from ._version import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="skgalvae",
-        description="scikit-learn compatible VAEs for galaxy images.",
-    )
-    parser.add_argument(
-        "--version", action="version", version=f"skgalvae {__version__}"
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_parser(commands) -> None:
+    """Add the ``study`` sub-command to ``commands`` (argparse subparsers)."""
     study = commands.add_parser(
         "study",
         help="reproduce Xu et al. (2023) end to end and write a report",
@@ -144,17 +92,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     study.add_argument("--out", help="report directory (default report)")
     study.add_argument(
-        "--image-size", type=_positive_int, help=f"pixels {_default('image_size')}"
+        "--image-size", type=positive_int, help=f"pixels {_default('image_size')}"
     )
     study.add_argument(
         "--n-samples",
-        type=_positive_int,
+        type=positive_int,
         help=f"number of galaxies {_default('n_samples')}; real data sets are "
         "used whole unless given",
     )
     study.add_argument(
         "--latents",
-        type=_int_list,
+        type=int_list,
         help=f"candidate n_latent {_default('latents')}; the paper's grid for "
         "256x256 cutouts is 10,20,40,60,80,100",
     )
@@ -173,31 +121,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     study.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=positive_int,
         help=f"epochs per VAE fit of the search {_default('epochs')}",
     )
     study.add_argument(
         "--final-epochs",
-        type=_positive_int,
+        type=positive_int,
         help=f"epochs of the chosen model's fit {_default('final_epochs')}",
     )
     study.add_argument(
-        "--cv", type=_positive_int, help=f"CV splits of the search {_default('cv')}"
+        "--cv", type=positive_int, help=f"CV splits of the search {_default('cv')}"
     )
     study.add_argument(
         "--n-pairs",
-        type=_positive_int,
+        type=positive_int,
         help=f"survey pairs for domain adaptation {_default('n_pairs')}",
     )
     study.add_argument(
         "--probe-repeats",
-        type=_positive_int,
+        type=positive_int,
         help="repeats of the 5 folds over which three probes judge the latents "
         f"against PCA {_default('probe_repeats')}",
     )
     study.add_argument(
         "--mmd-weights",
-        type=_float_list,
+        type=float_list,
         help="scale-free mmd_weight values of domain adaptation, e.g. 0.5,1,2 "
         f"{_default('mmd_weights')}",
     )
@@ -216,60 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print errors only: no progress, no messages",
     )
-    _add_encode_parser(commands)
-    add_neighbours_parser(commands, _positive_int)
-    return parser
-
-
-def _add_encode_parser(commands):
-    encode = commands.add_parser(
-        "encode",
-        help="encode a survey into a latent table on disk, resumably",
-        description=(
-            "Encode every image of SOURCE with the fitted model in MODEL (a "
-            "joblib file of a VAE or a Pipeline ending in one) into OUTPUT (a "
-            ".zarr group or .parquet directory), chunk by chunk with bounded "
-            "memory. Run the same command again to resume an interrupted run. "
-            "Rows that cannot be read keep NaN latents and are listed by id."
-        ),
+    study.set_defaults(
+        run=run, interrupted="finished stages are cached, so a re-run resumes"
     )
-    encode.add_argument(
-        "model", help="the fitted model: a joblib file or a save_pretrained directory"
-    )
-    encode.add_argument("source", help=SOURCE_HELP)
-    encode.add_argument("output", help="latents.zarr or latents.parquet")
-    encode.add_argument("--key", help="the image array inside the store")
-    encode.add_argument("--ids", help="an id array inside the store")
-    encode.add_argument(
-        "--batch-size", type=_positive_int, help="rows per chunk (default 4096)"
-    )
-    encode.add_argument("--std", action="store_true", help="also write the sigmas")
-    encode.add_argument(
-        "--overwrite", action="store_true", help="start again instead of resuming"
-    )
-    encode.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def run_encode(args) -> int:
-    """Run ``skgalvae encode`` from parsed arguments; print the summary."""
-    from .survey import encode_survey
-
-    model = load_model(args.model)
-    parent = os.path.dirname(os.path.abspath(args.output))
-    check_output_directory(parent, option="OUTPUT's directory")
-    summary = encode_survey(
-        model,
-        args.source,
-        args.output,
-        key=args.key,
-        ids=args.ids,
-        batch_size=args.batch_size,
-        std=args.std,
-        overwrite=args.overwrite,
-        progress=not args.quiet,
-    )
-    print(summary, file=sys.stderr)
-    return 0
 
 
 def read_config_file(path):
@@ -285,7 +182,7 @@ def read_config_file(path):
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
 
-    from .study._config import STUDY_FIELDS
+    from ..study._config import STUDY_FIELDS
 
     try:
         with open(path, "rb") as handle:
@@ -315,7 +212,7 @@ def config_from_args(args):
     Settings come from the defaults (or ``--quick``'s sizes), then the
     ``--config`` file, then the flags given; ``args.out`` is resolved too.
     """
-    from .study import StudyConfig
+    from ..study import StudyConfig
 
     if args.fits_list and not args.catalog:
         raise ValueError("--fits-list needs --catalog (GZD-5 vote fractions).")
@@ -361,60 +258,22 @@ def config_from_args(args):
         raise ValueError(f"--config {args.config}: {exc}") from None
 
 
-def main(argv=None) -> int:
-    """Run the ``skgalvae`` command; returns the exit status.
+def run(args) -> int:
+    """Run ``skgalvae study`` from parsed arguments; log where the report is."""
+    from ..exceptions import OutputLockedError, StudyInputError
+    from ..study import run_study
 
-    Parameters
-    ----------
-    argv : list of str, default=None
-        Arguments; None reads ``sys.argv``.
-
-    Returns
-    -------
-    int
-        0 on success.
-    """
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    prog = f"skgalvae {args.command}"
-    # Imported after parsing: --help and --version never load torch.
-    from .exceptions import OutputLockedError, StudyInputError
-
-    quiet = getattr(args, "quiet", False)
-    _configure_logging(quiet)
     try:
-        if args.command in ("encode", "neighbours"):
-            run = run_encode if args.command == "encode" else run_neighbours
-            try:
-                return run(args)
-            except (
-                ValueError,
-                KeyError,
-                TypeError,
-                OSError,
-                OutputLockedError,
-            ) as exc:  # the survey, its ids or the output: the user's to fix
-                raise UsageError(str(exc)) from None
-        try:
-            config = config_from_args(args)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        check_device(config.device)
-        check_output_directory(args.out)
-        from .study import run_study
-
-        try:
-            results = run_study(config, args.out, cache=not args.no_cache)
-        except (StudyInputError, OutputLockedError) as exc:
-            # The user's to fix; other failures are bugs: shown in full.
-            raise UsageError(str(exc)) from None
-    except UsageError as exc:
-        parser.exit(2, f"{prog}: error: {exc}\n")
-    except KeyboardInterrupt as exc:
-        done = "; finished stages are cached, so a re-run resumes" * (
-            args.command == "study"
-        )
-        parser.exit(130, f"{prog}: interrupted{done}. {exc}\n")
+        config = config_from_args(args)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    check_device(config.device)
+    check_output_directory(args.out)
+    try:
+        results = run_study(config, args.out, cache=not args.no_cache)
+    except (StudyInputError, OutputLockedError) as exc:
+        # The user's to fix; other failures are bugs: shown in full.
+        raise UsageError(str(exc)) from None
     logger.info(
         "wrote %s and %s in %.0f s",
         results["files"]["markdown"],
@@ -422,17 +281,3 @@ def main(argv=None) -> int:
         sum(results["timings_s"].values()),
     )
     return 0
-
-
-def _configure_logging(quiet):
-    """Send skgalvae's messages to stderr, unless the caller routed them already.
-
-    With ``quiet`` only warnings and errors are shown; progress follows the
-    same level (:mod:`skgalvae._progress`).
-    """
-    package = logging.getLogger("skgalvae")
-    package.setLevel(logging.WARNING if quiet else logging.INFO)
-    if not package.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        package.addHandler(handler)

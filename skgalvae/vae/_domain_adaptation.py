@@ -15,20 +15,20 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseVAE
-from ._domains import check_sample_domain, domain_order, require_both_sides
-from ._vae import VAETransformer, _vae_parameters_doc
-from .nn import (
+from ..nn import (
     ADAPTATIONS,
     DomainAdaptationLoss,
     DomainAdaptedVAEModule,
     DomainBatchLoader,
     DomainDataset,
 )
-from .nn.adaptation import takes_centres
-from .nn.data import take_rows
-from .nn.distributed import data_parallel_rank
-from .nn.net import core_module
+from ..nn.adaptation import takes_centres
+from ..nn.data import take_rows
+from ..nn.distributed import data_parallel_rank
+from ..nn.net import core_module
+from ..utils._domains import check_sample_domain, domain_order, require_both_sides
+from ._base import BaseVAE
+from ._vae import VAETransformer, _vae_parameters_doc
 
 #: Domain labels of a model given ``X_target``: ``X`` is 1, ``X_target`` -1.
 _SOURCE_TARGET = (1, -1)

@@ -20,14 +20,12 @@ skgalvae steps), on this machine's device.
 from __future__ import annotations
 
 import json
-import math
-import platform
 import warnings
 from pathlib import Path
 
-import numpy as np
-
-from . import _version
+from .. import _version
+from ._card import model_card
+from ._codec import _Decoder, _Encoder, _Unsaved
 
 __all__ = ["load_pretrained", "save_pretrained", "sharing_types"]
 
@@ -40,135 +38,16 @@ CARD_FILE = "README.md"
 
 def _classes():
     """Return the only classes a pretrained directory may name."""
-    from . import DomainAdaptedVAETransformer, GMMVAETransformer, VAETransformer
-    from .preprocessing import AsinhStretch, AstropyStretch, BandScaler, MTFStretch
+    from ..preprocessing import AsinhStretch, AstropyStretch, BandScaler, MTFStretch
+    from ..vae._domain_adaptation import DomainAdaptedVAETransformer
+    from ..vae._gmm_vae import GMMVAETransformer
+    from ..vae._vae import VAETransformer
 
     classes = (
         VAETransformer, GMMVAETransformer, DomainAdaptedVAETransformer,
         MTFStretch, AsinhStretch, BandScaler, AstropyStretch,
     )  # fmt: skip
     return {cls.__name__: cls for cls in classes}
-
-
-class _Unsaved(Exception):
-    """A value that has no JSON form."""
-
-
-class _Encoder:
-    """Turn a state dict into JSON, moving numeric arrays to ``arrays``."""
-
-    def __init__(self, prefix):
-        self.prefix = prefix
-        self.arrays = {}
-        # Inside a training history, a value a callback logged that has no
-        # JSON form is kept as its text: the history is a record, not state.
-        self._in_history = False
-
-    def encode(self, value, path):
-        """Return the JSON form of ``value``; ``path`` names it in the arrays."""
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            return int(value)
-        if isinstance(value, (float, np.floating)):
-            value = float(value)
-            return value if math.isfinite(value) else {"__float__": repr(value)}
-        if isinstance(value, np.bool_):
-            return bool(value)
-        if isinstance(value, tuple):
-            return {
-                "__tuple__": [
-                    self.encode(v, f"{path}/{i}") for i, v in enumerate(value)
-                ]
-            }
-        if type(value).__name__ == "History" and type(value).__module__.startswith(
-            "skorch"
-        ):  # a list subclass: before plain lists
-            self._in_history = True
-            try:
-                return {"__history__": self.encode(list(value), path)}
-            finally:
-                self._in_history = False
-        if isinstance(value, list):
-            return [self.encode(v, f"{path}/{i}") for i, v in enumerate(value)]
-        if isinstance(value, dict):
-            if not all(isinstance(k, str) for k in value):
-                raise _Unsaved(f"{path} has keys that are not text")
-            return {k: self.encode(v, f"{path}/{k}") for k, v in value.items()}
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind in "biuf":
-                key = f"{self.prefix}/{path}"
-                self.arrays[key] = np.ascontiguousarray(value)
-                return {"__array__": key}
-            if value.dtype.kind in "OU" and all(isinstance(v, str) for v in value.flat):
-                return {"__text_array__": value.tolist()}
-        return self._encode_object(value, path)
-
-    def _encode_object(self, value, path):
-        module = type(value).__module__
-        if module.startswith("astropy.units"):
-            return {"__unit__": value.to_string()}
-        if module.startswith("astropy.visualization"):
-            # Stretches and intervals are a few numbers in their __dict__.
-            attributes = {
-                name: self.encode(setting, f"{path}/{name}")
-                for name, setting in vars(value).items()
-            }
-            return {
-                "__astropy_visualization__": type(value).__name__,
-                "attributes": attributes,
-            }
-        if self._in_history:
-            return repr(value)
-        raise _Unsaved(f"{path} is a {type(value).__name__}")
-
-
-class _Decoder:
-    """Undo :class:`_Encoder` with the arrays read from safetensors."""
-
-    def __init__(self, arrays, path="the weights"):
-        self.arrays = arrays
-        self.path = path
-
-    def decode(self, value):
-        """Return the Python value of a JSON form."""
-        if isinstance(value, list):
-            return [self.decode(v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if "__tuple__" in value:
-            return tuple(self.decode(v) for v in value["__tuple__"])
-        if "__float__" in value:
-            return float(value["__float__"])
-        if "__array__" in value:
-            name = value["__array__"]
-            if name not in self.arrays:
-                raise ValueError(f"{self.path} holds no array {name!r}.")
-            return self.arrays[name]
-        if "__text_array__" in value:
-            return np.asarray(value["__text_array__"], dtype=object)
-        if "__unit__" in value:
-            import astropy.units as u
-
-            return u.Unit(value["__unit__"])
-        if "__astropy_visualization__" in value:
-            import astropy.visualization as visualization
-
-            cls = getattr(visualization, value["__astropy_visualization__"])
-            if not isinstance(cls, type) or not issubclass(
-                cls, (visualization.BaseStretch, visualization.BaseInterval)
-            ):
-                raise ValueError(
-                    f"{value['__astropy_visualization__']} is not a stretch"
-                )
-            instance = cls.__new__(cls)
-            instance.__dict__.update(self.decode(value["attributes"]))
-            return instance
-        if "__history__" in value:
-            from skorch.history import History
-
-            return History(self.decode(value["__history__"]))
-        return {k: self.decode(v) for k, v in value.items()}
 
 
 def _steps(estimator):
@@ -459,112 +338,3 @@ def sharing_types() -> list[str]:
     """
     names = [f"{cls.__module__}.{cls.__name__}" for cls in _classes().values()]
     return sorted({*names, "skorch.history.History"})
-
-
-def _versions():
-    import sklearn
-    import torch
-
-    return {
-        "skgalvae": _version.__version__,
-        "scikit-learn": sklearn.__version__,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def _training_summary(vae, preprocessing, training_data):
-    """Rows of the model card's training section."""
-    first = vae if preprocessing is None else preprocessing[0]
-    unit = getattr(first, "input_unit_", None)
-    after = "" if preprocessing is None else " (after the preprocessing steps)"
-    rows = {
-        "Training data": training_data or "not described by the saver",
-        "Estimator": type(vae).__name__,
-        "n_latent": vae.n_latent_,
-        "Input": (
-            f"images {' x '.join(map(str, vae.sample_shape_))} (bands, h, w)"
-            if len(vae.sample_shape_) == 3
-            else f"{vae.sample_shape_[0]} features"
-        ),
-        f"Input values{after}": (
-            "uint8 (scaled by 1/255)"
-            if vae.input_is_uint8_
-            else f"{vae.input_range_[0]:.4g} to {vae.input_range_[1]:.4g}"
-        ),
-        "Input unit": "none (plain numbers)" if unit is None else str(unit),
-        "Network": f"{vae.architecture_}, hidden_dims {tuple(vae.hidden_dims_)}",
-        "Likelihood": vae.likelihood_,
-    }
-    history = vae.history_
-    if len(history):
-        last = history[-1]
-        rows["Epochs trained"] = last.get("epoch", len(history))
-        for key in ("train_loss", "valid_loss", "train_ssim", "valid_ssim"):
-            if key in last and last[key] is not None:
-                rows[f"Last epoch {key}"] = f"{float(last[key]):.4g}"
-    if hasattr(vae, "n_active_latents_"):
-        rows["Active latents"] = vae.n_active_latents_
-    return rows
-
-
-def model_card(estimator, config) -> str:
-    """Return the Markdown model card for a saved model."""
-    from ._steps import split_vae
-
-    preprocessing, vae = split_vae(estimator)
-    lines = [
-        "---",
-        "library_name: skgalvae",
-        "tags:",
-        "- astronomy",
-        "- galaxies",
-        "- variational-autoencoder",
-        "- scikit-learn",
-        "---",
-        "",
-        f"# {type(vae).__name__} (skgalvae)",
-        "",
-        "A fitted model saved with `skgalvae.save_pretrained`: weights in "
-        "`model.safetensors`, settings in `config.json`. Loading it runs no "
-        "stored code:",
-        "",
-        "```python",
-        "from skgalvae import load_pretrained",
-        "",
-        'model = load_pretrained("path/to/this/directory")',
-        "latents = model.transform(images)",
-        "```",
-        "",
-        "## Steps",
-        "",
-    ]
-    lines += [f"- `{entry['name']}`: `{entry['class']}`" for entry in config["steps"]]
-    if hasattr(vae, "sample_shape_") and hasattr(vae, "history_"):
-        lines += ["", "## Training", "", "| | |", "|---|---|"]
-        lines += [
-            f"| {k} | {v} |"
-            for k, v in _training_summary(
-                vae, preprocessing, config.get("training_data")
-            ).items()
-        ]
-    reset = [
-        r for entry in config["steps"] for r in entry.get("params_reset_to_default", [])
-    ]
-    if reset:
-        lines += ["", "Saved as their defaults (objects with no JSON form): "]
-        lines += [f"- `{r}`" for r in reset]
-    lines += ["", "## Versions", "", "| | |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in _versions().items()]
-    lines += [
-        "",
-        "## Intended use and limits",
-        "",
-        "Latent features of galaxy images like the training data (same bands, "
-        "size, survey and preprocessing). Images from another survey or with "
-        "another scaling give latents that do not mean the same; check the "
-        "input values against the table above.",
-        "",
-    ]
-    return "\n".join(lines)

@@ -20,10 +20,10 @@ from sklearn.base import (
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..io._intake import check_numeric_values
+from ..utils._steps import split_vae
+from ..utils._units import UnitAsText, strip_unit
 from ._base import BaseVAE
-from ._input import check_numeric_values
-from ._steps import split_vae
-from ._units import UnitAsText, strip_unit
 
 __all__ = ["LatentOutlierDetector", "ReconstructionOutlierDetector"]
 
