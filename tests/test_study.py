@@ -20,8 +20,7 @@ from skgalvae.cli import build_parser, main
 from skgalvae.cli._study import config_from_args
 from skgalvae.datasets import make_galaxies
 from skgalvae.labels import GZD5_QUESTIONS, gzd5_labels
-from skgalvae.study import StudyConfig, run_study
-from skgalvae.study import _run as study_run
+from skgalvae.study import StudyConfig, _stage_adaptation, _stage_latents, run_study
 
 matplotlib = pytest.importorskip("matplotlib")
 
@@ -272,21 +271,21 @@ def test_quick_run_adapts_domains_and_finds_outliers(quick_report):
 @pytest.mark.slow
 def test_cache_skips_finished_stages_and_changes_redo_them(tmp_path, monkeypatch):
     calls = []
-    search = study_run.search_latents
+    search = _stage_latents.search_latents
 
     def counting(*args, **kwargs):
         calls.append(args[2])  # the model
         return search(*args, **kwargs)
 
     adaptations = []
-    adapt = study_run.adapt_domains
+    adapt = _stage_adaptation.adapt_domains
 
     def counting_adapt(*args, **kwargs):
         adaptations.append(1)
         return adapt(*args, **kwargs)
 
-    monkeypatch.setattr(study_run, "search_latents", counting)
-    monkeypatch.setattr(study_run, "adapt_domains", counting_adapt)
+    monkeypatch.setattr(_stage_latents, "search_latents", counting)
+    monkeypatch.setattr(_stage_adaptation, "adapt_domains", counting_adapt)
     config = StudyConfig.quick(**TINY)
     first = run_study(config, tmp_path)
     assert calls == ["skgalvae", "xu2023"] and len(adaptations) == 1
@@ -485,7 +484,7 @@ def test_readme_main_command_is_the_default_study():
 
 
 def test_adaptation_verdicts_say_what_got_worse():
-    from skgalvae.study._run import adaptation_verdicts
+    from skgalvae.study._stage_adaptation import adaptation_verdicts
 
     def shift(mse, auc):
         return {"relative_median_mse": mse, "domain_auc": auc}
@@ -508,7 +507,7 @@ def test_adaptation_verdicts_say_what_got_worse():
 def test_pictures_of_a_model_that_learned_little_are_flagged():
     from sklearn.utils import Bunch
 
-    from skgalvae.study._run import _structure_warnings
+    from skgalvae.study._stage_pictures import _structure_warnings
 
     rng = np.random.default_rng(0)
     originals = rng.random((12, 3, 16, 16))
@@ -523,3 +522,41 @@ def test_pictures_of_a_model_that_learned_little_are_flagged():
     assert len(warnings) == 2
     assert "reconstructions carry almost no structure" in warnings[0]
     assert "0%" in warnings[0] and "barely change" in warnings[1]
+
+
+def test_the_contributing_guide_s_new_stage_runs_cached_from_its_one_file(tmp_path):
+    """The study's extension point: a stage is one module ending in a Stage."""
+    from types import SimpleNamespace
+
+    from skgalvae.study._cache import stage_cache
+    from skgalvae.study._report import Report
+    from skgalvae.study._stage import Stage, StudyRun
+
+    guide = (Path(__file__).parents[1] / "CONTRIBUTING.md").read_text()
+    code = guide.split("`skgalvae/study/_stage_census.py`:\n\n```python\n")[1]
+    module = {
+        "__name__": "skgalvae.study._stage_census",
+        "__package__": "skgalvae.study",
+    }
+    exec(code.split("```")[0], module)
+    stage = module["STAGE"]
+    assert isinstance(stage, Stage) and stage.name == "census"
+
+    def run_once():
+        run = StudyRun(
+            config=StudyConfig(),
+            out=tmp_path,
+            cached=stage_cache(StudyConfig(), tmp_path / "cache"),
+            results={},
+            report=Report("t"),
+        )
+        run.data = SimpleNamespace(classes=pd.Series(["E", "S", "S"]))
+        stage.report(run, stage.compute(run))
+        return run
+
+    first = run_once()
+    assert first.results["census"] == {"S": 2, "E": 1}
+    assert "| S | 2 |" in first.report.markdown()
+    assert run_once().results == first.results
+    # Cached: computed once, kept under the stage's own name.
+    assert len(list((tmp_path / "cache").rglob("_count/*/output.pkl"))) == 1

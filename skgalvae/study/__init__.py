@@ -12,8 +12,8 @@ __all__ = ["StudyConfig", "classify_questions", "latent_shift", "run_study"]
 __getattr__, __dir__ = lazy_attributes(
     __name__,
     {
-        "classify_questions": "._stages",
-        "latent_shift": "._stages",
+        "classify_questions": "._stage_classification",
+        "latent_shift": "._stage_adaptation",
         "run_study": "._run",
     },
     globals(),

@@ -117,7 +117,7 @@ def test_encode_with_a_missing_key_is_refused(
 def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
     """Failures that are not the user's show in full (exit status 1)."""
     script = (
-        "import skgalvae.study._run as r\n"
+        "import skgalvae.study._stage_data as r\n"
         "def broken(*a, **k): raise RuntimeError('a bug')\n"
         "r.load_study_data = broken\n"
         "from skgalvae.cli import main\n"

@@ -17,7 +17,7 @@ from skorch.callbacks import Callback
 
 from skgalvae import VAETransformer
 from skgalvae.cli import main
-from skgalvae.study import _run as study_run
+from skgalvae.study import _stage_data, _stage_latents
 
 # "training" is printed once the first epoch is done: a signal sent before
 # then can land inside the imports torch makes when it builds the optimiser
@@ -131,7 +131,7 @@ def test_ctrl_c_in_the_study_caches_only_finished_stages(tmp_path, monkeypatch):
     argv = ["study", "--config", str(settings), "--out", str(tmp_path)]
 
     def finished(stage):
-        return any((tmp_path / "cache").rglob(f"_run/{stage}/*/output.pkl"))
+        return any((tmp_path / "cache").rglob(f"{stage}/*/output.pkl"))
 
     code, out, err = _interrupt(
         [sys.executable, "-m", "skgalvae", *argv],
@@ -148,12 +148,12 @@ def test_ctrl_c_in_the_study_caches_only_finished_stages(tmp_path, monkeypatch):
     assert not (tmp_path / "results.json").exists()
     # The re-run takes the data from the cache and redoes the cut search.
     loads, searches = [], []
-    load, search = study_run.load_study_data, study_run.search_latents
+    load, search = _stage_data.load_study_data, _stage_latents.search_latents
     monkeypatch.setattr(
-        study_run, "load_study_data", lambda *a: loads.append(1) or load(*a)
+        _stage_data, "load_study_data", lambda *a: loads.append(1) or load(*a)
     )
     monkeypatch.setattr(
-        study_run, "search_latents", lambda *a: searches.append(1) or search(*a)
+        _stage_latents, "search_latents", lambda *a: searches.append(1) or search(*a)
     )
     assert main(argv) == 0
     assert loads == [] and searches == [1]

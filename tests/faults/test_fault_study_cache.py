@@ -2,13 +2,21 @@
 
 import pytest
 
-from skgalvae.study import StudyConfig
-from skgalvae.study import _run as study_run
+from skgalvae.study import (
+    StudyConfig,
+    _stage_adaptation,
+    _stage_classification,
+    _stage_data,
+    _stage_latents,
+    _stage_pictures,
+)
+from skgalvae.study._cache import _DeclaredConfig, stage_key
 from skgalvae.study._config import STUDY_FIELDS
 
 STAGES = [
-    study_run._load, study_run._search, study_run._final, study_run._encode,
-    study_run._adapt, study_run._pictures,
+    _stage_data._load, _stage_latents._search, _stage_latents._final,
+    _stage_classification._encode, _stage_classification._probes,
+    _stage_adaptation._adapt, _stage_pictures._pictures,
 ]  # fmt: skip
 
 
@@ -18,7 +26,7 @@ def test_every_stage_declares_real_fields(stage):
 
 
 def test_a_stage_reading_an_undeclared_field_fails_naming_it():
-    view = study_run._DeclaredConfig(StudyConfig(), ("seed",), "pictures")
+    view = _DeclaredConfig(StudyConfig(), ("seed",), "pictures")
     assert view.seed == 0
     with pytest.raises(AttributeError, match=r"'pictures' reads config.n_trees"):
         view.n_trees  # noqa: B018
@@ -29,19 +37,19 @@ def test_a_stage_reading_an_undeclared_field_fails_naming_it():
 
 def test_the_key_changes_with_each_declared_field_only():
     config = StudyConfig()
-    reads = study_run._pictures.reads
-    key = study_run.stage_key(config, reads)
-    assert study_run.stage_key(StudyConfig(tsne_max=10), reads) != key
-    assert study_run.stage_key(StudyConfig(n_trees=10), reads) == key
+    reads = _stage_pictures._pictures.reads
+    key = stage_key(config, reads)
+    assert stage_key(StudyConfig(tsne_max=10), reads) != key
+    assert stage_key(StudyConfig(n_trees=10), reads) == key
 
 
 def test_a_changed_input_file_changes_the_load_key(tmp_path):
     listing = tmp_path / "files.txt"
     listing.write_text("a.fits\n")
     config = StudyConfig(data="fits", data_path=str(listing), catalog_path="x.csv")
-    key = study_run.stage_key(config, study_run._load.reads)
+    key = stage_key(config, _stage_data._load.reads)
     listing.write_text("a.fits\nb.fits\n")
-    assert study_run.stage_key(config, study_run._load.reads) != key
+    assert stage_key(config, _stage_data._load.reads) != key
 
 
 def test_a_second_study_into_one_directory_fails_at_once(tmp_path, capsys):
