@@ -470,8 +470,9 @@ class TrainingMixin:
         self.sample_shape_ = samples.sample_shape
         self.input_shape_ = samples.input_shape
         self.image_shape_ = samples.sample_shape if samples.is_image else None
+        self.input_is_uint8_ = is_uint8(samples.data)
         if self.pixel_scale == "auto":
-            self.pixel_scale_ = 255.0 if is_uint8(samples.data) else 1.0
+            self.pixel_scale_ = 255.0 if self.input_is_uint8_ else 1.0
         else:
             self.pixel_scale_ = float(self.pixel_scale)
         self.architecture_ = self.architecture
@@ -483,12 +484,11 @@ class TrainingMixin:
             self.output_activation_ = self._auto_output_activation(low)
         else:
             self.output_activation_ = self.output_activation
-        if is_uint8(samples.data) and self.pixel_scale == "auto":
+        if self.input_is_uint8_ and self.pixel_scale == "auto":
             self.data_range_ = 255.0
         else:
             self.data_range_ = float(high - low) if high > low else 1.0
         self.input_range_ = (float(low), float(high))
-        self.input_is_uint8_ = is_uint8(samples.data)
         self.device_ = resolve_device(self.device)
 
     def _auto_output_activation(self, low):
