@@ -23,11 +23,8 @@ def split_galaxies(classes, test_size, seed):
     )
 
 
-# Cached stage bodies. Each declares the StudyConfig fields it reads; its
-# cache key (``key``, from :func:`stage_key`) is made of those (and of its
-# array and model arguments, which joblib hashes), and it sees a config that
-# refuses any other field (:class:`_DeclaredConfig`), so no setting can
-# change a result unnoticed.
+# A cached stage body (``run.cached``, see _cache.py): ``key`` is made of the
+# StudyConfig fields in its ``reads``, and those are all it may read.
 def _load(key, config):
     return load_study_data(config)
 
