@@ -117,3 +117,18 @@ def test_quiet_progress_says_nothing(monkeypatch, capsys):
     for _ in _progress.progress(range(3), desc="stage"):
         pass
     assert capsys.readouterr().err == ""
+
+
+def test_setup_cfg_s_console_script_is_the_command_s_main():
+    import configparser
+    import importlib
+    from pathlib import Path
+
+    from skgalvae.cli import main as command_main
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).resolve().parents[1] / "setup.cfg")
+    scripts = config["options.entry_points"]["console_scripts"].strip().splitlines()
+    entry = dict(line.replace(" ", "").split("=") for line in scripts)["skgalvae"]
+    module, function = entry.split(":")
+    assert getattr(importlib.import_module(module), function) is command_main
