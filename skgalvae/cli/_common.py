@@ -7,6 +7,7 @@ imports another command's module.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import tempfile
 
@@ -19,7 +20,7 @@ __all__ = [
     "int_list",
     "load_model",
     "positive_int",
-    "user_errors",
+    "reports_user_errors",
 ]
 
 
@@ -66,15 +67,25 @@ def positive_int(text):
     return value
 
 
-def user_errors() -> tuple[type[Exception], ...]:
-    """Return what a command's own input (survey, ids, output) raises.
+def reports_user_errors(run):
+    """Wrap a command's ``run(args)``: what its input raises becomes a UsageError.
 
-    The user's to fix, so shown as one line; anything else is a bug, shown in
-    full. A function: ``--help`` does not import scikit-learn.
+    What a command's own input (survey, ids, output) raises is the user's to
+    fix, so it is shown as one line (exit status 2); anything else is a bug,
+    shown in full.
     """
-    from ..exceptions import OutputLockedError
 
-    return (ValueError, KeyError, TypeError, OSError, OutputLockedError)
+    @functools.wraps(run)
+    def checked(args):
+        # Imported here: --help does not import scikit-learn.
+        from ..exceptions import OutputLockedError
+
+        try:
+            return run(args)
+        except (ValueError, KeyError, TypeError, OSError, OutputLockedError) as exc:
+            raise UsageError(str(exc)) from None
+
+    return checked
 
 
 class UsageError(Exception):

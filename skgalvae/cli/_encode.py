@@ -7,11 +7,10 @@ import sys
 
 from ._common import (
     SOURCE_HELP,
-    UsageError,
     check_output_directory,
     load_model,
     positive_int,
-    user_errors,
+    reports_user_errors,
 )
 
 __all__ = ["add_parser", "run"]
@@ -48,15 +47,9 @@ def add_parser(commands) -> None:
     encode.set_defaults(run=run)
 
 
+@reports_user_errors
 def run(args) -> int:
     """Run ``skgalvae encode`` from parsed arguments; print the summary."""
-    try:
-        return _encode(args)
-    except user_errors() as exc:  # the survey, its ids or the output
-        raise UsageError(str(exc)) from None
-
-
-def _encode(args):
     from ..survey import encode_survey
 
     model = load_model(args.model)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 import sys
 
-from ._common import SOURCE_HELP, UsageError, load_model, positive_int, user_errors
+from ._common import (
+    SOURCE_HELP,
+    UsageError,
+    load_model,
+    positive_int,
+    reports_user_errors,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -149,15 +155,9 @@ def _draw_grid(args, table, found, rows):
     figure.savefig(args.grid, dpi=80)
 
 
+@reports_user_errors
 def run(args) -> int:
     """Run ``skgalvae neighbours`` from parsed arguments; print CSV to stdout."""
-    try:
-        return _neighbours(args)
-    except user_errors() as exc:  # the table, the ids or the images
-        raise UsageError(str(exc)) from None
-
-
-def _neighbours(args):
     from ..inspection import similar_galaxies
 
     is_model = args.latents.lower().endswith((".joblib", ".pkl", ".pickle")) or (
