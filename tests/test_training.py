@@ -12,6 +12,45 @@ from skgalvae.nn.net import dihedral_augment
 
 
 @pytest.mark.slow
+def _module_entries(fit, watched):
+    """Count how often ``fit()`` enters each watched module from the estimator."""
+    entries = dict.fromkeys(watched, 0)
+
+    def profile(frame, event, arg):
+        if event != "call" or frame.f_back is None:
+            return
+        module = frame.f_globals.get("__name__")
+        caller = frame.f_back.f_globals.get("__name__", "")
+        if module in entries and caller.startswith("skgalvae.vae."):
+            entries[module] += 1
+
+    sys.setprofile(profile)
+    try:
+        fit()
+    finally:
+        sys.setprofile(None)
+    return entries
+
+
+@pytest.mark.parametrize("estimator", [VAETransformer, DomainAdaptedVAETransformer])
+def test_fit_reads_x_through_the_intake_once(images, estimator):
+    """Intake (units, dtype, shape, values) and the network check, once each."""
+    fit_data = {} if estimator is VAETransformer else {"X_target": images}
+    vae = estimator(
+        n_latent=2, hidden_dims=(8,), max_epochs=1, batch_size=32, random_state=0
+    )
+    entries = _module_entries(
+        lambda: vae.fit(images, **fit_data),
+        ["skgalvae.io._intake", "skgalvae.nn.architectures", "skgalvae.utils._units"],
+    )
+    n_inputs = 1 + len(fit_data)  # X_target goes through the same intake
+    assert entries == {
+        "skgalvae.io._intake": n_inputs,
+        "skgalvae.nn.architectures": 1,
+        "skgalvae.utils._units": n_inputs,
+    }
+
+
 def test_early_stopping_holds_out_data_and_restores_the_best_weights(images):
     vae = VAETransformer(
         n_latent=4,

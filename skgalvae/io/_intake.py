@@ -32,30 +32,37 @@ _SCAN_CHUNK_BYTES = 64 * 2**20
 
 @dataclass(frozen=True)
 class Samples:
-    """Validated samples in canonical shape.
+    """Validated samples in canonical shape, with what the estimators read of them.
 
     Attributes
     ----------
-    data : ndarray or torch.Tensor of shape (n, *sample_shape)
+    data : ndarray, torch.Tensor or lazy collection of shape (n, *sample_shape)
         The caller's data (a view where possible), in its stored dtype and, for
         tensors, on its device.
     input_shape : tuple of int
         Shape of one sample as the caller laid it out, e.g. ``(64, 64)`` for
         single-band images given as ``(n, 64, 64)``.
+    sample_shape : tuple of int
+        Canonical shape of one sample: ``(bands, side, side)`` or
+        ``(n_features,)``.
+    is_image : bool
+        Whether the samples are images ``(bands, side, side)``.
+    is_lazy : bool
+        Whether ``data`` is a lazy collection of files, read batch by batch.
+    is_uint8 : bool
+        Whether the values are stored as uint8 (8-bit images).
+    value_range : tuple of float or None
+        ``(low, high)`` of the values as :func:`check_samples` scanned them
+        (see its ``values``); None when it checked finiteness only.
     """
 
     data: np.ndarray | torch.Tensor
     input_shape: tuple
-
-    @property
-    def sample_shape(self) -> tuple:
-        """Canonical shape of one sample."""
-        return tuple(self.data.shape[1:])
-
-    @property
-    def is_image(self) -> bool:
-        """Whether the samples are images ``(bands, side, side)``."""
-        return len(self.sample_shape) == 3
+    sample_shape: tuple
+    is_image: bool
+    is_lazy: bool
+    is_uint8: bool
+    value_range: tuple | None
 
 
 def dtype_kind(array) -> str:
@@ -265,33 +272,6 @@ def _check_not_empty(array, input_name, estimator_name):
         )
 
 
-#: Smallest image side the SSIM's 11x11 Gaussian window fits in.
-MIN_SSIM_SIDE = 11
-
-
-def check_image_side(sample_shape, side_multiple, input_name, estimator_name):
-    """Raise unless ``sample_shape = (bands, side, side)`` fits the encoder.
-
-    The side must be square, at least ``side_multiple`` and a multiple of it
-    (64 for the study's three-block encoder).
-    """
-    _, height, width = sample_shape
-    if height != width:
-        raise ValueError(
-            f"{input_name} holds {height}x{width} images; {estimator_name} needs "
-            f"square images. Crop or pad them to a square first."
-        )
-    # The SSIM that scores the reconstructions needs its 11x11 window.
-    smallest = side_multiple * -(-max(MIN_SSIM_SIDE, side_multiple) // side_multiple)
-    if height < smallest or height % side_multiple:
-        raise ValueError(
-            f"{input_name} holds {height}x{width} images; {estimator_name} needs a "
-            f"side that is at least {smallest} and divisible by {side_multiple} "
-            f"(e.g. {smallest}, {2 * smallest}, {4 * smallest}). "
-            f"Resize or crop the cutouts."
-        )
-
-
 def _canonical(array, image_shape, input_name, estimator_name):
     """Return ``(canonical_view, input_shape)``."""
     input_shape = tuple(array.shape[1:])
@@ -311,8 +291,15 @@ def _canonical(array, image_shape, input_name, estimator_name):
     return array.reshape((array.shape[0], *image_shape)), input_shape
 
 
-def check_samples(X, *, image_shape=None, input_name="X", estimator_name="estimator"):
-    """Validate ``X`` and return it as :class:`Samples`.
+def check_samples(
+    X,
+    *,
+    image_shape=None,
+    values="range",
+    input_name="X",
+    estimator_name="estimator",
+):
+    """Validate ``X`` and its values; return it as :class:`Samples`.
 
     Parameters
     ----------
@@ -322,6 +309,14 @@ def check_samples(X, *, image_shape=None, input_name="X", estimator_name="estima
         JPEG/PNG paths (wrapped in one with default reading options).
     image_shape : tuple of int or None, default=None
         ``(bands, h, w)``: read 2-D rows as flattened images of this shape.
+    values : {"range", "sampled", "finite"}, default="range"
+        How the values are read (every reading refuses NaN and infinities):
+        ``"range"`` reads every value and gives their range (at fit);
+        ``"sampled"`` does so for data in memory, but reads only a few evenly
+        spaced images of a lazy collection for its range, which checks each
+        image for NaN as it is read later (at transform, where reading every
+        file twice would double the cost); ``"finite"`` gives no range and
+        reads nothing that cannot hold NaN (integers, lazy collections).
     input_name : str, default="X"
         Name of the argument, used in error messages.
     estimator_name : str, default="estimator"
@@ -330,23 +325,39 @@ def check_samples(X, *, image_shape=None, input_name="X", estimator_name="estima
     Returns
     -------
     Samples
-        The canonical view and the caller's per-sample shape.
+        The canonical view, the caller's per-sample shape and the values' range.
 
     Raises
     ------
     TypeError
         For object, string or boolean data.
     ValueError
-        For complex data, empty input, or a dimensionality other than 2, 3, 4.
-        Image sides are checked separately by :func:`check_image_side`; values by
-        :func:`scan_values`.
+        For complex data, empty input, a dimensionality other than 2, 3, 4, or
+        NaN or infinite values. Whether a network takes the images is checked
+        by :func:`skgalvae.nn.architectures.check_network_input`.
     """
     array = _as_array(X, input_name, estimator_name)
     _check_dtype(array, input_name, estimator_name)
     _check_ndim(array, input_name, estimator_name)
     _check_not_empty(array, input_name, estimator_name)
     data, input_shape = _canonical(array, image_shape, input_name, estimator_name)
-    return Samples(data=data, input_shape=input_shape)
+    lazy = is_lazy(data)
+    if values == "sampled" and lazy:
+        value_range = sampled_range(data)
+    else:
+        need_range = values != "finite"
+        value_range = scan_values(data, input_name, estimator_name, need_range)
+        value_range = value_range if need_range else None
+    sample_shape = tuple(data.shape[1:])
+    return Samples(
+        data=data,
+        input_shape=input_shape,
+        sample_shape=sample_shape,
+        is_image=len(sample_shape) == 3,
+        is_lazy=lazy,
+        is_uint8=is_uint8(data),
+        value_range=value_range,
+    )
 
 
 def _sample_nbytes(data):

@@ -523,6 +523,77 @@ def resolve_hidden_dims(architecture, hidden_dims, sample_shape):
     return DENSE_AUTO_DIMS
 
 
+#: Smallest image side the SSIM's 11x11 Gaussian window fits in.
+MIN_SSIM_SIDE = 11
+
+
+def _check_image_side(sample_shape, side_multiple, input_name, estimator_name):
+    """Raise unless ``sample_shape = (bands, side, side)`` fits the encoder.
+
+    The side must be square, at least ``side_multiple`` and a multiple of it
+    (64 for the study's three-block encoder).
+    """
+    _, height, width = sample_shape
+    if height != width:
+        raise ValueError(
+            f"{input_name} holds {height}x{width} images; {estimator_name} needs "
+            f"square images. Crop or pad them to a square first."
+        )
+    # The SSIM that scores the reconstructions needs its 11x11 window.
+    smallest = side_multiple * -(-max(MIN_SSIM_SIDE, side_multiple) // side_multiple)
+    if height < smallest or height % side_multiple:
+        raise ValueError(
+            f"{input_name} holds {height}x{width} images; {estimator_name} needs a "
+            f"side that is at least {smallest} and divisible by {side_multiple} "
+            f"(e.g. {smallest}, {2 * smallest}, {4 * smallest}). "
+            f"Resize or crop the cutouts."
+        )
+
+
+def check_network_input(
+    architecture, hidden_dims, sample_shape, input_name, estimator_name
+):
+    """Check that ``architecture`` takes samples of ``sample_shape``; resolve widths.
+
+    Parameters
+    ----------
+    architecture : str
+        Registry key.
+    hidden_dims : "auto" or sequence of int
+        The estimator's parameter.
+    sample_shape : tuple of int
+        ``(bands, side, side)`` or ``(n_features,)``.
+    input_name, estimator_name : str
+        Used in error messages.
+
+    Returns
+    -------
+    hidden_dims : tuple of int
+        The block widths to build (see :func:`resolve_hidden_dims`).
+    default_output_activation : str
+        What ``output_activation="auto"`` means for non-negative data.
+
+    Raises
+    ------
+    ValueError
+        For images given to a family that takes feature vectors only, or
+        images whose side the encoder cannot take.
+    """
+    family = get_architecture(architecture)
+    if len(sample_shape) == 3 and not family.takes_images:
+        raise ValueError(
+            f"{input_name} holds images, but architecture={architecture!r} "
+            f"({family.description}) takes feature vectors only; use "
+            f"architecture='resnet' or 'xu2023' for images."
+        )
+    dims = resolve_hidden_dims(architecture, hidden_dims, sample_shape)
+    if len(sample_shape) == 3:
+        _check_image_side(
+            sample_shape, family.side_multiple(dims), input_name, estimator_name
+        )
+    return dims, family.default_output_activation
+
+
 def build_encoder(architecture, sample_shape, hidden_dims, n_latent):
     """Build the encoder of ``architecture`` for samples of ``sample_shape``."""
     family = get_architecture(architecture)

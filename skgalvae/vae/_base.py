@@ -23,16 +23,8 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_feature_names, check_is_fitted
 from skorch.callbacks import Callback
 
-from ..io._intake import (
-    check_image_side,
-    check_samples,
-    is_uint8,
-    sampled_range,
-    scan_values,
-)
-from ..io._lazy import is_lazy
+from ..io._intake import check_samples
 from ..nn import VAEModule
-from ..nn.architectures import get_architecture, resolve_hidden_dims
 from ..utils._units import UnitAsText, strip_unit
 from ._inference import InferenceMixin
 from ._persistence import PicklingMixin
@@ -114,53 +106,36 @@ class BaseVAE(
                 f"{self.image_shape!r}."
             )
 
-    def _check_image_network(self, sample_shape, input_name):
-        """Raise unless the architecture takes images of ``sample_shape``."""
-        name = type(self).__name__
-        family = get_architecture(self.architecture)
-        if not family.takes_images:
-            raise ValueError(
-                f"{input_name} holds images, but architecture={self.architecture!r} "
-                f"({family.description}) takes feature vectors only; use "
-                f"architecture='resnet' or 'xu2023' for images."
-            )
-        dims = resolve_hidden_dims(self.architecture, self.hidden_dims, sample_shape)
-        check_image_side(sample_shape, family.side_multiple(dims), input_name, name)
-
     def _read_samples(self, X, *, reset, input_name="X", reference=None):
         """Validate ``X`` against the parameters (and the fit, unless ``reset``).
 
-        Returns the :class:`~skgalvae.io._intake.Samples` and the ``(low, high)``
-        range of the values: computed when ``reset`` (at fit), or when
-        ``reference`` names the fit data ``X`` is checked against, i.e. more
-        data of the same fit (see :meth:`_check_like_fit`).
+        Returns the :class:`~skgalvae.io._intake.Samples`, with the range of
+        every value when ``reset`` (at fit) or when ``reference`` names the fit
+        data ``X`` is checked against (more data of the same fit, see
+        :meth:`_check_like_fit`); at transform a lazy collection is not read
+        whole here, only a sample of its images for their scale.
         """
         name = type(self).__name__
         X = strip_unit(self, X, reset=reset, input_name=input_name)
         _check_feature_names(self, X, reset=reset)
-        image_shape = self.image_shape if reset else self.image_shape_
         samples = check_samples(
-            X, image_shape=image_shape, input_name=input_name, estimator_name=name
+            X,
+            image_shape=self.image_shape if reset else self.image_shape_,
+            values="range" if reset or reference else "sampled",
+            input_name=input_name,
+            estimator_name=name,
         )
         if reset:
             if samples.is_image:
                 self._check_image_shape_param(samples, input_name)
-                self._check_image_network(samples.sample_shape, input_name)
-        else:
-            self._check_like_fit(samples, input_name, reference)
-        # Lazy collections are not read whole here at transform: each image is
-        # checked for NaN as it is read, and a sample of them for scale.
-        lazy = is_lazy(samples.data)
-        need_range = reset or not lazy
-        value_range = scan_values(samples.data, input_name, name, need_range=need_range)
-        if not reset and hasattr(self, "input_range_"):
-            checked = sampled_range(samples.data) if lazy else value_range
+            return samples
+        self._check_like_fit(samples, input_name, reference)
+        if hasattr(self, "input_range_") and samples.value_range is not None:
             fit = (*self.input_range_, self.input_is_uint8_)
-            if checked is not None:
-                check_like_fit_scale(
-                    checked, is_uint8(samples.data), fit, input_name, name
-                )
-        return samples, value_range
+            check_like_fit_scale(
+                samples.value_range, samples.is_uint8, fit, input_name, name
+            )
+        return samples
 
     def _check_scale(self, value_range, input_name):
         """Refuse training data far from the scale the network learns at."""

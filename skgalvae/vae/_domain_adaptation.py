@@ -465,11 +465,11 @@ class DomainAdaptedVAETransformer(BaseVAE):
                 for label in order
             ]
             return order, data, None
-        target_samples, target_range = self._read_samples(
+        target = self._read_samples(
             X_target, reset=False, input_name="X_target", reference="X has"
         )
-        data = [samples.data, target_samples.data]
-        return np.asarray(_SOURCE_TARGET), data, target_range
+        data = [samples.data, target.data]
+        return np.asarray(_SOURCE_TARGET), data, target.value_range
 
     def _check_domain_sizes(self, domains, data):
         shard = data_parallel_rank()
@@ -583,14 +583,14 @@ class DomainAdaptedVAETransformer(BaseVAE):
                 + ("not both." if sample_domain is not None else "got neither.")
             )
 
-    def _training_data(self, samples, value_range, base, *, sample_domain, X_target):
+    def _training_data(self, samples, base, *, sample_domain, X_target):
         domains, data, target_range = self._domains(samples, sample_domain, X_target)
         self._check_domain_sizes(domains, data)
         self.domains_ = domains
-        low = value_range[0]
+        low = samples.value_range[0]
         data_low = low if target_range is None else min(low, target_range[0])
-        if self.output_activation == "auto":
-            self.output_activation_ = self._auto_output_activation(data_low)
+        if self.output_activation == "auto" and data_low < 0:
+            self.output_activation_ = "identity"  # as for signed X alone
         if target_range is not None:
             self._check_scale(target_range, "X_target")
         init_state = None
@@ -712,7 +712,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
             )
         if domain is not None:
             self._domain_index(domain)  # refuse an unknown survey first
-        samples, _ = self._read_samples(X, reset=False, input_name=input_name)
+        samples = self._read_samples(X, reset=False, input_name=input_name)
         if not anchored:
             if sample_domain is not None:
                 check_sample_domain(sample_domain, len(samples.data))
@@ -817,7 +817,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         if sample_domain is None:
             return self._reconstruct(X, domain=self._domain_index(domain))
         check_is_fitted(self)
-        samples, _ = self._read_samples(X, reset=False)
+        samples = self._read_samples(X, reset=False)
         out = self._per_decoder(
             lambda rows, index: self._reconstruct(rows, domain=index),
             samples.data,
@@ -907,7 +907,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         check_is_fitted(self)
         if sample_domain is None:
             return super().score(X)
-        samples, _ = self._read_samples(X, reset=False)
+        samples = self._read_samples(X, reset=False)
         labels = check_sample_domain(sample_domain, len(samples.data))
         fallback = np.where(labels > 0, self.domains_[0], self.domains_[1])
         labels = np.where(np.isin(labels, self.domains_), labels, fallback)

@@ -305,7 +305,7 @@ class GMMVAETransformer(ClusterMixin, ConsistencyMixin, BaseVAE):
                 f"its mixture."
             )
 
-    def _training_data(self, samples, value_range, base):
+    def _training_data(self, samples, base):
         rng = check_random_state(self.random_state)
         if base is None:
             base = self._pretrained_vae(samples.data, rng)

@@ -8,7 +8,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import check_is_fitted
 
-from ..io._intake import check_samples, scan_values
+from ..io._intake import check_samples
 from ..nn import reconstruction_error
 from ..nn.ssim import ssim
 from ..utils._progress import progress
@@ -35,7 +35,7 @@ class InferenceMixin(TransformerMixin):
 
     def _encode(self, X, input_name="X"):
         check_is_fitted(self)
-        samples, _ = self._read_samples(X, reset=False, input_name=input_name)
+        samples = self._read_samples(X, reset=False, input_name=input_name)
         return self._encode_data(samples.data)
 
     def _encode_data(self, data, **encode_params):
@@ -97,7 +97,7 @@ class InferenceMixin(TransformerMixin):
         ``decode_params`` go to the module's ``decode`` (e.g. ``domain``).
         """
         check_is_fitted(self)
-        samples, _ = self._read_samples(X, reset=False)
+        samples = self._read_samples(X, reset=False)
         batches = self.net_.reconstruct_iter(
             self._dataset(samples.data), self._inference_batch_size, **decode_params
         )
@@ -134,7 +134,6 @@ class InferenceMixin(TransformerMixin):
                 f"{self.n_latent_}) for {name} with n_latent_={self.n_latent_}; got "
                 f"shape {samples.data.shape}."
             )
-        scan_values(samples.data, input_name, name)
         return np.asarray(samples.data, dtype=np.float32)
 
     def _latent_columns_in_order(self, Z, input_name):
@@ -214,7 +213,7 @@ class InferenceMixin(TransformerMixin):
                 f"{type(self).__name__}.pose needs a model of images; this one was "
                 f"fitted on feature vectors."
             )
-        samples, _ = self._read_samples(X, reset=False)
+        samples = self._read_samples(X, reset=False)
         batches = self.net_.pose_iter(
             self._dataset(samples.data), self._inference_batch_size
         )

@@ -20,10 +20,9 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler
 
-from ..io._intake import is_uint8
 from ..nn import ArrayDataset, EpochProgressBar, KLWarmup, ReconstructionSSIM, VAENet
 from ..nn._device import resolve_channels_last, resolve_device, resolve_precision
-from ..nn.architectures import get_architecture, resolve_hidden_dims
+from ..nn.architectures import check_network_input
 from ..nn.callbacks import LatentKL
 from ..nn.data import DomainDataset, FixedSplit, take_rows
 from ..nn.distributed import broadcast_seed, data_parallel_device, data_parallel_rank
@@ -463,42 +462,37 @@ class TrainingMixin:
         """Return the net's callbacks: monitors, schedules, stopping, the user's."""
         return fit_callbacks(self, data_range, shard=shard, validation=validation)
 
-    def _set_fit_attributes(self, samples, value_range):
-        """Set the fitted attributes that describe the training data."""
-        low, high = value_range
+    def _set_fit_attributes(self, samples, hidden_dims, default_output_activation):
+        """Set the fitted attributes that describe the training data.
+
+        ``hidden_dims`` and ``default_output_activation`` are what
+        :func:`~skgalvae.nn.architectures.check_network_input` resolved.
+        """
+        low, high = samples.value_range
         self.n_features_in_ = int(np.prod(samples.sample_shape))
         self.sample_shape_ = samples.sample_shape
         self.input_shape_ = samples.input_shape
         self.image_shape_ = samples.sample_shape if samples.is_image else None
-        self.input_is_uint8_ = is_uint8(samples.data)
+        self.input_is_uint8_ = samples.is_uint8
         if self.pixel_scale == "auto":
             self.pixel_scale_ = 255.0 if self.input_is_uint8_ else 1.0
         else:
             self.pixel_scale_ = float(self.pixel_scale)
         self.architecture_ = self.architecture
         self.likelihood_ = self.likelihood
-        self.hidden_dims_ = resolve_hidden_dims(
-            self.architecture, self.hidden_dims, samples.sample_shape
-        )
-        if self.output_activation == "auto":
-            self.output_activation_ = self._auto_output_activation(low)
-        else:
+        self.hidden_dims_ = hidden_dims
+        if self.output_activation != "auto":
             self.output_activation_ = self.output_activation
+        elif low < 0:  # signed data: a non-negative output could not fit it
+            self.output_activation_ = "identity"
+        else:  # e.g. the study's ReLU for "xu2023"
+            self.output_activation_ = default_output_activation
         if self.input_is_uint8_ and self.pixel_scale == "auto":
             self.data_range_ = 255.0
         else:
             self.data_range_ = float(high - low) if high > low else 1.0
         self.input_range_ = (float(low), float(high))
         self.device_ = resolve_device(self.device)
-
-    def _auto_output_activation(self, low):
-        """Return the architecture's default for non-negative data, else identity.
-
-        For ``"xu2023"`` that is the study's ReLU.
-        """
-        if low < 0:
-            return "identity"
-        return get_architecture(self.architecture).default_output_activation
 
     def _train_net(self, dataset, init_state=None):
         """Train a new net on ``dataset``; set ``net_`` and ``history_``.
@@ -671,14 +665,19 @@ class TrainingMixin:
         """
         self._check_hyperparameters()
         self._check_fit_options(**fit_data)
-        samples, value_range = self._read_samples(X, reset=True)
+        samples = self._read_samples(X, reset=True)
+        network = check_network_input(
+            self.architecture,
+            self.hidden_dims,
+            samples.sample_shape,
+            "X",
+            type(self).__name__,
+        )
         self._check_fit_samples(samples, **fit_data)
         base = self._initial_vae()
-        self._set_fit_attributes(samples, value_range)
-        self._check_scale(value_range, "X")
-        dataset, init_state = self._training_data(
-            samples, value_range, base, **fit_data
-        )
+        self._set_fit_attributes(samples, *network)
+        self._check_scale(samples.value_range, "X")
+        dataset, init_state = self._training_data(samples, base, **fit_data)
         self._train_net(dataset, init_state)
         self._after_fit(samples)
         return self
@@ -690,7 +689,7 @@ class TrainingMixin:
     def _check_fit_samples(self, samples, **fit_data):
         """Refuse training data the estimator cannot fit (after validation)."""
 
-    def _training_data(self, samples, value_range, base, **fit_data):
+    def _training_data(self, samples, base, **fit_data):
         """Return the training dataset and the module state to start from.
 
         ``base`` is the fitted ``init`` VAE or None; the state is None to
