@@ -14,7 +14,8 @@ same galaxies imaged by "decals" and "bass_mzls", split 70/30 by galaxy.
    study's own fixed ``mmd_weight=0.5``; and *anchored* (``anchor="source"``:
    the DECaLS encoder and decoder fixed, BASS gets an encoder of its own;
    with MMD, cluster-wise MMD or, paired, the consistency term; or
-   ``anchor="decoder"``, every decoder fixed). A ridge map from BASS to
+   ``anchor="decoder"``, every decoder fixed; or ``anchor="latents"``, one
+   encoder with the DECaLS latents held by a penalty). A ridge map from BASS to
    DECaLS latents fitted on the training pairs is the shallow baseline.
 3. On the test galaxies it reports the per-galaxy paired latent MSE (median,
    mean, and for galaxies with and without a bright star in the cutout), the
@@ -92,6 +93,8 @@ RUNS = {
     "unpaired anchored mmd": (False, {"anchor": "source", "adaptation": "mmd"}),
     "unpaired anchored coral": (False, {"anchor": "source", "adaptation": "coral"}),
     "unpaired decoder-anchored": (False, {"anchor": "decoder"}),
+    "paired latent-anchored": (True, {"anchor": "latents"}),
+    "unpaired latent-anchored": (False, {"anchor": "latents"}),
 }
 
 

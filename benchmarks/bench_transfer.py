@@ -30,6 +30,10 @@ For each direction (``sdss->decals``, ``decals->sdss``):
      ``anchored, no alignment``: ``anchor="source"`` with that
      ``adaptation`` (the last with ``mmd_weight=0``: the target encoder
      trained by its reconstruction alone, the control);
+   - ``latent-anchored cluster_mmd`` / ``latent-anchored mmd``:
+     ``anchor="latents"``, one encoder for both surveys with the source
+     latents held to the source VAE's by a penalty, the target aligned to
+     them;
    - skada's shallow adapters on the source VAE's frozen latents
      (``make_da_pipeline(StandardScaler(), adapter, forest)``): CORAL,
      the linear (Gaussian) OT map, subspace alignment.
@@ -100,6 +104,8 @@ RUNS = {
     "decoder-anchored, no alignment": {"anchor": "decoder", "mmd_weight": 0.0},
     "decoder-anchored mmd": {"anchor": "decoder", "adaptation": "mmd"},
     "decoder-anchored cluster_mmd": {"anchor": "decoder", "adaptation": "cluster_mmd"},
+    "latent-anchored cluster_mmd": {"anchor": "latents"},
+    "latent-anchored mmd": {"anchor": "latents", "adaptation": "mmd"},
 }
 SHALLOW = ("CORAL", "linear OT", "subspace alignment")
 

@@ -136,9 +136,54 @@ def test_fit_transform_encodes_the_source_with_its_encoder(surveys, base_vae):
     )
 
 
+def _relative_shift(moved, fixed):
+    """Mean squared distance between two encodings over the latent spread."""
+    spread = np.square(fixed - fixed.mean(axis=0)).sum(axis=1).mean()
+    return float(np.square(moved - fixed).sum(axis=1).mean() / spread)
+
+
+def test_latent_anchor_shares_one_encoder_and_holds_the_source(surveys, base_vae):
+    X, X_target = surveys
+    held = anchored(base_vae, anchor="latents", anchor_weight=10.0)
+    held.fit(X, X_target=X_target)
+    module = held.net_.module_
+    # The frozen copy and the source decoder are init's; the shared encoder trains.
+    for part in ("encoder.", "decoder."):
+        frozen = "anchor_encoder." if part == "encoder." else part
+        for key, value in _state(base_vae.net_.module_, part).items():
+            torch.testing.assert_close(
+                module.state_dict()[frozen + key[len(part) :]], value
+            )
+    assert not any(p.requires_grad for p in module.anchor_encoder.parameters())
+    assert all(p.requires_grad for p in module.encoder.parameters())
+    assert len(module.domain_encoders) == 0
+    # One encoder: rows of any survey encode without a survey label.
+    Z_target = held.transform(X_target)
+    np.testing.assert_array_equal(Z_target, held.transform(X_target, domain="target"))
+    assert held.history_[-1]["train_anchor"] >= 0
+    # The penalty is what holds the source: without it the latents move more.
+    free = anchored(base_vae, anchor="latents", anchor_weight=0.0)
+    free.fit(X, X_target=X_target)
+    assert "train_anchor" not in free.history_[-1]
+    source = base_vae.transform(X)
+    shift_held = _relative_shift(held.transform(X), source)
+    shift_free = _relative_shift(free.transform(X), source)
+    assert shift_held < shift_free
+    buffer = io.BytesIO()
+    joblib.dump(held, buffer)
+    buffer.seek(0)
+    np.testing.assert_allclose(
+        joblib.load(buffer).transform(X_target), Z_target, atol=1e-6
+    )
+
+
 def test_anchor_needs_an_initial_model(surveys):
     X, X_target = surveys
-    for params in ({"anchor": "source"}, {"adaptation": "cluster_mmd"}):
+    for params in (
+        {"anchor": "source"},
+        {"anchor": "latents"},
+        {"adaptation": "cluster_mmd"},
+    ):
         da = DomainAdaptedVAETransformer(**SMALL, **params)
         with pytest.raises(ValueError, match="init=FrozenEstimator"):
             da.fit(X, X_target=X_target)

@@ -366,6 +366,12 @@ class DomainAdaptationLoss(nn.Module):
     paired_weight : float, default=0.0
         Weight of the paired-consistency term (see ``weighting``); needs
         ``paired=True``. 0 leaves it out.
+    anchor_weight : float, default=0.0
+        Weight of the term that holds the first survey's latent means to
+        the frozen anchor encoder's (:func:`~skgalvae.nn.adaptation.paired_consistency`
+        between the two, see ``weighting``), for a module with
+        ``anchor="latents"``; the surveys are then aligned to the anchor's
+        latents. 0 leaves it out.
     weighting : {"balanced", "fixed"}, default="balanced"
         How the weights apply, as above.
     n_domains : int, default=2
@@ -389,9 +395,9 @@ class DomainAdaptationLoss(nn.Module):
     Attributes
     ----------
     adaptation_weights : dict of str to float
-        The weights ``a`` (under the adaptation's name) and ``p``
-        (``"paired"``) in force; with ``"balanced"`` they change as training
-        goes.
+        The weights ``a`` (under the adaptation's name), ``p``
+        (``"paired"``) and the anchor's (``"anchor"``) in force; with
+        ``"balanced"`` they change as training goes.
     grad_ratio : float
         At the last measurement: the norm of the weighted adaptation terms'
         gradient over the ELBOs' gradient, before the weights were
@@ -407,8 +413,8 @@ class DomainAdaptationLoss(nn.Module):
         ``"loss"`` (to back-propagate); ``"reconstruction"`` and ``"kl"`` of
         the first survey; ``"reconstruction_target"`` and ``"kl_target"`` of
         the second; the adaptation term under its name (``"mmd"``,
-        ``"coral"``), ``"paired"`` when weighted; ``"adaptation_weight"``
-        (``a``) and ``"grad_ratio"``.
+        ``"coral"``), ``"paired"`` and ``"anchor"`` when weighted;
+        ``"adaptation_weight"`` (``a``) and ``"grad_ratio"``.
     """
 
     def __init__(
@@ -425,6 +431,7 @@ class DomainAdaptationLoss(nn.Module):
         n_bands=1,
         adaptation="mmd",
         paired_weight=0.0,
+        anchor_weight=0.0,
         weighting="balanced",
         n_domains=2,
         balance_every=10,
@@ -478,6 +485,7 @@ class DomainAdaptationLoss(nn.Module):
         self.kernel_mul = kernel_mul
         self.adaptation = adaptation
         self.paired_weight = paired_weight
+        self.anchor_weight = anchor_weight
         self.weighting = weighting
         self.n_domains = n_domains
         self.balance_every = balance_every
@@ -501,6 +509,8 @@ class DomainAdaptationLoss(nn.Module):
         weights = {self.adaptation: float(self.mmd_weight)}
         if self.paired_weight > 0:
             weights["paired"] = float(self.paired_weight)
+        if self.anchor_weight > 0:
+            weights["anchor"] = float(self.anchor_weight)
         return weights
 
     @property
@@ -528,21 +538,28 @@ class DomainAdaptationLoss(nn.Module):
         for elbo in self.elbos:
             elbo.kl_weight = value
 
-    def adaptation_terms(self, mus):
+    def adaptation_terms(self, mus, anchor=None):
         """Return the unweighted adaptation terms for each survey's latent means.
 
         Parameters
         ----------
         mus : list of torch.Tensor of shape (n, d)
             Latent means, one batch per survey.
+        anchor : torch.Tensor of shape (n, d) or None, default=None
+            The frozen anchor encoder's latent means of the first survey's
+            batch: the other surveys are aligned to them in place of the
+            first survey's own, which ``"anchor"`` holds to them.
 
         Returns
         -------
         dict of str to torch.Tensor
             The distribution distance under its name, averaged over all pairs
-            of surveys, and ``"paired"`` when ``paired_weight > 0``.
+            of surveys, ``"paired"`` when ``paired_weight > 0`` and
+            ``"anchor"`` when ``anchor_weight > 0`` (and ``anchor`` given).
         """
-        pairs = list(itertools.combinations([mu.float() for mu in mus], 2))
+        mus = [mu.float() for mu in mus]
+        aligned = mus if anchor is None else [anchor.float(), *mus[1:]]
+        pairs = list(itertools.combinations(aligned, 2))
         distance = ADAPTATIONS[self.adaptation]
         values = {
             "paired": self.paired,
@@ -561,6 +578,8 @@ class DomainAdaptationLoss(nn.Module):
             terms["paired"] = torch.stack(
                 [paired_consistency(s, t) for s, t in pairs]
             ).mean()
+        if anchor is not None and self.anchor_weight > 0:
+            terms["anchor"] = paired_consistency(mus[0], aligned[0])
         return terms
 
     def measures_next_batch(self):
@@ -630,7 +649,9 @@ class DomainAdaptationLoss(nn.Module):
         ----------
         y_pred : tuple of torch.Tensor
             ``(x_hat, mu, logvar)`` of each survey in turn, from
-            :class:`~skgalvae.nn.modules.DomainAdaptedVAEModule`.
+            :class:`~skgalvae.nn.modules.DomainAdaptedVAEModule`, then the
+            anchor encoder's latent means of the first survey when it has
+            one (``anchor="latents"``).
         x : torch.Tensor
             The first survey's batch.
         **more : torch.Tensor
@@ -647,7 +668,8 @@ class DomainAdaptationLoss(nn.Module):
         ]
         elbo_loss = sum(e["loss"] for e in elbos)
         mus = [mu for _, mu, _ in outputs]
-        terms = self.adaptation_terms(mus)
+        anchor = y_pred[-1] if len(y_pred) > 3 * self.n_domains else None
+        terms = self.adaptation_terms(mus, anchor)
         # Anchored to a frozen source, only the other surveys' latents train.
         training = (
             self.training

@@ -34,7 +34,9 @@ __all__ = [
 ]
 
 #: What ``DomainAdaptedVAEModule(anchor=...)`` may hold fixed.
-ANCHORS = (None, "source", "decoder")
+ANCHORS = (None, "source", "decoder", "latents")
+#: The anchors that give every survey but the first an encoder of its own.
+SEPARATE_ENCODER_ANCHORS = ("source", "decoder")
 
 
 class VAEModule(nn.Module):
@@ -199,7 +201,11 @@ class DomainAdaptedVAEModule(VAEModule):
     other surveys are brought to a source latent space that does not move.
     ``anchor="decoder"`` freezes every decoder as well: each survey's
     encoder learns to describe its images in the terms the source decoder
-    draws from.
+    draws from. ``anchor="latents"`` keeps one shared ``encoder``, trained
+    on every survey, and a frozen copy of it, ``anchor_encoder``, whose
+    latent means of the first survey's batch (returned after the surveys'
+    outputs) the loss holds the shared encoder's to; the first survey's
+    ``decoder`` is frozen.
 
     Parameters
     ----------
@@ -207,10 +213,12 @@ class DomainAdaptedVAEModule(VAEModule):
         As for :class:`VAEModule`.
     n_domains : int, default=2
         Number of surveys, so of decoders.
-    anchor : {None, "source", "decoder"}, default=None
+    anchor : {None, "source", "decoder", "latents"}, default=None
         Whether the first survey's encoder and decoder (``"source"``), or
         its encoder and every decoder (``"decoder"``), are frozen, with one
-        trained encoder per other survey.
+        trained encoder per other survey; or (``"latents"``) the encoder is
+        shared and a frozen copy of it gives the first survey's latents to
+        hold.
     """
 
     def __init__(
@@ -235,12 +243,18 @@ class DomainAdaptedVAEModule(VAEModule):
         self.domain_decoders = nn.ModuleList(
             self.make_decoder() for _ in range(n_domains - 1)
         )
+        separate = anchor in SEPARATE_ENCODER_ANCHORS
         self.domain_encoders = nn.ModuleList(
-            build_encoder(architecture, self.sample_shape, self.hidden_dims, n_latent)
-            for _ in range(n_domains - 1 if anchor else 0)
+            self._make_encoder() for _ in range(n_domains - 1 if separate else 0)
         )
+        self.anchor_encoder = self._make_encoder() if anchor == "latents" else None
         for part in self._frozen_parts():
             part.requires_grad_(False)
+
+    def _make_encoder(self):
+        return build_encoder(
+            self.architecture, self.sample_shape, self.hidden_dims, self.n_latent
+        )
 
     def _frozen_parts(self):
         """Return the encoders and decoders that ``anchor`` holds fixed."""
@@ -248,6 +262,8 @@ class DomainAdaptedVAEModule(VAEModule):
             return [self.encoder, self.decoder]
         if self.anchor == "decoder":
             return [self.encoder, *self.decoders]
+        if self.anchor == "latents":
+            return [self.anchor_encoder, self.decoder]
         return []
 
     @property
@@ -257,8 +273,8 @@ class DomainAdaptedVAEModule(VAEModule):
 
     @property
     def encoders(self):
-        """Every survey's encoder, in domain order (one shared, unless anchored)."""
-        if self.anchor:
+        """Every survey's encoder, in domain order (one shared, or one each)."""
+        if self.domain_encoders:
             return [self.encoder, *self.domain_encoders]
         return [self.encoder] * self.n_domains
 
@@ -291,7 +307,8 @@ class DomainAdaptedVAEModule(VAEModule):
         """Return ``(mu, logvar)`` of one survey's posterior.
 
         ``domain`` is ``"source"`` (survey 0), ``"target"`` (survey 1) or the
-        survey's index; it only matters with ``anchor="source"``.
+        survey's index; it only matters with an encoder per survey
+        (``anchor="source"`` or ``"decoder"``).
         """
         return self.encoders[self._domain_index(domain)](x)
 
@@ -307,8 +324,8 @@ class DomainAdaptedVAEModule(VAEModule):
         """Start from a trained VAE without changing it.
 
         A :class:`VAEModule` state (the study's protocol: fine-tune the
-        source-survey VAE) gives every decoder its decoder and, when
-        anchored, every survey's encoder its encoder; a
+        source-survey VAE) gives every decoder its decoder and every encoder
+        (each survey's, the anchor's) its encoder; a
         :class:`DomainAdaptedVAEModule` state of as many surveys is loaded as
         it is, to continue adapting. The tensors are copied, never shared.
 
@@ -324,10 +341,9 @@ class DomainAdaptedVAEModule(VAEModule):
                     f"domain_decoders.{i}." for i in range(self.n_domains - 1)
                 ],
                 "encoder.": [
-                    f"domain_encoders.{i}." for i in range(len(self.encoders) - 1)
+                    f"domain_encoders.{i}." for i in range(len(self.domain_encoders))
                 ]
-                if self.anchor
-                else [],
+                + (["anchor_encoder."] if self.anchor_encoder is not None else []),
             }
             for part, prefixes in copies.items():
                 weights = {
@@ -355,7 +371,7 @@ class DomainAdaptedVAEModule(VAEModule):
 
     def _encode_batches(self, batches):
         """Encode every survey's batch with its encoder; return ``(mu, logvar)``."""
-        if not self.anchor:
+        if not self.domain_encoders:
             # One shared encoder: one batch keeps the device busy.
             return self.encode(torch.cat(batches))
         with torch.no_grad():
@@ -389,7 +405,8 @@ class DomainAdaptedVAEModule(VAEModule):
         -------
         tuple of torch.Tensor
             ``(x_hat, mu, logvar)`` for the first batch alone, or those of
-            every survey in turn.
+            every survey in turn; with ``anchor="latents"``, then the frozen
+            anchor encoder's latent means of the first survey's batch.
         """
         if not more:
             return super().forward(x, noise=noise)
@@ -401,6 +418,9 @@ class DomainAdaptedVAEModule(VAEModule):
             rows = slice(start, start + len(batch))
             out += [decoder(z[rows]), mu[rows], logvar[rows]]
             start = rows.stop
+        if self.anchor_encoder is not None:
+            with torch.no_grad():
+                out.append(self.anchor_encoder(batches[0])[0])
         return tuple(out)
 
 

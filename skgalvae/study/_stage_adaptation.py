@@ -76,7 +76,9 @@ def _stretched(images):
 
 def _method_words(da):
     """Name a fitted adaptation by what it did, e.g. ``anchored, cluster_mmd, ...``."""
-    encoder = "shared" if da.anchor_ is None else "anchored"
+    encoder = {None: "shared", "latents": "shared, source latents held"}.get(
+        da.anchor_, "anchored"
+    )
     fixed = " fixed" if da.weighting == "fixed" else ""
     return f"{encoder}, {da.adaptation_}, mmd_weight={da.mmd_weight:g}{fixed}"
 

@@ -25,6 +25,7 @@ from ..nn import (
 from ..nn.adaptation import takes_centres
 from ..nn.data import take_rows
 from ..nn.distributed import data_parallel_rank
+from ..nn.modules import SEPARATE_ENCODER_ANCHORS
 from ..nn.net import core_module
 from ..utils._domains import check_sample_domain, domain_order, require_both_sides
 from ._base import BaseVAE
@@ -160,7 +161,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         estimator that stays unbiased for paired samples); unpaired surveys
         are drawn independently, each cycled to match the first survey's
         length.
-    anchor : {"auto", None, "source", "decoder"}, default="auto"
+    anchor : {"auto", None, "source", "decoder", "latents"}, default="auto"
         ``"auto"`` is ``"source"`` when ``init`` is given, else ``None``.
         ``None`` fine-tunes one encoder shared by every survey (the study's
         protocol), so the source latents move too. ``"source"`` keeps
@@ -174,6 +175,18 @@ class DomainAdaptedVAETransformer(BaseVAE):
         (``sample_domain`` or ``domain``). ``"decoder"`` also keeps every
         survey's decoder ``init``'s: each survey's encoder learns to
         describe its images in the terms the source decoder draws from.
+        ``"latents"`` keeps one encoder for every survey (so
+        :meth:`transform` needs no survey labels) started from ``init``'s,
+        holds its source latents to ``init``'s by a penalty
+        (``anchor_weight``) and aligns the other surveys to ``init``'s
+        source latents; the source decoder stays ``init``'s. Source latents
+        then move a little, by as much as the penalty allows. Needs ``init``.
+    anchor_weight : float, default=1.0
+        With ``anchor="latents"``, the weight of the penalty that holds the
+        source latents to ``init``'s (their relative mean squared distance,
+        :func:`skgalvae.nn.paired_consistency`), applied as ``weighting``
+        says: with ``"balanced"``, 1 pulls the encoder back to its source
+        latents as hard as toward reconstruction. Unused otherwise.
     n_clusters : int, default=10
         Number of latent clusters of ``adaptation="cluster_mmd"``: k-means
         on ``init``'s latents of the source survey, fixed for the fit.
@@ -309,7 +322,8 @@ class DomainAdaptedVAETransformer(BaseVAE):
         "mmd_n_kernels": [Interval(Integral, 1, None, closed="left")],
         "mmd_kernel_mul": [Interval(Real, 1, None, closed="neither")],
         "paired": ["boolean"],
-        "anchor": [None, StrOptions({"auto", "source", "decoder"})],
+        "anchor": [None, StrOptions({"auto", "source", "decoder", "latents"})],
+        "anchor_weight": [Interval(Real, 0, None, closed="left")],
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "init": [None, BaseVAE, FrozenEstimator],
     }
@@ -374,6 +388,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         mmd_kernel_mul: float = 2.0,
         paired: bool = False,
         anchor: str | None = "auto",
+        anchor_weight: float = 1.0,
         n_clusters: int = 10,
         init=None,
     ):
@@ -420,6 +435,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
         self.mmd_kernel_mul = mmd_kernel_mul
         self.paired = paired
         self.anchor = anchor
+        self.anchor_weight = anchor_weight
         self.n_clusters = n_clusters
         self.init = init
 
@@ -440,6 +456,9 @@ class DomainAdaptedVAETransformer(BaseVAE):
             "criterion__adaptation": self.adaptation_,
             "criterion__weighting": self.weighting,
             "criterion__paired_weight": self.paired_weight,
+            "criterion__anchor_weight": (
+                self.anchor_weight if self.anchor_ == "latents" else 0.0
+            ),
             "criterion__n_domains": len(self.domains_),
             "criterion__kernel": self.mmd_kernel,
             "criterion__n_kernels": self.mmd_n_kernels,
@@ -701,7 +720,7 @@ class DomainAdaptedVAETransformer(BaseVAE):
     def _encode(self, X, input_name="X", *, domain=None, sample_domain=None):
         """Return ``(mu, logvar)``, each row through its survey's encoder."""
         check_is_fitted(self)
-        anchored = self.anchor_ is not None
+        anchored = self.anchor_ in SEPARATE_ENCODER_ANCHORS
         if anchored and domain is None and sample_domain is None:
             raise ValueError(
                 f"This {type(self).__name__} was fitted with anchor="
@@ -736,13 +755,14 @@ class DomainAdaptedVAETransformer(BaseVAE):
             Samples of any survey.
         sample_domain : array-like of shape (n_samples,), default=None
             Domain labels of the rows, as skada's pipelines pass them. With
-            ``anchor="source"`` each row goes through its survey's encoder;
-            otherwise the encoder is shared and they are only checked for
-            shape and sign.
+            ``anchor="source"`` or ``"decoder"`` each row goes through its
+            survey's encoder; otherwise the encoder is shared and they are
+            only checked for shape and sign.
         domain : {"source", "target"} or int, default=None
             The survey of every row, when ``sample_domain`` is not given:
             the first source, the first target, or a label of ``domains_``.
-            With ``anchor="source"`` one of the two is needed.
+            With ``anchor="source"`` or ``"decoder"`` one of the two is
+            needed.
 
         Returns
         -------
