@@ -144,7 +144,7 @@ def _relative_shift(moved, fixed):
 
 def test_latent_anchor_shares_one_encoder_and_holds_the_source(surveys, base_vae):
     X, X_target = surveys
-    held = anchored(base_vae, anchor="latents", anchor_weight=10.0)
+    held = anchored(base_vae, anchor="latents", anchor_weight=10.0, max_epochs=1)
     held.fit(X, X_target=X_target)
     module = held.net_.module_
     # The frozen copy and the source decoder are init's; the shared encoder trains.
@@ -162,7 +162,7 @@ def test_latent_anchor_shares_one_encoder_and_holds_the_source(surveys, base_vae
     np.testing.assert_array_equal(Z_target, held.transform(X_target, domain="target"))
     assert held.history_[-1]["train_anchor"] >= 0
     # The penalty is what holds the source: without it the latents move more.
-    free = anchored(base_vae, anchor="latents", anchor_weight=0.0)
+    free = anchored(base_vae, anchor="latents", anchor_weight=0.0, max_epochs=1)
     free.fit(X, X_target=X_target)
     assert "train_anchor" not in free.history_[-1]
     source = base_vae.transform(X)

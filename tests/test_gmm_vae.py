@@ -229,8 +229,8 @@ def test_a_standard_vae_is_not_a_clusterer():
 
 def test_prior_learning_rate_is_its_own_param_group(images):
     gmmvae = GMMVAETransformer(
-        n_latent=2, n_components=2, pretrain_epochs=1, max_epochs=1,
-        prior_lr=0.05, lr=1e-3, batch_size=32, random_state=0,
+        n_latent=2, n_components=2, hidden_dims=(8,), pretrain_epochs=1,
+        max_epochs=1, prior_lr=0.05, lr=1e-3, batch_size=32, random_state=0,
     ).fit(images)  # fmt: skip
     groups = gmmvae.net_.optimizer_.param_groups
     # The rates set (the cosine schedule has brought both to 0 by now).

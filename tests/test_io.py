@@ -219,7 +219,9 @@ def test_fit_streams_in_batches_and_matches_in_memory(monkeypatch):
     # Scan the values for the fit range 8 images at a time.
     monkeypatch.setattr(_input, "_SCAN_CHUNK_BYTES", 8 * images[0].nbytes)
     lazy = CountingImages(images)
-    params = dict(n_latent=3, max_epochs=2, batch_size=16, random_state=0)
+    params = dict(
+        n_latent=3, hidden_dims=(8,), max_epochs=2, batch_size=16, random_state=0
+    )
     vae_lazy = VAETransformer(**params).fit(lazy)
     # Batches of 16, scan chunks of 8, and the SSIM monitor's 64 images: never
     # the whole set.

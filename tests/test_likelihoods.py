@@ -119,7 +119,8 @@ def test_learned_noise_is_trained(images):
         n_latent=4,
         likelihood="laplace",
         noise="learned",
-        max_epochs=3,
+        hidden_dims=(8,),
+        max_epochs=2,
         batch_size=16,
         random_state=0,
     ).fit(images)

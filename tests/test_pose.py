@@ -118,7 +118,12 @@ def test_survey_view_without_changes_returns_the_images():
 
 def test_pose_free_vae_reconstructs_in_the_input_pose(images):
     vae = VAETransformer(
-        n_latent=4, max_epochs=3, batch_size=32, invariance="dihedral", random_state=0
+        n_latent=4,
+        hidden_dims=(8,),
+        max_epochs=1,
+        batch_size=32,
+        invariance="dihedral",
+        random_state=0,
     ).fit(images)
     poses = vae.pose(images)
     assert poses.shape == (len(images),) and poses.dtype == np.int64
@@ -161,6 +166,7 @@ def test_mixture_vae_trains_pose_free_with_consistency(images):
     gmm = GMMVAETransformer(
         n_latent=4,
         n_components=3,
+        hidden_dims=(8,),
         max_epochs=1,
         pretrain_epochs=1,
         batch_size=32,
@@ -220,7 +226,11 @@ def test_fine_tuning_keeps_the_pose_free_setting_of_init(images):
     from sklearn.frozen import FrozenEstimator
 
     vae = VAETransformer(
-        n_latent=2, max_epochs=1, invariance="dihedral", random_state=0
+        n_latent=2,
+        hidden_dims=(8,),
+        max_epochs=1,
+        invariance="dihedral",
+        random_state=0,
     ).fit(images)
     with pytest.raises(ValueError, match="invariance=None, but init was fitted"):
         DomainAdaptedVAETransformer(n_latent=2, init=FrozenEstimator(vae)).fit(

@@ -63,7 +63,12 @@ class RecordingFITS(FITSDataset):
 
 def _pipeline(n_latent=4, **params):
     vae = VAETransformer(
-        n_latent=n_latent, max_epochs=1, batch_size=8, random_state=0, **params
+        n_latent=n_latent,
+        hidden_dims=(8,),  # streaming, not the network, is under test
+        max_epochs=1,
+        batch_size=8,
+        random_state=0,
+        **params,
     )
     return make_pipeline(MTFStretch(), vae)
 
@@ -99,6 +104,7 @@ def test_raw_flux_without_a_stretch_is_refused(raw_paths):
         vae.fit(FITSDataset(raw_paths))
 
 
+@pytest.mark.slow  # starts reader processes
 def test_reader_processes_read_and_stretch_the_batches(raw_flux, raw_paths):
     streamed = _pipeline().fit(FITSDataset(raw_paths, num_workers=2))
     in_memory = _pipeline().fit(raw_flux)

@@ -225,7 +225,7 @@ def compare_features(
     >>> informative = y[:, None] + rng.normal(0, 0.5, (120, 3))
     >>> noise = rng.normal(size=(120, 3))
     >>> table = compare_features({"noise": noise, "informative": informative}, y,
-    ...                          random_state=0)
+    ...                          n_repeats=1, random_state=0)
     >>> table.set_index(["probe", "features"]).loc["logreg", "verdict"].tolist()
     ['baseline', 'better']
     """

@@ -37,7 +37,7 @@ class StudyConfig:
     """Everything a study run depends on; stages are cached on these values.
 
     The defaults are the built-in run: a few thousand simulated galaxies at
-    64x64, sized to finish in about 15 minutes on 2 CPU cores.
+    64x64, about 40 minutes on 2 CPU cores.
     :meth:`quick` shrinks it to a smoke run of a couple of minutes.
 
     Parameters

@@ -148,7 +148,15 @@ def _run_stages(config, out, cache):
         [(k, _setting(v)) for k, v in config.to_dict().items()]
         + list(results["environment"].items()),
     )
-    report.table(["stage", "seconds"], list(timer.seconds.items()))
+    report.table(
+        ["stage", "seconds"], [(k, f"{v:,.1f}") for k, v in timer.seconds.items()]
+    )
+    if cache:
+        report.text(
+            "Seconds of this invocation: a stage found in the cache (`cache/` "
+            "beside this report) is read in seconds, however long it took to "
+            "compute."
+        )
     results["files"] = {k: str(v) for k, v in report.write(out, results).items()}
     return results
 
@@ -160,7 +168,11 @@ def _environment(device):
     import sklearn
     import torch
 
-    name = torch.cuda.get_device_name(device) if device.startswith("cuda") else "CPU"
+    if device.startswith("cuda"):
+        name = torch.cuda.get_device_name(device)
+    else:  # the threads torch ran on, which OMP_NUM_THREADS may cap
+        threads = torch.get_num_threads()
+        name = f"CPU, torch on {threads} thread{'s' * (threads != 1)}"
     return {
         "skgalvae": __version__,
         "torch": torch.__version__,

@@ -378,7 +378,7 @@ def _report_adaptation(report, adaptation, arrays, out):
             image_grid(
                 [arrays["X_source"][order], arrays["X_target"][order]],
                 ["DECaLS", "BASS+MzLS"],
-                [f"{end}\nMSE {m:.2g}" for end, m in zip(ends, mse, strict=True)],
+                [f"{end}\nMSE {m:.3g}" for end, m in zip(ends, mse, strict=True)],
             ),
             out,
             "da_pairs.png",
