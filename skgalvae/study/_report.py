@@ -32,8 +32,8 @@ def _cell(value):
     if isinstance(value, (float, np.floating)):
         if not np.isfinite(value):
             return str(value)
-        if value == int(value) and abs(value) >= 100:
-            return f"{int(value):,}"
+        if abs(value) >= 100:  # whole: 1,440 rather than 1.44e+03
+            return f"{round(value):,}"
         return f"{value:.3g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
     return str(value)
 

@@ -148,9 +148,7 @@ def _run_stages(config, out, cache):
         [(k, _setting(v)) for k, v in config.to_dict().items()]
         + list(results["environment"].items()),
     )
-    report.table(
-        ["stage", "seconds"], [(k, f"{v:,.1f}") for k, v in timer.seconds.items()]
-    )
+    report.table(["stage", "seconds"], list(timer.seconds.items()))
     if cache:
         report.text(
             "Seconds of this invocation: a stage found in the cache (`cache/` "
