@@ -80,10 +80,14 @@ class VAEModule(nn.Module):
                 f"sample_shape must be (bands, side, side) or (n_features,); "
                 f"got {self.sample_shape}."
             )
-        self.encoder = build_encoder(
-            architecture, self.sample_shape, self.hidden_dims, self.n_latent
-        )
+        self.encoder = self.make_encoder()
         self.decoder = self.make_decoder()
+
+    def make_encoder(self):
+        """Build a new, freshly initialised encoder for this VAE's shapes."""
+        return build_encoder(
+            self.architecture, self.sample_shape, self.hidden_dims, self.n_latent
+        )
 
     def make_decoder(self):
         """Build a new, freshly initialised decoder for this VAE's shapes."""
@@ -245,16 +249,11 @@ class DomainAdaptedVAEModule(VAEModule):
         )
         separate = anchor in SEPARATE_ENCODER_ANCHORS
         self.domain_encoders = nn.ModuleList(
-            self._make_encoder() for _ in range(n_domains - 1 if separate else 0)
+            self.make_encoder() for _ in range(n_domains - 1 if separate else 0)
         )
-        self.anchor_encoder = self._make_encoder() if anchor == "latents" else None
+        self.anchor_encoder = self.make_encoder() if anchor == "latents" else None
         for part in self._frozen_parts():
             part.requires_grad_(False)
-
-    def _make_encoder(self):
-        return build_encoder(
-            self.architecture, self.sample_shape, self.hidden_dims, self.n_latent
-        )
 
     def _frozen_parts(self):
         """Return the encoders and decoders that ``anchor`` holds fixed."""

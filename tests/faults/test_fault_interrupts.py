@@ -78,6 +78,7 @@ def _printed(word):
     return lambda stdout: word in stdout
 
 
+@pytest.mark.slow  # a fit in a subprocess
 def test_ctrl_c_during_fit_raises_instead_of_returning_a_model():
     code, out, err = _interrupt(
         [sys.executable, "-c", FIT_SCRIPT], _printed("training"), wait_s=1
@@ -88,6 +89,7 @@ def test_ctrl_c_during_fit_raises_instead_of_returning_a_model():
     assert "of 10000; it returns no model" in err
 
 
+@pytest.mark.slow  # a fit in a subprocess
 def test_ctrl_c_says_what_the_checkpoint_holds_and_the_fit_resumes(tmp_path):
     code, _, err = _interrupt(
         [sys.executable, "-c", FIT_SCRIPT, str(tmp_path)],
