@@ -608,8 +608,10 @@ class DomainAdaptedVAETransformer(BaseVAE):
         self.domains_ = domains
         low = samples.value_range[0]
         data_low = low if target_range is None else min(low, target_range[0])
-        if self.output_activation == "auto" and data_low < 0:
-            self.output_activation_ = "identity"  # as for signed X alone
+        if self.output_activation == "auto":  # X_target's values count too
+            self.output_activation_ = self._auto_output_activation(
+                data_low, self.output_activation_
+            )
         if target_range is not None:
             self._check_scale(target_range, "X_target")
         init_state = None

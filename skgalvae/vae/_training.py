@@ -481,18 +481,27 @@ class TrainingMixin:
         self.architecture_ = self.architecture
         self.likelihood_ = self.likelihood
         self.hidden_dims_ = hidden_dims
-        if self.output_activation != "auto":
+        if self.output_activation == "auto":
+            self.output_activation_ = self._auto_output_activation(
+                low, default_output_activation
+            )
+        else:
             self.output_activation_ = self.output_activation
-        elif low < 0:  # signed data: a non-negative output could not fit it
-            self.output_activation_ = "identity"
-        else:  # e.g. the study's ReLU for "xu2023"
-            self.output_activation_ = default_output_activation
         if self.input_is_uint8_ and self.pixel_scale == "auto":
             self.data_range_ = 255.0
         else:
             self.data_range_ = float(high - low) if high > low else 1.0
         self.input_range_ = (float(low), float(high))
         self.device_ = resolve_device(self.device)
+
+    @staticmethod
+    def _auto_output_activation(low, default):
+        """Resolve ``output_activation="auto"`` for data down to ``low``.
+
+        Identity for signed data (a non-negative output could not fit it),
+        else the architecture's ``default`` (the study's ReLU for "xu2023").
+        """
+        return "identity" if low < 0 else default
 
     def _train_net(self, dataset, init_state=None):
         """Train a new net on ``dataset``; set ``net_`` and ``history_``.
