@@ -44,17 +44,12 @@ class BaseVAE(
 ):
     """Base class of skgalvae's VAE estimators; not for direct use.
 
-    Subclasses define ``__init__`` (storing the parameters below) and
-    ``_parameter_constraints``. Parameters read here and in
-    :mod:`skgalvae.vae._training`: every parameter of :class:`VAETransformer`
-    (``n_latent``, ``architecture``, ``hidden_dims``, ``image_shape``,
-    ``likelihood``, ``noise``, ``loss``, ``kl_weight``, ``kl_warmup``,
-    ``free_bits``, ``lr``, ``lr_schedule``, ``optimizer``,
-    ``optimizer_params``, ``batch_size``, ``max_epochs``, ``early_stopping``,
-    ``validation_fraction``, ``n_iter_no_change``, ``tol``, ``augment``,
-    ``invariance``, ``warm_start``, ``pixel_scale``, ``output_activation``, ``device``,
-    ``precision``, ``channels_last``, ``stage_to_device``, ``compile``,
-    ``random_state``, ``verbose``, ``callbacks``).
+    Subclasses define ``__init__`` (storing their parameters) and
+    ``_parameter_constraints``. The methods here and in the mixins read
+    :class:`VAETransformer`'s parameters, which the subclasses share (the
+    domain-adapted one leaves out the consistency term's): each has one
+    default, one constraint and one docstring section in every subclass, as
+    ``tests/test_vae.py`` checks.
     """
 
     #: Prefix of the output feature names: ``vae0, vae1, ...``.
