@@ -5,9 +5,8 @@ import pytest
 import torch
 
 from skgalvae import DomainAdaptedVAETransformer, GMMVAETransformer, VAETransformer
-from skgalvae.nn import SURVEY_VIEW_DEFAULTS, ELBOLoss
+from skgalvae.nn import SURVEY_VIEW_DEFAULTS, ELBOLoss, gaussian_kl, kl_divergence
 from skgalvae.nn.augment import check_view_params, survey_view
-from skgalvae.nn.losses import gaussian_kl, kl_divergence
 from skgalvae.nn.pose import (
     N_POSES,
     POSE_NAMES,

@@ -9,7 +9,7 @@ from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import check_array
 
 from ..io._intake import check_numeric_values
-from ..nn.losses import mmd2 as _torch_mmd2
+from ..nn.adaptation import mmd2 as _torch_mmd2
 from ..utils._domains import split_sample_domain, survey_latents
 
 

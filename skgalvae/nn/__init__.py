@@ -3,7 +3,15 @@
 Nothing in here imports the estimator layer.
 """
 
-from .adaptation import ADAPTATIONS, cluster_mmd, coral, paired_consistency
+from .adaptation import (
+    ADAPTATIONS,
+    cluster_mmd,
+    coral,
+    mmd2,
+    paired_consistency,
+    rbf_bandwidths,
+)
+from .adaptation_loss import DomainAdaptationLoss
 from .architectures import (
     ARCHITECTURES,
     Architecture,
@@ -17,27 +25,23 @@ from .architectures import (
 from .augment import SURVEY_VIEW_DEFAULTS, dihedral_augment, survey_view
 from .callbacks import EpochProgressBar, KLWarmup, LatentKL, ReconstructionSSIM
 from .data import ArrayDataset, DeviceBatchLoader, DomainBatchLoader, DomainDataset
-from .likelihoods import (
-    LIKELIHOODS,
-    CalibratedLikelihood,
-    Likelihood,
-    SummedError,
-    make_likelihood,
-)
-from .losses import (
-    DomainAdaptationLoss,
-    ELBOLoss,
-    GMMELBOLoss,
+from .kl import (
     free_bits_kl,
     gaussian_kl,
     gmm_kl_divergence,
     gmm_log_joint,
     kl_divergence,
     kl_per_latent,
-    mmd2,
-    rbf_bandwidths,
+)
+from .likelihoods import (
+    LIKELIHOODS,
+    CalibratedLikelihood,
+    Likelihood,
+    SummedError,
+    make_likelihood,
     reconstruction_error,
 )
+from .losses import ELBOLoss, GMMELBOLoss
 from .modules import (
     ConvDecoder,
     ConvEncoder,

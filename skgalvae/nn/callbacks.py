@@ -8,7 +8,7 @@ from skorch.callbacks import Callback
 
 from ..utils._progress import progress
 from .data import ArrayDataset, DomainDataset
-from .losses import kl_per_latent
+from .kl import kl_per_latent
 from .ssim import ssim
 
 
