@@ -99,11 +99,6 @@ class VAEModule(nn.Module):
             self.output_activation,
         )
 
-    @property
-    def is_convolutional(self) -> bool:
-        """Whether this VAE works on images (as opposed to vectors)."""
-        return len(self.sample_shape) == 3
-
     def encode(self, x):
         """Return ``(mu, logvar)`` of the approximate posterior."""
         return self.encoder(x)

@@ -7,9 +7,6 @@ from dataclasses import asdict, dataclass, fields, replace
 
 __all__ = ["STUDY_FIELDS", "STUDY_MODELS", "StudyConfig"]
 
-#: The study's candidates (Sec. 4.1).
-STUDY_LATENTS = (10, 20, 40, 60, 80, 100)
-
 #: The VAEs a study run can search, by name: their VAETransformer parameters.
 #: ``"skgalvae"`` is the package's default model and ``"pose-free"`` the same
 #: with pose-free latents (``invariance="dihedral"``); ``"xu2023"`` the
@@ -59,7 +56,7 @@ class StudyConfig:
         Number of galaxies. None takes all of a real data set.
     latents : tuple of int, default=(2, 4, 8, 16, 40, 100)
         Candidate latent dimensions. The study's grid is
-        ``STUDY_LATENTS = (10, 20, 40, 60, 80, 100)`` for real 256x256 cutouts;
+        (10, 20, 40, 60, 80, 100) for real 256x256 cutouts (Sec. 4.1);
         the simulator's 64x64 galaxies have about fifteen free parameters and
         saturate below 10 latents, so the default starts lower to show where
         the SSIM curve bends.
