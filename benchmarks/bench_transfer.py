@@ -43,6 +43,10 @@ For each direction (``sdss->decals``, ``decals->sdss``):
    - ``target, source RF``: the source forest on the target's latents (the
      transfer that adaptation is for), with its bootstrap standard error
      over target galaxies;
+   - ``its AUC``: the ROC AUC of that forest's spiral probability on the
+     target galaxies, which does not depend on where the forest draws the
+     line: high AUC with low balanced accuracy means the target's latents
+     are ordered right but sit on the wrong side of the source's boundary;
    - ``target, RF retrained``: 5-fold CV of a forest trained on the
      target's own latents and labels (the study's Table 4 protocol: do the
      latents still carry morphology?);
@@ -75,7 +79,7 @@ import pandas as pd
 from bench_features import load_sdss
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.frozen import FrozenEstimator
-from sklearn.metrics import balanced_accuracy_score
+from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
@@ -267,10 +271,12 @@ def direction(source, target, surveys, args):
     predictions = {}
     for name, (Z_s, Z_t) in latents.items():
         rf = forest(args.seed).fit(Z_s[task_s], y_s)
-        predictions[name] = rf.predict(Z_t[task_t])
+        spiral = rf.predict_proba(Z_t[task_t])[:, 1]
+        predictions[name] = (spiral > 0.5).astype(int)
         cap = min(len(Z_s), len(Z_t), 1500)
         rows[name] = {
             "target_source_rf": balanced(y_t, predictions[name]),
+            "target_source_rf_auc": float(roc_auc_score(y_t, spiral)),
             "target_retrained": cv_balanced(Z_t[task_t], y_t, args.seed),
             "source": cv_balanced(Z_s[task_s], y_s, args.seed),
             "domain_auc": domain_auc(
@@ -328,17 +334,20 @@ def print_direction(name, result):
         f"{result['oracle']:.3f}"
     )
     print(
-        "| encoder | target, source RF | recovered | target, RF retrained | "
-        "source (5-fold) | domain AUC |"
+        "| encoder | target, source RF | its AUC | recovered | "
+        "target, RF retrained | source (5-fold) | domain AUC |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for encoder, row in result["rows"].items():
         retrained = row.get("target_retrained")
         source = row.get("source")
         auc = row.get("domain_auc")
+        rank_auc = row.get("target_source_rf_auc")
         print(
             f"| {encoder} | {row['target_source_rf']:.3f} ± "
-            f"{row['target_source_rf_se']:.3f} | {row['recovered']:+.0%} ± "
+            f"{row['target_source_rf_se']:.3f} | "
+            + (f"{rank_auc:.3f}" if rank_auc is not None else "-")
+            + f" | {row['recovered']:+.0%} ± "
             f"{row['recovered_se']:.0%} | "
             + (f"{retrained[0]:.3f} ± {retrained[1]:.3f}" if retrained else "-")
             + " | "
