@@ -58,14 +58,24 @@ def two_surveys():
 
 
 def pytest_configure(config):
-    """Under pytest-xdist, each worker runs torch on one intra-op thread.
+    """Under pytest-xdist, each worker and its subprocesses run one thread.
 
     The workers already share the cores; more threads each would only make
-    them wait for one another.
+    them wait for one another: an OpenMP pool of two threads beside a busy
+    worker spins at its barriers (a docs page ran 8 times slower, 196 s
+    against 25 s). The pools already loaded (torch's, and scikit-learn's own
+    OpenMP and BLAS) are limited here; the environment carries the limit to
+    those loaded later and to the interpreters that tests start (examples,
+    docs pages, the study, the GPU suite).
     """
     import os
 
     if os.environ.get("PYTEST_XDIST_WORKER"):
         import torch
+        from threadpoolctl import threadpool_limits
 
+        os.environ["OMP_NUM_THREADS"] = "1"
+        os.environ["MKL_NUM_THREADS"] = "1"
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        threadpool_limits(1)
         torch.set_num_threads(1)

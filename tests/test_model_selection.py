@@ -114,6 +114,7 @@ def _two_sets(n=120, seed=0):
     return y, {"noise": rng.normal(size=(n, 4)), "informative": informative}
 
 
+@pytest.mark.slow  # 90 probe fits (30 forests of 300 trees)
 def test_compare_features_finds_the_better_set_on_shared_folds():
     from skgalvae.model_selection import compare_features
 
