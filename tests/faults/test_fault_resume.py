@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from skgalvae import VAETransformer
-from skgalvae.vae._training import FINGERPRINT_FILE
+from skgalvae.vae._checkpoints import FINGERPRINT_FILE
 
 PARAMS = dict(n_latent=2, hidden_dims=(8,), batch_size=16, random_state=0)
 
