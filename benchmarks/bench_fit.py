@@ -45,7 +45,7 @@ from skorch.callbacks import Callback
 from skgalvae import DomainAdaptedVAETransformer, VAETransformer
 from skgalvae.nn import ELBOLoss, VAEModule
 from skgalvae.nn._device import resolve_channels_last, resolve_device, resolve_precision
-from skgalvae.nn.architectures import set_memory_format
+from skgalvae.nn.networks import set_memory_format
 
 
 class EpochClock(Callback):

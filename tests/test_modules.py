@@ -2,8 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from skgalvae.nn import VAEModule
-from skgalvae.nn.modules import ConvDecoder, ConvEncoder
+from skgalvae.nn import ConvDecoder, ConvEncoder, VAEModule
 
 
 @pytest.mark.parametrize("bands, side", [(3, 64), (1, 128), (5, 64), (3, 256)])

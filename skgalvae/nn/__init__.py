@@ -15,10 +15,6 @@ from .adaptation_loss import DomainAdaptationLoss
 from .architectures import (
     ARCHITECTURES,
     Architecture,
-    LowPass,
-    PreActResidualBlock,
-    ResNetDecoder,
-    ResNetEncoder,
     get_architecture,
     register_architecture,
 )
@@ -42,16 +38,18 @@ from .likelihoods import (
     reconstruction_error,
 )
 from .losses import ELBOLoss, GMMELBOLoss
-from .modules import (
+from .modules import DomainAdaptedVAEModule, GMMVAEModule, VAEModule
+from .net import VAENet
+from .networks import (
     ConvDecoder,
     ConvEncoder,
     DenseDecoder,
     DenseEncoder,
-    DomainAdaptedVAEModule,
-    GMMVAEModule,
-    VAEModule,
+    LowPass,
+    PreActResidualBlock,
+    ResNetDecoder,
+    ResNetEncoder,
 )
-from .net import VAENet
 from .pose import (
     N_POSES,
     POSE_NAMES,

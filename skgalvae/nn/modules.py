@@ -11,27 +11,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .architectures import (
-    ConvDecoder,
-    ConvEncoder,
-    DenseDecoder,
-    DenseEncoder,
-    build_decoder,
-    build_encoder,
-    conv_downsampling_factor,
-)
+from .architectures import build_decoder, build_encoder
 from .data import domain_batches
 
-__all__ = [
-    "ConvDecoder",
-    "ConvEncoder",
-    "DenseDecoder",
-    "DenseEncoder",
-    "DomainAdaptedVAEModule",
-    "GMMVAEModule",
-    "VAEModule",
-    "conv_downsampling_factor",
-]
+__all__ = ["DomainAdaptedVAEModule", "GMMVAEModule", "VAEModule"]
 
 #: What ``DomainAdaptedVAEModule(anchor=...)`` may hold fixed.
 ANCHORS = (None, "source", "decoder", "latents")

@@ -32,11 +32,11 @@ import torch
 from skorch import NeuralNet
 from skorch.dataset import get_len
 
-from .architectures import set_memory_format
 from .augment import dihedral_augment, survey_view
 from .data import ArrayDataset, DeviceBatchLoader
 from .distributed import all_reduce_sum, average_gradients, unwrap_ddp
 from .losses import ELBOLoss
+from .networks import set_memory_format
 from .pose import align_to_input, match_pose
 from .random import fit_generators, seeded_torch
 
