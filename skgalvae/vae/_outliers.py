@@ -62,6 +62,33 @@ def _clip(values, keep, n_sigma, max_iter, *, upper_only=False, what="values"):
 class _SigmaRuleMixin(OutlierMixin):
     """Outlier API from ``sigma(X)`` and ``offset_ = -n_sigma``, shared by both."""
 
+    def _fit_center_and_scale(self, values, names, *, upper_only=False):
+        """Set the rule's fitted attributes from training ``values`` (n, d).
+
+        With ``clipping="iterative"`` each column in turn (``names`` says
+        which, for errors) drops the samples beyond ``n_sigma`` from all of
+        them; ``center_`` and ``scale_`` (1 where 0) are the remaining
+        samples' per-column mean and standard deviation.
+        """
+        keep = np.ones(len(values), dtype=bool)
+        self.n_iter_ = 1
+        if self.clipping == "iterative":
+            for column, name in zip(values.T, names, strict=True):
+                rounds = _clip(
+                    column,
+                    keep,
+                    self.n_sigma,
+                    self.max_iter,
+                    upper_only=upper_only,
+                    what=name,
+                )
+                self.n_iter_ = max(self.n_iter_, rounds)
+        self.center_ = values[keep].mean(axis=0)
+        scale = values[keep].std(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0)
+        self.offset_ = -float(self.n_sigma)
+        self.n_inliers_fit_ = int(keep.sum())
+
     def score_samples(self, X):
         """Return the opposite of :meth:`sigma`: the lower, the more abnormal.
 
@@ -210,19 +237,7 @@ class LatentOutlierDetector(_SigmaRuleMixin, UnitAsText, BaseEstimator):
         X = strip_unit(self, X, reset=True)
         check_numeric_values(X, "X", type(self).__name__)
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-        keep = np.ones(len(X), dtype=bool)
-        self.n_iter_ = 1
-        if self.clipping == "iterative":
-            for d in range(X.shape[1]):
-                rounds = _clip(
-                    X[:, d], keep, self.n_sigma, self.max_iter, what=f"latent {d}"
-                )
-                self.n_iter_ = max(self.n_iter_, rounds)
-        self.center_ = X[keep].mean(axis=0)
-        scale = X[keep].std(axis=0)
-        self.scale_ = np.where(scale > 0, scale, 1.0)
-        self.offset_ = -float(self.n_sigma)
-        self.n_inliers_fit_ = int(keep.sum())
+        self._fit_center_and_scale(X, [f"latent {d}" for d in range(X.shape[1])])
         return self
 
     def sigma(self, X):
@@ -381,23 +396,9 @@ class ReconstructionOutlierDetector(_SigmaRuleMixin, MetaEstimatorMixin, BaseEst
             self.n_features_in_ = _split_vae(self.estimator_)[1].n_features_in_
         if hasattr(self.estimator_, "feature_names_in_"):
             self.feature_names_in_ = self.estimator_.feature_names_in_
-        values = self.reconstruction_error(X).astype(np.float64)
-        keep = np.ones(len(values), dtype=bool)
-        self.n_iter_ = 1
-        if self.clipping == "iterative":
-            self.n_iter_ = _clip(
-                values,
-                keep,
-                self.n_sigma,
-                self.max_iter,
-                upper_only=True,
-                what="reconstruction errors",
-            )
-        self.center_ = float(values[keep].mean())
-        scale = float(values[keep].std())
-        self.scale_ = scale if scale > 0 else 1.0
-        self.offset_ = -float(self.n_sigma)
-        self.n_inliers_fit_ = int(keep.sum())
+        errors = self.reconstruction_error(X).astype(np.float64)[:, None]
+        self._fit_center_and_scale(errors, ["reconstruction errors"], upper_only=True)
+        self.center_, self.scale_ = float(self.center_[0]), float(self.scale_[0])
         return self
 
     def reconstruction_error(self, X):
