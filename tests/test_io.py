@@ -299,7 +299,9 @@ def test_estimators_take_path_lists(cubes, tmp_path):
     np.testing.assert_array_equal(z_paths, z_memory)
     with pytest.raises(ValueError, match="Cannot tell the format of 'notes.txt'"):
         VAETransformer(**params).fit(["notes.txt"])
-    with pytest.raises(ValueError, match="mix FITS and image files"):
+    with pytest.raises(
+        ValueError, match="mix formats: .* is a FITS cutout and 'a.png' a JPEG/PNG"
+    ):
         lazy_from_paths([paths[0], "a.png"])
 
 
@@ -347,3 +349,53 @@ def test_a_path_list_is_read_relative_to_itself_and_opened_lazily(cubes, tmp_pat
         read_path_list(tmp_path / "empty.txt")
     with pytest.raises(ValueError, match="Cannot tell the format of 'cat.csv'"):
         open_source("cat.csv")
+
+
+class _NpyCutouts(LazyImages):
+    """A user's own cutout format: one ``.cube`` file (a saved array) per galaxy."""
+
+    @property
+    def dtype(self):
+        return np.dtype(np.float32)
+
+    def read_one(self, item):
+        with open(item, "rb") as handle:
+            return np.load(handle)
+
+    def _with_items(self, items):
+        return _NpyCutouts(items)
+
+
+def test_a_registered_cutout_format_is_read_by_name_everywhere(tmp_path, images):
+    from skgalvae.io import FORMATS, register_format
+    from skgalvae.io._sources import open_source
+
+    paths = []
+    for i, image in enumerate(images[:24]):
+        path = tmp_path / f"galaxy_{i}.CUBE"  # suffixes match whatever their case
+        with open(path, "wb") as handle:
+            np.save(handle, image)
+        paths.append(str(path))
+    (tmp_path / "cutouts.txt").write_text("\n".join(p.rsplit("/", 1)[1] for p in paths))
+    register_format("cube", (".cube",), "a saved cutout array", _NpyCutouts)
+    try:
+        assert path_format(paths[0]) == "cube"
+        collection = lazy_from_paths(paths)
+        assert isinstance(collection, _NpyCutouts) and collection.shape == (
+            24,
+            3,
+            64,
+            64,
+        )
+        vae = VAETransformer(n_latent=2, max_epochs=1, batch_size=8, random_state=0)
+        np.testing.assert_array_equal(
+            vae.fit(paths).transform(paths), vae.transform(images[:24])
+        )
+        reader, _ = open_source(tmp_path / "cutouts.txt")
+        np.testing.assert_array_equal(reader.data.read([3]), images[3:4])
+        with pytest.raises(ValueError, match="'a.png' a JPEG/PNG cutout"):
+            lazy_from_paths([paths[0], "a.png"])
+    finally:
+        del FORMATS["cube"]
+    with pytest.raises(ValueError, match="Cannot tell the format"):
+        lazy_from_paths(paths)

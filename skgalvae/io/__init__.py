@@ -13,7 +13,7 @@ skgalvae that opens images by name goes through this module.
 
 from ._fits import read_fits_file
 from ._fits_meta import read_fits_header
-from ._formats import path_format, read_path_list
+from ._formats import FORMATS, path_format, read_path_list, register_format
 from ._images import read_image_file
 from ._lazy import (
     FITSDataset,
@@ -26,6 +26,7 @@ from ._readers import read_fits, read_images
 from ._transformed import TransformedImages
 
 __all__ = [
+    "FORMATS",
     "FITSDataset",
     "ImageFileDataset",
     "LazyImages",
@@ -33,6 +34,7 @@ __all__ = [
     "is_lazy",
     "lazy_from_paths",
     "path_format",
+    "register_format",
     "read_fits",
     "read_fits_file",
     "read_fits_header",

@@ -2,49 +2,99 @@
 
 Every place that opens a path by its name asks :func:`path_format`, so a
 suffix means the same thing to the estimators, ``encode_survey`` and the
-command line, and an unknown one gets the same message everywhere.
+command line, and an unknown one gets the same message everywhere. A format
+of cutout files (one galaxy per file) is one :func:`register_format` call
+beside its lazy collection; lists of such files are then read by name
+everywhere (:func:`skgalvae.io.lazy_from_paths`).
 """
 
 from __future__ import annotations
 
 import os
 import stat
-
-FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fits.fz", ".fz")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
-ZARR_SUFFIXES = (".zarr",)
-HDF5_SUFFIXES = (".h5", ".hdf5", ".hdf")
-PATH_LIST_SUFFIXES = (".txt",)
-NUMPY_SUFFIXES = (".npy",)
-
-_FORMATS = {
-    "fits": FITS_SUFFIXES,
-    "image": IMAGE_SUFFIXES,
-    "zarr": ZARR_SUFFIXES,
-    "hdf5": HDF5_SUFFIXES,
-    "path list": PATH_LIST_SUFFIXES,
-    "numpy": NUMPY_SUFFIXES,
-}
-_DESCRIPTIONS = {
-    "fits": "a FITS cutout",
-    "image": "a JPEG/PNG cutout",
-    "zarr": "a zarr store",
-    "hdf5": "an HDF5 file",
-    "path list": "a text file listing cutout paths, one per line",
-    "numpy": "a NumPy .npy array (memory-mapped)",
-}
+from collections.abc import Callable
+from dataclasses import dataclass
 
 
-def path_format(path, allowed=tuple(_FORMATS)) -> str:
+@dataclass(frozen=True)
+class Format:
+    """One kind of file or store, told apart by its suffixes.
+
+    Parameters
+    ----------
+    suffixes : tuple of str
+        Lower-case file name endings, e.g. ``(".fits", ".fits.gz")``.
+    description : str
+        What it is, for messages: ``"a FITS cutout"``.
+    collection : callable or None
+        ``collection(paths)``: the lazy image collection
+        (:class:`~skgalvae.io.LazyImages`) of a list of such files, one
+        galaxy per file; ``None`` for stores holding many.
+    """
+
+    suffixes: tuple
+    description: str
+    collection: Callable | None = None
+
+
+#: The formats by name, in the order suffixes are tried.
+FORMATS: dict[str, Format] = {}
+
+
+def register_format(
+    name: str,
+    suffixes: tuple,
+    description: str,
+    collection: Callable | None = None,
+) -> Format:
+    """Add a format to :data:`FORMATS`, or replace the one of that name.
+
+    Parameters
+    ----------
+    name : str
+        The format's name, e.g. ``"fits"``.
+    suffixes : tuple of str
+        File name endings, matched whatever their case.
+    description : str
+        What a file of it is, for messages (``"a FITS cutout"``).
+    collection : callable or None, default=None
+        For cutout files: builds the lazy collection of a list of paths, e.g.
+        a :class:`~skgalvae.io.LazyImages` subclass.
+
+    Returns
+    -------
+    Format
+        The registered entry.
+    """
+    entry = Format(tuple(s.lower() for s in suffixes), description, collection)
+    FORMATS[name] = entry
+    return entry
+
+
+register_format("zarr", (".zarr",), "a zarr store")
+register_format("hdf5", (".h5", ".hdf5", ".hdf"), "an HDF5 file")
+register_format(
+    "path list", (".txt",), "a text file listing cutout paths, one per line"
+)
+register_format("numpy", (".npy",), "a NumPy .npy array (memory-mapped)")
+
+
+def cutout_formats() -> tuple:
+    """Return the names of the formats whose files each hold one cutout."""
+    return tuple(name for name, entry in FORMATS.items() if entry.collection)
+
+
+def path_format(path, allowed=None) -> str:
     """Return the kind of file ``path`` names, from its suffix.
 
     Parameters
     ----------
     path : str or path-like
         A file or store path; case and a trailing slash are ignored.
-    allowed : tuple of str, default=all kinds
-        The kinds the caller can open, among ``"fits"``, ``"image"``,
-        ``"zarr"``, ``"hdf5"`` and ``"path list"``.
+    allowed : tuple of str, default=None
+        The kinds the caller can open (keys of :data:`FORMATS`, e.g.
+        ``"fits"``, ``"image"``, ``"zarr"``, ``"hdf5"``, ``"path list"``,
+        ``"numpy"``); None allows them all.
 
     Returns
     -------
@@ -57,12 +107,14 @@ def path_format(path, allowed=tuple(_FORMATS)) -> str:
         If the suffix is none of the allowed kinds'; the message names the
         path and lists the suffixes that are understood.
     """
+    allowed = tuple(FORMATS) if allowed is None else allowed
     lowered = os.fspath(path).rstrip("/").lower()
     for kind in allowed:
-        if lowered.endswith(_FORMATS[kind]):
+        if lowered.endswith(FORMATS[kind].suffixes):
             return kind
     expected = "; ".join(
-        f"{_DESCRIPTIONS[kind]} ({', '.join(_FORMATS[kind])})" for kind in allowed
+        f"{FORMATS[kind].description} ({', '.join(FORMATS[kind].suffixes)})"
+        for kind in allowed
     )
     raise ValueError(
         f"Cannot tell the format of {os.fspath(path)!r}: expected {expected}."

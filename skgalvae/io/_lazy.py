@@ -26,7 +26,7 @@ from ._fits_meta import (
     metadata_table,
     read_fits_header,
 )
-from ._formats import path_format
+from ._formats import FORMATS, cutout_formats, path_format, register_format
 from ._images import read_image_file
 from ._resize import check_resize
 
@@ -476,24 +476,38 @@ def is_path_list(X) -> bool:
 
 
 def lazy_from_paths(paths):
-    """Wrap a list of FITS or JPEG/PNG paths in the matching lazy collection.
+    """Wrap a list of cutout files in the lazy collection of their format.
 
-    The kind follows the file suffix; one list holds one kind. Options (size,
-    HDU, NaN policy, reader processes) take their defaults; build a
+    The format follows the file suffix (:func:`path_format`, among the
+    formats registered with a collection: FITS, JPEG/PNG, and any added by
+    :func:`register_format`); one list holds one format. Options (size, HDU,
+    NaN policy, reader processes) take their defaults; build a
     :class:`FITSDataset` or :class:`ImageFileDataset` yourself to set them.
 
     Raises
     ------
     ValueError
-        If a suffix is unknown or the list mixes FITS and image files (the
-        first offending path is named).
+        If a suffix is unknown or the list mixes formats (the first offending
+        path is named).
     """
     paths = [os.fspath(p) for p in paths]
-    kinds = [path_format(path, allowed=("fits", "image")) for path in paths]
+    kinds = [path_format(path, allowed=cutout_formats()) for path in paths]
     first = kinds[0]
     for path, kind in zip(paths[1:], kinds[1:], strict=True):
         if kind != first:
             raise ValueError(
-                f"The paths mix FITS and image files: {paths[0]!r} and {path!r}."
+                f"The paths mix formats: {paths[0]!r} is {FORMATS[first].description}"
+                f" and {path!r} {FORMATS[kind].description}; one list holds one."
             )
-    return FITSDataset(paths) if first == "fits" else ImageFileDataset(paths)
+    return FORMATS[first].collection(paths)
+
+
+register_format(
+    "fits",
+    (".fits", ".fit", ".fts", ".fits.gz", ".fits.fz", ".fz"),
+    "a FITS cutout",
+    FITSDataset,
+)
+register_format(
+    "image", (".jpg", ".jpeg", ".png"), "a JPEG/PNG cutout", ImageFileDataset
+)
