@@ -399,3 +399,15 @@ def test_a_registered_cutout_format_is_read_by_name_everywhere(tmp_path, images)
         del FORMATS["cube"]
     with pytest.raises(ValueError, match="Cannot tell the format"):
         lazy_from_paths(paths)
+
+
+def test_register_format_refuses_what_would_match_the_wrong_files():
+    from skgalvae.io import FORMATS, register_format
+
+    with pytest.raises(ValueError, match=r"each starting with '\.'.*got '\.cube'"):
+        register_format("cube", ".cube", "a saved cutout array")  # not a tuple
+    with pytest.raises(ValueError, match="got \\('cube',\\)"):
+        register_format("cube", ("cube",), "a saved cutout array")
+    with pytest.raises(TypeError, match="got str"):
+        register_format("cube", (".cube",), "a saved cutout array", "CubeFiles")
+    assert "cube" not in FORMATS

@@ -65,7 +65,29 @@ def register_format(
     -------
     Format
         The registered entry.
+
+    Raises
+    ------
+    ValueError
+        If a suffix does not start with ``"."`` (or a single string is given).
+    TypeError
+        If ``collection`` is neither callable nor None.
     """
+    if isinstance(suffixes, str) or not all(
+        isinstance(suffix, str) and suffix.startswith(".") and len(suffix) > 1
+        for suffix in suffixes
+    ):
+        raise ValueError(
+            f"register_format({name!r}): suffixes must be a tuple of file name "
+            f"endings each starting with '.', e.g. ('.fits', '.fits.gz'); got "
+            f"{suffixes!r}."
+        )
+    if collection is not None and not callable(collection):
+        raise TypeError(
+            f"register_format({name!r}): collection must build the lazy collection "
+            f"of a list of paths (e.g. a LazyImages subclass) or be None; got "
+            f"{type(collection).__name__}."
+        )
     entry = Format(tuple(s.lower() for s in suffixes), description, collection)
     FORMATS[name] = entry
     return entry
