@@ -79,3 +79,23 @@ def pytest_configure(config):
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
         threadpool_limits(1)
         torch.set_num_threads(1)
+
+
+#: Files holding single tests of minutes (the GPU suite's smoke run, the study
+#: end to end, its interruption, the docs pages, the gallery), longest first.
+#: They start first, so that under ``--dist loadfile`` (with the
+#: ``--no-loadscope-reorder`` of pyproject.toml) no worker is left running one
+#: alone at the end; a file missing here only runs later.
+LONGEST_FILES = (
+    "test_gpu_suite.py",
+    "test_study.py",
+    "test_fault_interrupts.py",
+    "test_docs_run.py",
+    "test_examples.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Put the files of :data:`LONGEST_FILES` first, in that order."""
+    rank = {name: i for i, name in enumerate(LONGEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
