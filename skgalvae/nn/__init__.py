@@ -20,7 +20,8 @@ from .architectures import (
 )
 from .augment import SURVEY_VIEW_DEFAULTS, dihedral_augment, survey_view
 from .callbacks import EpochProgressBar, KLWarmup, LatentKL, ReconstructionSSIM
-from .data import ArrayDataset, DeviceBatchLoader, DomainBatchLoader, DomainDataset
+from .data import ArrayDataset, DeviceBatchLoader
+from .domain_data import DomainBatchLoader, DomainDataset
 from .kl import (
     free_bits_kl,
     gaussian_kl,

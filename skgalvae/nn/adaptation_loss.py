@@ -18,8 +18,8 @@ import torch
 from torch import nn
 
 from .adaptation import ADAPTATIONS, paired_consistency, takes_centres
-from .data import domain_batches
 from .distributed import all_reduce_sum
+from .domain_data import domain_batches
 from .losses import ELBOLoss
 
 __all__ = ["DomainAdaptationLoss"]
@@ -375,7 +375,7 @@ class DomainAdaptationLoss(nn.Module):
             The first survey's batch.
         **more : torch.Tensor
             The other surveys' batches, as ``x_1``, ``x_2``, ...
-            (:func:`~skgalvae.nn.data.domain_key`).
+            (:func:`~skgalvae.nn.domain_data.domain_key`).
         """
         inputs = domain_batches(x, more, self.n_domains)
         outputs = [y_pred[3 * d : 3 * d + 3] for d in range(self.n_domains)]

@@ -7,7 +7,8 @@ import torch
 from skorch.callbacks import Callback
 
 from ..utils._progress import progress
-from .data import ArrayDataset, DomainDataset
+from .data import ArrayDataset
+from .domain_data import DomainDataset
 from .kl import kl_per_latent
 from .ssim import ssim
 

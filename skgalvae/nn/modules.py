@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .architectures import build_decoder, build_encoder
-from .data import domain_batches
+from .domain_data import domain_batches
 
 __all__ = ["DomainAdaptedVAEModule", "GMMVAEModule", "VAEModule"]
 
@@ -376,7 +376,7 @@ class DomainAdaptedVAEModule(VAEModule):
             generator.
         **more : torch.Tensor
             Batches of surveys 1, 2, ... as ``x_1``, ``x_2``, ...
-            (:func:`~skgalvae.nn.data.domain_key`).
+            (:func:`~skgalvae.nn.domain_data.domain_key`).
 
         Returns
         -------

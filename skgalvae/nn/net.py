@@ -16,7 +16,7 @@ It changes skorch's ``NeuralNet`` through its hooks only:
 
 Batches come from :class:`~skgalvae.nn.data.DeviceBatchLoader`, already on the
 device. For domain adaptation the training iterator is a
-:class:`~skgalvae.nn.data.DomainBatchLoader`, whose batches are dicts
+:class:`~skgalvae.nn.domain_data.DomainBatchLoader`, whose batches are dicts
 ``{"x", "x_1", ...}``: skorch passes them to the module as keyword arguments,
 and this net passes them to the criterion the same way.
 """

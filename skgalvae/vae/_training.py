@@ -19,8 +19,9 @@ from ..nn import ArrayDataset, EpochProgressBar, KLWarmup, ReconstructionSSIM, V
 from ..nn._device import resolve_channels_last, resolve_device, resolve_precision
 from ..nn.architectures import check_network_input
 from ..nn.callbacks import LatentKL
-from ..nn.data import DomainDataset, FixedSplit, take_rows
+from ..nn.data import FixedSplit, take_rows
 from ..nn.distributed import broadcast_seed, data_parallel_device, data_parallel_rank
+from ..nn.domain_data import DomainDataset
 from ..nn.likelihoods import check_noise
 from ..nn.net import core_module
 from ..utils._rows import evenly_spaced_rows
