@@ -12,16 +12,11 @@ skgalvae that opens images by name goes through this module.
 """
 
 from ._fits import read_fits_file
+from ._fits_dataset import FITSDataset
 from ._fits_meta import read_fits_header
 from ._formats import FORMATS, path_format, read_path_list, register_format
-from ._images import read_image_file
-from ._lazy import (
-    FITSDataset,
-    ImageFileDataset,
-    LazyImages,
-    is_lazy,
-    lazy_from_paths,
-)
+from ._images import ImageFileDataset, read_image_file
+from ._lazy import LazyImages, is_lazy, lazy_from_paths
 from ._readers import read_fits, read_images
 from ._transformed import TransformedImages
 

@@ -1,4 +1,7 @@
-"""Read JPEG and PNG cutouts with Pillow."""
+"""JPEG and PNG cutouts: read with Pillow, one by one or as a lazy collection.
+
+:class:`ImageFileDataset` is registered as the ``"image"`` format.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ import os
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ._formats import check_regular_file
-from ._resize import resize_image
+from ._formats import check_regular_file, register_format
+from ._lazy import LazyImages, path_strings
+from ._resize import check_resize, resize_image
 
 #: Picture formats read here; anything else Pillow opens (FITS among them)
 #: is refused, since converting it to 8-bit colour would destroy it.
@@ -75,3 +79,57 @@ def read_image_file(path, *, mode="RGB", size=None, resize="crop"):
         raise OSError(f"Could not read {path} as an image: {exc}") from exc
     array = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
     return np.ascontiguousarray(resize_image(array, size, resize, path))
+
+
+class ImageFileDataset(LazyImages):
+    """JPEG or PNG cutouts, read lazily as uint8 (n, 3, h, w).
+
+    Galaxy Zoo distributes its cutouts as colour JPEGs. Images are read with
+    Pillow, converted to RGB (or kept as one band with ``mode="L"``) and
+    stored channel-first; uint8 input is scaled by 1/255 by the estimators.
+
+    Parameters
+    ----------
+    paths : sequence of str or path-like
+        Image files.
+    mode : {"RGB", "L"}, default="RGB"
+        Colour (3 bands) or greyscale (1 band).
+    size : int, default=None
+        Bring every image to ``size x size``; None keeps the native size.
+    resize : {"crop", "area", "bilinear"}, default="crop"
+        How to reach ``size``.
+    num_workers : int, default=0
+        Reader processes during fit and transform.
+    """
+
+    def __init__(self, paths, *, mode="RGB", size=None, resize="crop", num_workers=0):
+        super().__init__(path_strings(paths, type(self).__name__), num_workers)
+        check_resize(size, resize)
+        if mode not in ("RGB", "L"):
+            raise ValueError(f"mode must be 'RGB' or 'L'; got {mode!r}.")
+        self.mode = mode
+        self.size = size
+        self.resize = resize
+
+    @property
+    def dtype(self):
+        """uint8, as stored in JPEG and PNG files."""
+        return np.dtype(np.uint8)
+
+    def read_one(self, item):
+        """Read one image as (bands, h, w) uint8."""
+        return read_image_file(item, mode=self.mode, size=self.size, resize=self.resize)
+
+    def _with_items(self, items):
+        return ImageFileDataset(
+            items,
+            mode=self.mode,
+            size=self.size,
+            resize=self.resize,
+            num_workers=self.num_workers,
+        )
+
+
+register_format(
+    "image", (".jpg", ".jpeg", ".png"), "a JPEG/PNG cutout", ImageFileDataset
+)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._lazy import FITSDataset, ImageFileDataset
+from ._fits_dataset import FITSDataset
+from ._images import ImageFileDataset
 
 
 def read_fits(
