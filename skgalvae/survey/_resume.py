@@ -19,6 +19,15 @@ from ._stores import as_objects, remove_store, store_class
 
 #: Rows per chunk of a new table when ``batch_size`` is None.
 DEFAULT_CHUNK_ROWS = 4096
+#: What a table records that resuming checks.
+_RESUME_KEYS = (
+    "n_rows",
+    "chunk_rows",
+    "feature_names",
+    "std",
+    "model_fingerprint",
+    "source_fingerprint",
+)
 
 #: Rows of the source whose pixels the source's fingerprint hashes.
 _FINGERPRINT_ROWS = 8
@@ -96,13 +105,7 @@ def _check_resumable(store, reader, encoder, batch_size, ids):
             f"{meta['std']}) but this estimator gives {names[:3]}... (std="
             f"{encoder.std}); pass overwrite=True to start again."
         )
-    stored = meta.get("model_fingerprint")
-    if stored is None:
-        raise ValueError(
-            f"{path} was written by skgalvae {meta.get('skgalvae_version')}, which "
-            f"did not record the model that wrote it, so resuming cannot check it "
-            f"is this one; pass overwrite=True to start again."
-        )
+    stored = meta["model_fingerprint"]
     mine = encoder.fingerprint()
     if stored != mine:
         raise ValueError(
@@ -117,14 +120,7 @@ def _check_resumable(store, reader, encoder, batch_size, ids):
 
 def _check_source(store, reader, ids):
     """Refuse unless the source's ids and sampled pixels are those recorded."""
-    stored = store.metadata.get("source_fingerprint")
-    if stored is None:
-        raise ValueError(
-            f"{store.path} was written by skgalvae "
-            f"{store.metadata.get('skgalvae_version')}, which did not record the "
-            f"source it encoded, so resuming cannot check it is this one; pass "
-            f"overwrite=True to start again."
-        )
+    stored = store.metadata["source_fingerprint"]
     mine = _source_fingerprint(reader, ids)
     differ = [
         {"ids": "its ids", "rows": "its images"}[key]
@@ -154,6 +150,9 @@ def open_store(output, format, overwrite, reader, encoder, batch_size, ids):
     if os.path.exists(output):
         try:
             store = store_cls.open(output)
+            missing = [key for key in _RESUME_KEYS if key not in store.metadata]
+            if missing:
+                raise ValueError(f"its metadata lacks {', '.join(missing)}")
         except Exception as exc:  # noqa: BLE001 - any damage: one way out
             raise ValueError(
                 f"{output} exists but cannot be resumed: it is not a complete "

@@ -1,5 +1,6 @@
 """Survey outputs: one writer at a time, resumes checked by model, unique ids."""
 
+import json
 import subprocess
 import sys
 import time
@@ -274,6 +275,19 @@ def test_an_output_damaged_at_creation_says_overwrite(
         fitted_vae, images[:32], output, batch_size=16, overwrite=True, progress=False
     )
     assert done.n_encoded == 32
+
+
+def test_a_table_that_does_not_record_its_model_is_not_resumed(
+    fitted_vae, images, tmp_path
+):
+    output = tmp_path / "latents.parquet"
+    encode_survey(fitted_vae, images[:32], output, batch_size=16, progress=False)
+    meta_path = output / "_skgalvae.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["model_fingerprint"]
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="lacks model_fingerprint.*overwrite=True"):
+        encode_survey(fitted_vae, images[:32], output, batch_size=16, progress=False)
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".zarr"])
