@@ -96,10 +96,6 @@ class LatentStore(ABC):
     def read_column(self, chunk, name):
         """Read the ``"id"`` or ``"error"`` column of a committed chunk."""
 
-    @abstractmethod
-    def chunk_latents(self, chunk):
-        """Read the latents of a committed chunk, (rows, n_latent)."""
-
     def failures(self) -> dict:
         """Id to error message of every failed row in committed chunks."""
         failed = {}
@@ -193,10 +189,6 @@ class ZarrLatentStore(LatentStore):
         start, stop = self.chunk_range(chunk)
         return as_objects(self.group[name][start:stop])
 
-    def chunk_latents(self, chunk):
-        """Read the latents of one chunk."""
-        return self.group["latent"][slice(*self.chunk_range(chunk))]
-
 
 class ParquetLatentStore(LatentStore):
     """Latents in a directory of parquet files, one per committed chunk."""
@@ -269,14 +261,6 @@ class ParquetLatentStore(LatentStore):
 
         column = pq.read_table(self._part(chunk), columns=[name])[name]
         return as_objects(column.to_numpy(zero_copy_only=False))
-
-    def chunk_latents(self, chunk):
-        """Read the latents of one chunk."""
-        import pyarrow.parquet as pq
-
-        names, _ = self._columns()
-        table = pq.read_table(self._part(chunk), columns=names)
-        return np.stack([table[n].to_numpy() for n in names], axis=1)
 
 
 _STORES = {store.format: store for store in (ZarrLatentStore, ParquetLatentStore)}
