@@ -148,7 +148,10 @@ def test_ctrl_c_in_the_study_caches_only_finished_stages(tmp_path, monkeypatch):
     assert "Traceback" not in err
     assert finished("_load") and not finished("_search")
     assert not (tmp_path / "results.json").exists()
-    # The re-run takes the data from the cache and redoes the cut search.
+    # The re-run takes the data from the cache and runs the search. It needs
+    # no 40 epochs now: the data stage does not read them (its cache entry
+    # still serves), and the cut search is shown uncached above.
+    settings.write_text(settings.read_text().replace("epochs = 40", "epochs = 2"))
     loads, searches = [], []
     load, search = _stage_data.load_study_data, _stage_latents.search_latents
     monkeypatch.setattr(
