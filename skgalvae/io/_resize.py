@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 RESIZE_METHODS = ("crop", "area", "bilinear")
 
@@ -48,6 +47,8 @@ def resize_images(images, size, resize, source):
         return images[..., top : top + size, left : left + size]
     if (height, width) == (size, size):
         return images
+    import torch  # here: reading cutouts at their size needs no torch
+
     tensor = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
     # Bilinear shrinking filters first (antialias), or fine structure aliases.
     options = {} if resize == "area" else {"align_corners": False, "antialias": True}
