@@ -137,7 +137,7 @@ def _check_source(store, reader, ids):
 
 
 def open_store(output, format, overwrite, reader, encoder, batch_size, ids):
-    """Open the store to resume, or create it; return it and whether resumed."""
+    """Open the store to resume, after checking it; or create it. Return the store."""
     store_cls = store_class(output, format)
     if os.path.exists(output) and not os.path.isdir(output):
         raise ValueError(
