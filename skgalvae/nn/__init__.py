@@ -41,16 +41,7 @@ from .likelihoods import (
 from .losses import ELBOLoss, GMMELBOLoss
 from .modules import DomainAdaptedVAEModule, GMMVAEModule, VAEModule
 from .net import VAENet
-from .networks import (
-    ConvDecoder,
-    ConvEncoder,
-    DenseDecoder,
-    DenseEncoder,
-    LowPass,
-    PreActResidualBlock,
-    ResNetDecoder,
-    ResNetEncoder,
-)
+from .networks import DenseDecoder, DenseEncoder
 from .pose import (
     N_POSES,
     POSE_NAMES,
@@ -59,6 +50,8 @@ from .pose import (
     best_pose,
     match_pose,
 )
+from .resnet import LowPass, PreActResidualBlock, ResNetDecoder, ResNetEncoder
+from .xu2023 import ConvDecoder, ConvEncoder
 
 __all__ = [
     "ADAPTATIONS",

@@ -7,15 +7,12 @@ The estimators pick one by name through their ``architecture`` parameter, and
 their parameter constraints read :data:`ARCHITECTURES`' keys when they check,
 so a new family is one :func:`register_architecture` call away, at any time.
 
-- ``"xu2023"``: the study's blocks exactly (Xu et al. 2023, Fig. 2): strided
-  convolutions and max-pooling down, upsampling followed by a stride-2
-  transposed convolution up.
-- ``"resnet"``: pre-activation residual blocks (GroupNorm, SiLU, 3x3
-  convolutions), average-pool downsampling and resize-convolution upsampling
-  (nearest upsample then a 3x3 convolution): no transposed convolution, so no
-  checkerboard (Odena et al. 2016), and a linear output. The deep generative
-  galaxy models of Lanusse et al. (2021) are built this way.
-- ``"dense"``: multi-layer perceptrons, for feature vectors.
+Each convolutional family is a module that ends in its registration:
+
+- ``"xu2023"`` (:mod:`skgalvae.nn.xu2023`): the study's blocks exactly.
+- ``"resnet"`` (:mod:`skgalvae.nn.resnet`): pre-activation residual blocks,
+  no transposed convolution, a linear output.
+- ``"dense"`` (here): multi-layer perceptrons, for feature vectors.
 
 Both convolutional families take ``hidden_dims="auto"`` to adapt their depth
 to the image side, so that the last feature map is 4x4, the study's geometry
@@ -24,42 +21,10 @@ at 256x256.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .networks import (
-    FINAL_SIDE,
-    ConvDecoder,
-    ConvEncoder,
-    DenseDecoder,
-    DenseEncoder,
-    ResNetDecoder,
-    ResNetEncoder,
-    conv_downsampling_factor,
-)
-
-
-def _n_halvings(side):
-    """How many 2x poolings bring ``side`` down to ``FINAL_SIDE`` or less."""
-    n = 0
-    while side > FINAL_SIDE and side % 2 == 0:
-        side //= 2
-        n += 1
-    return n
-
-
-def _xu2023_auto_dims(sample_shape):
-    # Each block shrinks the side 4x: 256 -> 3 blocks (the study's), 64 -> 2.
-    side = sample_shape[1]
-    n_blocks = max(1, round(math.log(max(side, 1) / FINAL_SIDE, 4)))
-    return tuple(min(32 * 2**i, 256) for i in range(n_blocks))
-
-
-def _resnet_auto_dims(sample_shape):
-    # 64 -> 4 levels (32, 64, 128, 128), 256 -> 6 levels (..., 128, 128).
-    n_levels = max(1, _n_halvings(sample_shape[1]))
-    return tuple(min(16 * 2**i, 128) for i in range(n_levels))
+from .networks import DenseDecoder, DenseEncoder
 
 
 @dataclass(frozen=True)
@@ -255,30 +220,6 @@ def build_decoder(architecture, sample_shape, hidden_dims, n_latent, output_acti
     return DenseDecoder(n_features, hidden_dims, n_latent, output_activation)
 
 
-register_architecture(
-    Architecture(
-        name="xu2023",
-        encoder=ConvEncoder,
-        decoder=ConvDecoder,
-        side_multiple=lambda dims: conv_downsampling_factor(len(dims)),
-        auto_hidden_dims=_xu2023_auto_dims,
-        default_output_activation="relu",
-        description="the study's strided-conv/max-pool encoder and "
-        "upsample + transposed-conv decoder",
-    )
-)
-register_architecture(
-    Architecture(
-        name="resnet",
-        encoder=ResNetEncoder,
-        decoder=ResNetDecoder,
-        side_multiple=lambda dims: 2 ** len(dims),
-        auto_hidden_dims=_resnet_auto_dims,
-        default_output_activation="identity",
-        description="pre-activation residual blocks, average-pool down, "
-        "resize-convolution up, linear output",
-    )
-)
 register_architecture(
     Architecture(
         name="dense",
