@@ -17,6 +17,22 @@ def small_vae_factory():
     return small_vae
 
 
+@pytest.fixture
+def intake_calls(monkeypatch):
+    """The ``input_name`` of every call of the estimators' intake, in order."""
+    import skgalvae.vae._base as base_module
+
+    calls = []
+    check = base_module.check_samples
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("input_name"))
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(base_module, "check_samples", counting)
+    return calls
+
+
 @pytest.fixture(scope="session")
 def blobs():
     return make_blobs_images(96, image_size=64, random_state=0)
